@@ -1,0 +1,50 @@
+/**
+ * The common command-line contract: `--properties`, `--redis` and `--app`, each with its
+ * environment variable and default, resolved and validated in one place.
+ */
+import { resolve } from 'node:path';
+import { ConfigError } from '../shared/config/config-error';
+import { loadAppConfig } from '../shared/config/properties';
+import type { AppConfig } from '../shared/config/app-config';
+import { AppKeys } from '../shared/redis/keys';
+import type { Logger } from '../shared/logging';
+
+export const DEFAULT_PROPERTIES = 'config/application-properties-dev.json';
+export const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
+export const DEFAULT_APP = 'shardflow';
+
+export interface CommonOptions {
+  properties?: string;
+  redis?: string;
+  app?: string;
+}
+
+export interface Context {
+  propertiesFile: string;
+  redisUrl: string;
+  app: string;
+  keys: AppKeys;
+}
+
+export function resolveContext(opts: CommonOptions, env: NodeJS.ProcessEnv = process.env): Context {
+  const propertiesFile = resolve(opts.properties ?? env.APPLICATION_PROPERTIES_FILE ?? DEFAULT_PROPERTIES);
+  const redisUrl = opts.redis ?? env.REDIS_URL ?? DEFAULT_REDIS;
+  if (!/^rediss?:\/\/\S+$/.test(redisUrl)) {
+    throw new ConfigError(`Invalid argument: --redis (or REDIS_URL): value ${JSON.stringify(redisUrl)} is not allowed; allowed: a redis:// or rediss:// URL such as "${DEFAULT_REDIS}"`);
+  }
+  const app = opts.app ?? env.SHARDFLOW_APP ?? DEFAULT_APP;
+  let keys: AppKeys;
+  try {
+    keys = new AppKeys(app);
+  } catch (err) {
+    throw new ConfigError(`Invalid argument: --app (or SHARDFLOW_APP): ${(err as Error).message}`);
+  }
+  return { propertiesFile, redisUrl, app, keys };
+}
+
+/** Loads the properties file and logs each unknown key once. */
+export function loadConfig(ctx: Context, log: Logger): AppConfig {
+  const { config, warnings } = loadAppConfig(ctx.propertiesFile);
+  for (const warning of warnings) log.warn(warning);
+  return config;
+}

@@ -1,0 +1,46 @@
+/**
+ * Process lifecycle shared by every command: exit codes (0 clean stop, 2 bad configuration or
+ * arguments, 1 anything else) and graceful SIGINT/SIGTERM handling.
+ */
+import { ConfigError } from '../shared/config/config-error';
+
+export class FatalError extends Error {
+  override readonly name = 'FatalError';
+}
+
+/** Runs `stop` once on the first SIGINT/SIGTERM; a second signal forces exit 1. */
+export function onShutdownSignal(stop: (signal: NodeJS.Signals) => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`received ${signal} again; exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    stop(signal).then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`error while stopping: ${(err as Error).stack ?? err}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  // Started by the local stack: when the stack goes away, so do we (gracefully).
+  if (process.send) process.once('disconnect', () => handler('SIGTERM'));
+}
+
+/** Prints a failure the way the exit-code contract says and exits. */
+export function exitWithError(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof FatalError) {
+    process.stderr.write(`shardflow: ${err.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`shardflow: fatal error: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,192 @@
+/**
+ * `shardflow local` (`npm start`): the whole pipeline on one machine. Starts a local Kinesis
+ * (kinesis-local) on the port of the properties' `aws.endpoint`, creates the input and output
+ * streams, uses the Redis at --redis or starts a private redis-server, then runs a coordinator, the
+ * workers and the generator as real child processes and shows a live status line. Ctrl-C stops
+ * everything, in order, and leaves no process behind.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError } from '../../shared/config/config-error';
+import { createKinesisClient } from '../../shared/aws/kinesis-client';
+import { ensureStream } from '../../shared/aws/stream-admin';
+import { createRedis, redisAnswers } from '../../shared/redis/connection';
+import { safeRedisUrl } from '../../shared/logging';
+import { readWorkerStatuses } from '../../worker/status-reporter';
+import { loadConfig, resolveContext, type CommonOptions } from '../context';
+import { FatalError } from '../lifecycle';
+import { createLogger } from '../../shared/logging';
+import { portAnswers } from './free-port';
+import { startKinesisLocal, stopChild, type KinesisLocal } from './kinesis-local';
+import { startRedisServer, type RedisServer } from './redis-server';
+import { formatStatus, summarize } from './status-view';
+
+export interface LocalOptions extends CommonOptions {
+  workers?: string;
+  shards?: string;
+  rate?: string;
+  logs?: string;
+}
+
+const BIN = resolve(__dirname, '..', '..', '..', 'bin', 'shardflow.js');
+
+function count(name: string, value: string | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new ConfigError(`Invalid argument: ${name}: value ${JSON.stringify(value)} is not allowed; allowed: an integer from 1 to ${max}`);
+  return n;
+}
+
+function localPort(endpoint: string | undefined, group: string): number {
+  const match = endpoint && /^http:\/\/(127\.0\.0\.1|localhost):(\d+)\/?$/.exec(endpoint);
+  if (!match) {
+    throw ConfigError.invalidValue(group, 'aws.endpoint', endpoint, 'for `shardflow local`, a local endpoint such as "http://127.0.0.1:4567" (the local Kinesis is started there)');
+  }
+  return Number(match[2]);
+}
+
+export async function runLocal(opts: LocalOptions): Promise<void> {
+  const ctx = resolveContext(opts);
+  const log = createLogger('local', { app: ctx.app });
+  const config = loadConfig(ctx, log);
+  const workers = count('--workers', opts.workers, 2, 32);
+  const shards = count('--shards', opts.shards, 4, 64);
+  const rate = count('--rate', opts.rate, 50, 5000);
+  const port = localPort(config.input.client.endpoint, config.input.client.group);
+  if (localPort(config.output.client.endpoint, config.output.client.group) !== port) {
+    throw ConfigError.invalidValue(config.output.client.group, 'aws.endpoint', config.output.client.endpoint, `the same local endpoint as InputStream0 (${config.input.client.endpoint})`);
+  }
+  const logDir = resolve(opts.logs ?? join('.local', 'logs', ctx.app));
+  mkdirSync(logDir, { recursive: true });
+
+  const cleanup: Array<() => Promise<void>> = [];
+  const children: Array<{ name: string; child: ChildProcess }> = [];
+  let stopping = false;
+  const stopAll = async () => {
+    stopping = true;
+    // Workers first (they flush and checkpoint), then the coordinator, then the services under them.
+    const order = [...children].sort((a, b) => rank(a.name) - rank(b.name));
+    for (const { child } of order) await stopChild(child, 15_000);
+    for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+  };
+
+  try {
+    // 1. The local Kinesis.
+    let kinesis: KinesisLocal | undefined;
+    if (await portAnswers(port)) {
+      log.info({ endpoint: config.input.client.endpoint }, 'something already listens on the Kinesis endpoint; using it as the local Kinesis');
+    } else {
+      kinesis = await startKinesisLocal({ port, logFile: createWriteStream(join(logDir, 'kinesis-local.log')) });
+      cleanup.push(() => kinesis!.stop());
+      log.info({ endpoint: kinesis.endpoint }, 'local Kinesis (kinesis-local) started');
+    }
+    const client = createKinesisClient(config.input.client);
+    try {
+      await ensureStream(client, config.input.stream.name, shards);
+      await ensureStream(client, config.output.stream.name, Math.max(1, Math.ceil(shards / 2)));
+    } catch (err) {
+      throw new FatalError(`cannot create the local streams at ${config.input.client.endpoint}: ${(err as Error).message}`);
+    } finally {
+      client.destroy();
+    }
+    log.info({ input: config.input.stream.arn, output: config.output.stream.arn }, 'streams ready');
+
+    // 2. Redis.
+    let redisUrl = ctx.redisUrl;
+    if (!(await redisAnswers(redisUrl))) {
+      log.info({ redis: safeRedisUrl(redisUrl) }, 'no Redis answers there; starting a private redis-server');
+      const server: RedisServer = await startRedisServer();
+      cleanup.push(() => server.stop());
+      redisUrl = server.url;
+    }
+    log.info({ redis: safeRedisUrl(redisUrl) }, 'Redis ready');
+
+    // 3. The fleet, as real processes.
+    const common = ['--properties', ctx.propertiesFile, '--redis', redisUrl, '--app', ctx.app];
+    const spawnChild = (name: string, args: string[]) => {
+      const out = createWriteStream(join(logDir, `${name}.log`));
+      const child = fork(BIN, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, SHARDFLOW_LOG_FORMAT: 'json' }, detached: true });
+      child.stdout!.pipe(out);
+      child.stderr!.pipe(out);
+      child.once('exit', (code, signal) => {
+        if (!stopping) {
+          log.error({ process: name, code, signal, log: join(logDir, `${name}.log`) }, 'a local stack process exited unexpectedly; stopping the stack');
+          process.stderr.write(tail(join(logDir, `${name}.log`)));
+          void stopAll().then(() => process.exit(1));
+        }
+      });
+      children.push({ name, child });
+    };
+    spawnChild('coordinator', ['coordinator', ...common]);
+    for (let i = 1; i <= workers; i++) spawnChild(`worker-${i}`, ['worker', ...common]);
+    spawnChild('generator', ['generate', ...common, '--rate', String(rate)]);
+    log.info({ workers, shards, rate, logs: logDir }, 'coordinator, workers and generator started; Ctrl-C stops everything');
+
+    // 4. The live status line.
+    const redis = createRedis(redisUrl);
+    redis.on('error', () => undefined);
+    cleanup.push(async () => void redis.disconnect());
+    await statusLoop(redis, ctx.keys, () => stopping);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  await new Promise<void>((resolveStop) => {
+    const onSignal = () => {
+      process.stderr.write('\nstopping the local stack (workers flush and checkpoint first)...\n');
+      void stopAll().then(resolveStop);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  process.stderr.write('local stack stopped\n');
+}
+
+function rank(name: string): number {
+  if (name === 'generator') return 0;
+  if (name.startsWith('worker')) return 1;
+  return 2;
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') + '\n';
+  } catch {
+    return '';
+  }
+}
+
+/** Starts the periodic status line and returns at once. */
+async function statusLoop(redis: ReturnType<typeof createRedis>, keys: import('../../shared/redis/keys').AppKeys, stopped: () => boolean): Promise<void> {
+  const tty = process.stdout.isTTY;
+  let previous: { at: number; read: number; written: number } | undefined;
+  let announced = false;
+  let lastLine = 0;
+  const tick = async () => {
+    if (stopped()) return;
+    try {
+      const now = Date.now();
+      const totals = summarize(await readWorkerStatuses(redis, keys), now);
+      const seconds = previous ? (now - previous.at) / 1000 : 1;
+      const inRate = previous ? (totals.read - previous.read) / seconds : 0;
+      const outRate = previous ? (totals.written - previous.written) / seconds : 0;
+      previous = { at: now, read: totals.read, written: totals.written };
+      if (!announced && totals.written > 0) {
+        announced = true;
+        process.stdout.write(`${tty ? '\n' : ''}records are flowing: ${totals.written} transformed records written to the output stream\n`);
+      }
+      const line = formatStatus(inRate, outRate, totals);
+      if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+      else if (now - lastLine >= 5000) {
+        lastLine = now;
+        process.stdout.write(`${line}\n`);
+      }
+    } catch {
+      // Redis blip: try again next second
+    }
+    if (!stopped()) setTimeout(() => void tick(), 1000).unref();
+  };
+  void tick();
+}

@@ -1,0 +1,51 @@
+/** The `shardflow` command line. */
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../shared/config/config-error';
+import { DEFAULT_APP, DEFAULT_PROPERTIES, DEFAULT_REDIS } from './context';
+import { exitWithError } from './lifecycle';
+import { runCoordinator } from './run-coordinator';
+import { runWorker } from './run-worker';
+import { runGenerate } from './run-generate';
+import { runLocal } from './local/stack';
+
+function withCommon(command: Command): Command {
+  return command
+    .addOption(new Option('--properties <file>', `runtime properties file (env APPLICATION_PROPERTIES_FILE, default ${DEFAULT_PROPERTIES})`))
+    .addOption(new Option('--redis <url>', `Redis URL, redis:// or rediss:// (env REDIS_URL, default ${DEFAULT_REDIS})`))
+    .addOption(new Option('--app <name>', `application name; every Redis key and queue lives under it (env SHARDFLOW_APP, default ${DEFAULT_APP})`));
+}
+
+export function buildProgram(): Command {
+  const program = new Command('shardflow')
+    .description('Reads a Kinesis data stream with a fleet of leased workers, transforms the records and writes them to another stream.')
+    .exitOverride()
+    .showHelpAfterError();
+
+  withCommon(program.command('coordinator').description('list shards and keep one lease per shard in the lease queue')).action((opts) => runCoordinator(opts));
+  withCommon(program.command('worker').description('take shard leases, read, transform and write records')).action((opts) => runWorker(opts));
+  withCommon(program.command('generate').description('write stock records like the reference stock.py to the input stream'))
+    .option('--count <n>', 'records to write (default: until stopped)')
+    .option('--rate <r>', 'records per second', '100')
+    .option('--stream <arn>', 'stream to write to (default: InputStream0 stream.arn)')
+    .option('--partition-key <mode>', 'random (spread over all shards) or ticker', 'random')
+    .action((opts) => runGenerate(opts));
+  withCommon(program.command('local').description('run the whole pipeline locally: local Kinesis, Redis, coordinator, workers and generator'))
+    .option('--workers <n>', 'worker processes', '2')
+    .option('--shards <n>', 'input stream shards, when the stack creates it', '4')
+    .option('--rate <r>', 'generator records per second', '50')
+    .option('--logs <dir>', 'where the processes\' logs go (default .local/logs/<app>)')
+    .action((opts) => runLocal(opts));
+  return program;
+}
+
+export function main(argv: string[]): void {
+  const program = buildProgram();
+  program.parseAsync(argv).catch((err: unknown) => {
+    if (err instanceof CommanderError) {
+      // --help and --version end with code 0; every other parse error is a bad argument.
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    }
+    if (err instanceof ConfigError) exitWithError(err);
+    exitWithError(err);
+  });
+}

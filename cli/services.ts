@@ -1,0 +1,16 @@
+import { createRedis, redisAnswers } from '../shared/redis/connection';
+import { safeRedisUrl } from '../shared/logging';
+import { FatalError } from './lifecycle';
+import type { Redis } from 'ioredis';
+
+/** Connects to Redis, or fails with a message that says what is missing and how to get it. */
+export async function connectRedis(url: string): Promise<Redis> {
+  if (!(await redisAnswers(url, 3000))) {
+    throw new FatalError(
+      `cannot reach Redis at ${safeRedisUrl(url)}: start one (for example \`redis-server --port 6379\`, or \`docker compose up redis\`) or point --redis / REDIS_URL at yours`,
+    );
+  }
+  const redis = createRedis(url);
+  redis.on('error', () => undefined); // reconnects on its own; commands wait meanwhile
+  return redis;
+}

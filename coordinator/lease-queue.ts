@@ -1,0 +1,49 @@
+/**
+ * The BullMQ lease queue: exactly one job per shard, with the shard id as job id, so a restart or a
+ * second discovery never creates a second lease for a shard. An active job is a held lease; a
+ * waiting job is a shard no worker reads yet; a completed job is a finished shard.
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
+import type { LeaseStart } from './shard-lineage';
+
+export interface LeaseJobData {
+  shardId: string;
+  parentShardIds: string[];
+  start: LeaseStart;
+  /** Consecutive reader failures, for the retry backoff. */
+  failures?: number;
+}
+
+export class LeaseQueue {
+  readonly queue: Queue<LeaseJobData>;
+
+  constructor(connection: Redis, keys: AppKeys) {
+    this.queue = new Queue<LeaseJobData>(LEASE_QUEUE, { connection, prefix: keys.bullPrefix });
+  }
+
+  /** Creates the lease jobs that do not exist yet; existing ones are left exactly as they are. */
+  async ensure(leases: readonly LeaseJobData[]): Promise<void> {
+    if (leases.length === 0) return;
+    await this.queue.addBulk(
+      leases.map((data) => ({ name: data.shardId, data, opts: { jobId: data.shardId, removeOnComplete: false, removeOnFail: false } })),
+    );
+  }
+
+  /** Puts failed lease jobs of unfinished shards back in the queue (a lease job should never stay failed). */
+  async retryFailed(isFinished: (shardId: string) => boolean): Promise<number> {
+    const failed = await this.queue.getFailed();
+    let retried = 0;
+    for (const job of failed) {
+      if (isFinished(job.data.shardId)) continue;
+      await job.retry();
+      retried += 1;
+    }
+    return retried;
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Which shards get a lease, and where each starts. Pure, no I/O.
+ *
+ * - Parents first: a shard is leased only when each of its parents is finished (checkpoint
+ *   SHARD_END) or gone from the stream (trimmed past retention), so a key's records are read in
+ *   order across splits and merges.
+ * - The shards present at the application's first discovery start at `source.init.position`. With
+ *   LATEST, closed ones among them hold nothing to read and are marked finished at once.
+ * - A shard that appears later (a child of a split or merge) starts at TRIM_HORIZON, so nothing is
+ *   skipped, whatever `source.init.position` says.
+ */
+import type { InitialPosition } from '../shared/config/app-config';
+
+export interface ShardInfo {
+  shardId: string;
+  parentShardIds: string[];
+  /** True when the shard has an ending sequence number (split, merged or resized away). */
+  closed: boolean;
+}
+
+export type LeaseStart = { type: 'LATEST' } | { type: 'TRIM_HORIZON' } | { type: 'AT_TIMESTAMP'; timestamp: string };
+
+export interface LeasePlan {
+  /** Shards that should have a lease, with the position to start at when there is no checkpoint. */
+  lease: Array<{ shardId: string; parentShardIds: string[]; start: LeaseStart }>;
+  /** Closed shards at the first discovery with LATEST: nothing to read, finished without a lease. */
+  skip: string[];
+}
+
+export interface LeasePlanInput {
+  shards: readonly ShardInfo[];
+  /** Shards whose checkpoint is SHARD_END. */
+  finished: ReadonlySet<string>;
+  /** Shards present at the application's first discovery. */
+  initialShards: ReadonlySet<string>;
+  initialPosition: InitialPosition;
+}
+
+export function planLeases(input: LeasePlanInput): LeasePlan {
+  const listed = new Set(input.shards.map((s) => s.shardId));
+  const finished = new Set(input.finished);
+  const plan: LeasePlan = { lease: [], skip: [] };
+  const latestAtStart = input.initialPosition.type === 'LATEST';
+
+  for (const shard of input.shards) {
+    if (finished.has(shard.shardId)) continue;
+    if (latestAtStart && shard.closed && input.initialShards.has(shard.shardId)) {
+      plan.skip.push(shard.shardId);
+      finished.add(shard.shardId);
+    }
+  }
+  for (const shard of input.shards) {
+    if (finished.has(shard.shardId)) continue;
+    const parentsDone = shard.parentShardIds.every((p) => finished.has(p) || !listed.has(p));
+    if (!parentsDone) continue;
+    plan.lease.push({ shardId: shard.shardId, parentShardIds: shard.parentShardIds, start: startFor(shard.shardId, input) });
+  }
+  return plan;
+}
+
+function startFor(shardId: string, input: LeasePlanInput): LeaseStart {
+  if (!input.initialShards.has(shardId)) return { type: 'TRIM_HORIZON' };
+  const position = input.initialPosition;
+  return position.type === 'AT_TIMESTAMP' ? { type: 'AT_TIMESTAMP', timestamp: position.timestamp.toISOString() } : { type: position.type };
+}

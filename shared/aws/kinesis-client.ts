@@ -1,0 +1,40 @@
+/**
+ * The one place a Kinesis client is built: endpoint, region, credentials, retries and transport.
+ *
+ * Transport rule, the only place it is decided: request/response calls (ListShards, GetRecords,
+ * PutRecords, ...) always use HTTP/1.1 with keep-alive, which every Kinesis endpoint serves and which
+ * avoids an HTTP/2 session per request. SubscribeToShard (the EFO reader) needs HTTP/2 on AWS, so the
+ * streaming client keeps the SDK's HTTP/2 handler there, except for an `http://` endpoint (a local
+ * Kinesis such as kinesis-local), whose HTTP/2 fails with this Node version while its plain port
+ * serves SubscribeToShard over HTTP/1.1.
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { AwsClientConfig } from '../config/app-config';
+import { credentialsProvider } from './credentials';
+
+export type Transport = 'http1' | 'http2';
+
+/** The transport of the client used for SubscribeToShard. */
+export function streamingTransportFor(endpoint: string | undefined): Transport {
+  return endpoint?.startsWith('http://') ? 'http1' : 'http2';
+}
+
+export function createKinesisClient(config: AwsClientConfig): KinesisClient {
+  const agentOptions = { keepAlive: true, maxSockets: config.maxConcurrency };
+  return new KinesisClient({
+    region: config.region,
+    endpoint: config.endpoint,
+    credentials: credentialsProvider(config.credentials, config.region),
+    // shardflow retries throttling and transient errors itself, with its own backoff and metrics.
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new HttpAgent(agentOptions),
+      httpsAgent: new HttpsAgent(agentOptions),
+      requestTimeout: config.readTimeoutMs,
+      connectionTimeout: 10_000,
+    }),
+  });
+}

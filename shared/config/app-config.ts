@@ -1,0 +1,77 @@
+/** The typed configuration the rest of shardflow works with, assembled from runtime properties. */
+import type { CredentialsProviderType } from './options';
+
+export type CredentialsConfig =
+  | { provider: 'AUTO' }
+  | { provider: 'BASIC'; accessKeyId: string; secretAccessKey: string }
+  | { provider: 'PROFILE'; profileName?: string; profilePath?: string }
+  | { provider: 'WEB_IDENTITY_TOKEN'; roleArn?: string; sessionName: string; tokenFile?: string }
+  | {
+      provider: 'ASSUME_ROLE';
+      roleArn: string;
+      sessionName: string;
+      externalId?: string;
+      stsEndpoint?: string;
+      /** The credentials that call sts:AssumeRole. */
+      base: Exclude<CredentialsConfig, { provider: 'ASSUME_ROLE' }>;
+    };
+
+// Keeps the union and the option's allowed values in step.
+export type _ProviderCheck = CredentialsConfig['provider'] extends CredentialsProviderType ? true : never;
+
+export interface StreamRef {
+  arn: string;
+  name: string;
+  account: string;
+  region: string;
+}
+
+export interface AwsClientConfig {
+  /** The property group the settings came from, for messages. */
+  group: string;
+  region: string;
+  endpoint?: string;
+  credentials: CredentialsConfig;
+  maxConcurrency: number;
+  readTimeoutMs: number;
+}
+
+export type InitialPosition = { type: 'LATEST' } | { type: 'TRIM_HORIZON' } | { type: 'AT_TIMESTAMP'; timestamp: Date };
+
+export interface InputStreamConfig {
+  stream: StreamRef;
+  client: AwsClientConfig;
+  initialPosition: InitialPosition;
+  readerType: 'POLLING' | 'EFO';
+  efo: { consumerName?: string; lifecycle: 'JOB_MANAGED' | 'SELF_MANAGED' };
+  discoveryIntervalMs: number;
+  getRecordsMaxCount: number;
+  getRecordsIntervalMs: number;
+  emptyFetchIntervalMs: number;
+}
+
+export type PartitionKeyRule = { type: 'INPUT' } | { type: 'RANDOM' } | { type: 'FIELD'; field: string };
+
+export interface OutputStreamConfig {
+  stream: StreamRef;
+  client: AwsClientConfig;
+  maxBatchRecords: number;
+  maxBatchBytes: number;
+  maxRecordBytes: number;
+  lingerMs: number;
+  maxInFlightRequests: number;
+  maxBufferedRecords: number;
+  partitionKey: PartitionKeyRule;
+}
+
+export interface ClusterConfig {
+  leaseTimeoutMs: number;
+  maxLeasesPerWorker: number;
+}
+
+export interface AppConfig {
+  input: InputStreamConfig;
+  output: OutputStreamConfig;
+  serialization: 'JSON' | 'STRING';
+  cluster: ClusterConfig;
+}

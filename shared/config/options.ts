@@ -1,0 +1,304 @@
+/**
+ * Every runtime property shardflow reads, with its default, description and validation, in one
+ * place (as Flink's KinesisSourceConfigOptions). The README's configuration table is generated
+ * from this list (`npm run docs:config`) and a test fails when the two drift apart.
+ */
+import { z } from 'zod';
+import { parseDuration, parseMemorySize, parseTimestamp } from './units';
+
+export const INPUT = 'InputStream0';
+export const OUTPUT = 'OutputStream0';
+export const SERIALIZATION = 'SerializationType';
+export const CLUSTER = 'Cluster';
+export type GroupId = typeof INPUT | typeof OUTPUT | typeof SERIALIZATION | typeof CLUSTER;
+
+export interface Option<T> {
+  /** The property groups the key is read from. */
+  readonly groups: readonly GroupId[];
+  readonly key: string;
+  /** Other spellings accepted for the same key (for example the Flink connector's). */
+  readonly aliases?: readonly string[];
+  readonly description: string;
+  /** Used when the key is absent; undefined means "no default" (required or optional by use). */
+  readonly defaultValue?: T;
+  /** The default as the README shows it. */
+  readonly defaultText: string;
+  /** What is allowed, in words; goes into the exit-2 message and the README. */
+  readonly allowed: string;
+  /** The typed value, or undefined when the text is not allowed. */
+  parse(raw: string): T | undefined;
+}
+
+type Spec<T> = Omit<Option<T>, 'allowed' | 'parse' | 'defaultText'> & { defaultText?: string };
+
+function fromZod<T>(schema: z.ZodType<T>): (raw: string) => T | undefined {
+  return (raw) => {
+    const result = schema.safeParse(raw);
+    return result.success ? result.data : undefined;
+  };
+}
+
+export function enumOption<const V extends string>(spec: Spec<V>, values: readonly [V, ...V[]]): Option<V> {
+  return {
+    ...spec,
+    defaultText: spec.defaultText ?? spec.defaultValue ?? '',
+    allowed: `one of ${values.join(' | ')}`,
+    parse: fromZod(z.enum(values as [V, ...V[]])),
+  };
+}
+
+export function intOption(spec: Spec<number>, min: number, max: number): Option<number> {
+  return {
+    ...spec,
+    defaultText: spec.defaultText ?? (spec.defaultValue === undefined ? '' : String(spec.defaultValue)),
+    allowed: `an integer from ${min} to ${max}`,
+    parse: fromZod(z.string().regex(/^\s*-?\d+\s*$/).transform(Number).pipe(z.number().int().min(min).max(max))),
+  };
+}
+
+export function durationOption(spec: Spec<number>, minMs: number, maxMs = 86_400_000): Option<number> {
+  return {
+    ...spec,
+    defaultText: spec.defaultText ?? (spec.defaultValue === undefined ? '' : formatDuration(spec.defaultValue)),
+    allowed: `a duration from ${formatDuration(minMs)} to ${formatDuration(maxMs)}, such as "10 s" or "250 ms" (a bare number is milliseconds)`,
+    parse: (raw) => {
+      const ms = parseDuration(raw);
+      return ms !== undefined && ms >= minMs && ms <= maxMs ? ms : undefined;
+    },
+  };
+}
+
+export function sizeOption(spec: Spec<number>, minBytes: number, maxBytes: number): Option<number> {
+  return {
+    ...spec,
+    defaultText: spec.defaultText ?? (spec.defaultValue === undefined ? '' : formatSize(spec.defaultValue)),
+    allowed: `a size from ${formatSize(minBytes)} to ${formatSize(maxBytes)}, such as "5 mb" or "512 kb" (a bare number is bytes)`,
+    parse: (raw) => {
+      const bytes = parseMemorySize(raw);
+      return bytes !== undefined && bytes >= minBytes && bytes <= maxBytes ? bytes : undefined;
+    },
+  };
+}
+
+export function stringOption(spec: Spec<string>, allowed = 'a non-empty string'): Option<string> {
+  return { ...spec, defaultText: spec.defaultText ?? spec.defaultValue ?? '', allowed, parse: fromZod(z.string().trim().min(1)) };
+}
+
+export function urlOption(spec: Spec<string>): Option<string> {
+  return {
+    ...spec,
+    defaultText: spec.defaultText ?? '',
+    allowed: 'an http:// or https:// URL',
+    parse: fromZod(z.string().trim().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/)),
+  };
+}
+
+export function timestampOption(spec: Spec<Date>): Option<Date> {
+  return {
+    ...spec,
+    defaultText: spec.defaultText ?? '',
+    allowed: 'an ISO-8601 timestamp such as "2024-05-01T12:00:00Z" or epoch seconds such as "1714564800"',
+    parse: parseTimestamp,
+  };
+}
+
+export function kinesisStreamArnOption(spec: Spec<string>): Option<string> {
+  return {
+    ...spec,
+    defaultText: spec.defaultText ?? '(required)',
+    allowed: 'a Kinesis stream ARN such as "arn:aws:kinesis:us-east-1:123456789012:stream/ExampleInputStream"',
+    parse: fromZod(z.string().trim().regex(/^arn:aws[a-z-]*:kinesis:[a-z0-9-]*:\d{12}:stream\/[a-zA-Z0-9_.-]{1,128}$/)),
+  };
+}
+
+export function formatDuration(ms: number): string {
+  if (ms % 86_400_000 === 0 && ms > 0) return `${ms / 86_400_000} d`;
+  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000} min`;
+  if (ms % 1000 === 0 && ms > 0) return `${ms / 1000} s`;
+  return `${ms} ms`;
+}
+
+export function formatSize(bytes: number): string {
+  if (bytes % 1024 ** 2 === 0 && bytes > 0) return `${bytes / 1024 ** 2} mb`;
+  if (bytes % 1024 === 0 && bytes > 0) return `${bytes / 1024} kb`;
+  return `${bytes} bytes`;
+}
+
+const STREAMS = [INPUT, OUTPUT] as const;
+
+// ---- Both stream groups: the AWS client -------------------------------------------------------
+
+export const STREAM_ARN = kinesisStreamArnOption({ groups: STREAMS, key: 'stream.arn', description: 'ARN of the stream. Required.' });
+export const AWS_REGION = stringOption(
+  { groups: STREAMS, key: 'aws.region', description: 'Region of the stream.', defaultText: 'the region in `stream.arn`' },
+  'an AWS region such as "us-east-1"',
+);
+export const AWS_ENDPOINT = urlOption({
+  groups: STREAMS,
+  key: 'aws.endpoint',
+  description: 'Endpoint override, for a local Kinesis. An `http://` endpoint is spoken to over HTTP/1.1; otherwise the SDK default transport is used.',
+  defaultText: 'the AWS endpoint of the region',
+});
+export const HTTP_MAX_CONCURRENCY = intOption(
+  { groups: STREAMS, key: 'aws.http-client.max-concurrency', description: 'Maximum open HTTP connections of this group\'s Kinesis client.', defaultValue: 50 },
+  1,
+  10_000,
+);
+export const HTTP_READ_TIMEOUT = durationOption(
+  { groups: STREAMS, key: 'aws.http-client.read-timeout', description: 'Socket read timeout of this group\'s Kinesis client.', defaultValue: 60_000 },
+  100,
+);
+
+// ---- Both stream groups: credentials (the keys of the seed README and the Flink connector) -----
+
+export const CREDENTIALS_PROVIDERS = ['AUTO', 'BASIC', 'ASSUME_ROLE', 'PROFILE', 'WEB_IDENTITY_TOKEN'] as const;
+export type CredentialsProviderType = (typeof CREDENTIALS_PROVIDERS)[number];
+
+export const CREDENTIALS_PROVIDER = enumOption<CredentialsProviderType>(
+  { groups: STREAMS, key: 'aws.credentials.provider', description: 'Where credentials come from: `AUTO` is the default AWS SDK chain (environment, profile, container, instance role).', defaultValue: 'AUTO' },
+  CREDENTIALS_PROVIDERS,
+);
+export const BASIC_ACCESS_KEY_ID = stringOption({ groups: STREAMS, key: 'aws.credentials.provider.basic.accesskeyid', description: 'Access key id, with `BASIC` (also for the base credentials of `ASSUME_ROLE`).' });
+export const BASIC_SECRET_KEY = stringOption({ groups: STREAMS, key: 'aws.credentials.provider.basic.secretkey', description: 'Secret access key, with `BASIC`. Never logged.' });
+export const ROLE_ARN = stringOption(
+  { groups: STREAMS, key: 'aws.credentials.provider.role.arn', description: 'Role to assume, with `ASSUME_ROLE` (required) or `WEB_IDENTITY_TOKEN` (else `AWS_ROLE_ARN`).' },
+  'an IAM role ARN such as "arn:aws:iam::123456789012:role/stream-reader"',
+);
+export const ROLE_SESSION_NAME = stringOption({ groups: STREAMS, key: 'aws.credentials.provider.role.sessionName', description: 'STS session name, with `ASSUME_ROLE` or `WEB_IDENTITY_TOKEN`.', defaultValue: 'shardflow' });
+export const ROLE_EXTERNAL_ID = stringOption({ groups: STREAMS, key: 'aws.credentials.provider.role.externalId', description: 'External id the role\'s trust policy asks for, with `ASSUME_ROLE`.' });
+export const ROLE_BASE_PROVIDER = enumOption<'AUTO' | 'BASIC' | 'PROFILE' | 'WEB_IDENTITY_TOKEN'>(
+  { groups: STREAMS, key: 'aws.credentials.provider.role.provider', description: 'Credentials used to call `sts:AssumeRole`, with `ASSUME_ROLE`.', defaultValue: 'AUTO' },
+  ['AUTO', 'BASIC', 'PROFILE', 'WEB_IDENTITY_TOKEN'],
+);
+export const ROLE_STS_ENDPOINT = urlOption({
+  groups: STREAMS,
+  key: 'aws.credentials.provider.role.stsEndpoint',
+  description: 'STS endpoint override for `ASSUME_ROLE` (shardflow extension; `AWS_ENDPOINT_URL_STS` works too).',
+  defaultText: 'the regional STS endpoint',
+});
+export const PROFILE_NAME = stringOption({ groups: STREAMS, key: 'aws.credentials.provider.profile.name', description: 'Profile, with `PROFILE`.', defaultText: '`AWS_PROFILE` or `default`' });
+export const PROFILE_PATH = stringOption({ groups: STREAMS, key: 'aws.credentials.provider.profile.path', description: 'Credentials file, with `PROFILE`.', defaultText: '`~/.aws/credentials`' });
+export const WEB_IDENTITY_TOKEN_FILE = stringOption({ groups: STREAMS, key: 'aws.credentials.provider.webIdentityToken.file', description: 'Token file, with `WEB_IDENTITY_TOKEN`.', defaultText: '`AWS_WEB_IDENTITY_TOKEN_FILE`' });
+
+// ---- InputStream0: the source -------------------------------------------------------------------
+
+export const INIT_POSITIONS = ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'] as const;
+export const INIT_POSITION = enumOption(
+  { groups: [INPUT], key: 'source.init.position', description: 'Where a shard is read from when the application has no checkpoint for it. Shards that appear later (children of a split or merge) always start at `TRIM_HORIZON`.', defaultValue: 'LATEST' },
+  INIT_POSITIONS,
+);
+export const INIT_TIMESTAMP = timestampOption({ groups: [INPUT], key: 'source.init.timestamp', description: 'Start time with `AT_TIMESTAMP` (required there).' });
+export const READER_TYPE = enumOption(
+  { groups: [INPUT], key: 'source.reader.type', description: 'Standard polling consumer (`POLLING`) or Enhanced Fan-Out (`EFO`).', defaultValue: 'POLLING' },
+  ['POLLING', 'EFO'],
+);
+export const EFO_CONSUMER_NAME = stringOption({ groups: [INPUT], key: 'source.efo.consumer.name', description: 'Name of the EFO stream consumer; required with `EFO`.' });
+export const EFO_LIFECYCLE = enumOption(
+  {
+    groups: [INPUT],
+    key: 'source.efo.consumer.lifecycle',
+    aliases: ['source.efo.lifecycle'],
+    description: 'Who registers and deregisters the EFO consumer: shardflow (`JOB_MANAGED`) or you (`SELF_MANAGED`).',
+    defaultValue: 'JOB_MANAGED',
+  },
+  ['JOB_MANAGED', 'SELF_MANAGED'],
+);
+export const DISCOVERY_INTERVAL = durationOption(
+  { groups: [INPUT], key: 'source.shard.discovery.interval', description: 'How often the coordinator lists the shards to find new ones.', defaultValue: 10_000 },
+  100,
+);
+export const GET_RECORDS_MAX = intOption(
+  { groups: [INPUT], key: 'source.shard.get-records.max-record-count', description: 'Maximum records one GetRecords call returns.', defaultValue: 10_000 },
+  1,
+  10_000,
+);
+export const EMPTY_FETCH_INTERVAL = durationOption(
+  { groups: [INPUT], key: 'source.reader.empty-records-fetch-interval', description: 'Pause after a GetRecords call that returned no records.', defaultValue: 250 },
+  0,
+  60_000,
+);
+export const GET_RECORDS_INTERVAL = durationOption(
+  {
+    groups: [INPUT],
+    key: 'source.shard.get-records.interval',
+    description: 'Smallest gap between two GetRecords calls on one shard (AWS allows 5 calls per second per shard, shared by all consumers).',
+    defaultValue: 200,
+  },
+  0,
+  60_000,
+);
+
+// ---- OutputStream0: the sink (Flink's KinesisStreamsSink options where they exist) -------------
+
+export const SINK_BATCH_MAX_SIZE = intOption(
+  { groups: [OUTPUT], key: 'sink.batch.max-size', description: 'Maximum records in one PutRecords request.', defaultValue: 500 },
+  1,
+  500,
+);
+export const SINK_FLUSH_BUFFER_SIZE = sizeOption(
+  { groups: [OUTPUT], key: 'sink.flush-buffer.size', description: 'Maximum bytes (data and partition keys) in one PutRecords request; a full request is sent at once.', defaultValue: 5 * 1024 ** 2 },
+  1024,
+  5 * 1024 ** 2,
+);
+export const SINK_MAX_RECORD_SIZE = sizeOption(
+  { groups: [OUTPUT], key: 'sink.max-record-size', description: 'Largest output record (data and partition key); a larger one goes to the dead-letter queue.', defaultValue: 1024 ** 2 },
+  1,
+  1024 ** 2,
+);
+export const SINK_FLUSH_TIMEOUT = durationOption(
+  { groups: [OUTPUT], key: 'sink.flush-buffer.timeout', description: 'Longest a record waits in a partial batch before it is sent (Flink waits 5 s).', defaultValue: 200 },
+  0,
+  60_000,
+);
+export const SINK_MAX_INFLIGHT = intOption(
+  { groups: [OUTPUT], key: 'sink.requests.max-inflight', description: 'Maximum PutRecords requests in flight per worker.', defaultValue: 50 },
+  1,
+  1000,
+);
+export const SINK_MAX_BUFFERED = intOption(
+  { groups: [OUTPUT], key: 'sink.requests.max-buffered', description: 'Maximum records buffered per worker; readers wait when it is full, so a throttled output slows reading instead of growing memory.', defaultValue: 10_000 },
+  1,
+  1_000_000,
+);
+export const SINK_PARTITION_KEY = stringOption(
+  {
+    groups: [OUTPUT],
+    key: 'sink.partition-key',
+    description: 'Output partition key: `INPUT` keeps the input record\'s key, `RANDOM` spreads records evenly, `field:<name>` takes a top-level JSON field of the transformed record (falling back to the input key when absent).',
+    defaultValue: 'INPUT',
+  },
+  'INPUT | RANDOM | field:<name>',
+);
+
+// ---- SerializationType ----------------------------------------------------------------------------
+
+export const SERIALIZATION_TYPE = enumOption(
+  { groups: [SERIALIZATION], key: 'type', description: '`JSON` parses stock records and applies the transform; `STRING` passes the bytes through unchanged.', defaultValue: 'JSON' },
+  ['JSON', 'STRING'],
+);
+
+// ---- Cluster (shardflow's own) ----------------------------------------------------------------------
+
+export const LEASE_TIMEOUT = durationOption(
+  { groups: [CLUSTER], key: 'lease.timeout', description: 'How long a lease outlives a worker that stopped renewing it (crash, freeze, lost network) before another worker may take the shard.', defaultValue: 10_000 },
+  1000,
+  600_000,
+);
+export const WORKER_MAX_LEASES = intOption(
+  { groups: [CLUSTER], key: 'worker.max-leases', description: 'Most shards one worker process reads at once.', defaultValue: 1000 },
+  1,
+  100_000,
+);
+
+/** Every option, in README order. */
+export const ALL_OPTIONS: readonly Option<unknown>[] = [
+  STREAM_ARN, AWS_REGION, AWS_ENDPOINT, HTTP_MAX_CONCURRENCY, HTTP_READ_TIMEOUT,
+  CREDENTIALS_PROVIDER, BASIC_ACCESS_KEY_ID, BASIC_SECRET_KEY, ROLE_ARN, ROLE_SESSION_NAME, ROLE_EXTERNAL_ID,
+  ROLE_BASE_PROVIDER, ROLE_STS_ENDPOINT, PROFILE_NAME, PROFILE_PATH, WEB_IDENTITY_TOKEN_FILE,
+  INIT_POSITION, INIT_TIMESTAMP, READER_TYPE, EFO_CONSUMER_NAME, EFO_LIFECYCLE, DISCOVERY_INTERVAL,
+  GET_RECORDS_MAX, GET_RECORDS_INTERVAL, EMPTY_FETCH_INTERVAL,
+  SINK_BATCH_MAX_SIZE, SINK_FLUSH_BUFFER_SIZE, SINK_MAX_RECORD_SIZE, SINK_FLUSH_TIMEOUT, SINK_MAX_INFLIGHT,
+  SINK_MAX_BUFFERED, SINK_PARTITION_KEY,
+  SERIALIZATION_TYPE, LEASE_TIMEOUT, WORKER_MAX_LEASES,
+];

@@ -1,0 +1,252 @@
+/**
+ * Reads a Managed-Flink-style runtime properties file (a JSON array of
+ * `{ PropertyGroupId, PropertyMap }`) into the typed AppConfig. Pure apart from `loadProperties`,
+ * so every rule is unit-tested on plain objects.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from './config-error';
+import type { AppConfig, AwsClientConfig, CredentialsConfig, InitialPosition, PartitionKeyRule, StreamRef } from './app-config';
+import * as o from './options';
+
+const PropertiesFile = z.array(
+  z.object({
+    PropertyGroupId: z.string().min(1),
+    PropertyMap: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)),
+  }),
+);
+
+export type PropertyGroups = ReadonlyMap<string, Readonly<Record<string, string>>>;
+
+export function loadProperties(file: string): PropertyGroups {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: cannot read the properties file "${file}": ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: the properties file "${file}" is not JSON: ${(err as Error).message}`);
+  }
+  return parsePropertyGroups(json, file);
+}
+
+export function parsePropertyGroups(json: unknown, source = 'properties'): PropertyGroups {
+  const parsed = PropertiesFile.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(
+      `Invalid configuration: ${source} must be a JSON array of {"PropertyGroupId": string, "PropertyMap": {key: string}} ` +
+        `(as Managed Service for Apache Flink runtime properties); problem at ${issue.path.join('.') || 'the top level'}: ${issue.message}`,
+    );
+  }
+  const groups = new Map<string, Record<string, string>>();
+  for (const { PropertyGroupId, PropertyMap } of parsed.data) {
+    groups.set(PropertyGroupId, { ...(groups.get(PropertyGroupId) ?? {}), ...PropertyMap });
+  }
+  return groups;
+}
+
+/** Reads the typed values of one group and remembers which keys it used. */
+class GroupReader {
+  private readonly used = new Set<string>();
+  constructor(
+    readonly group: string,
+    private readonly map: Readonly<Record<string, string>>,
+  ) {}
+
+  private raw(option: o.Option<unknown>): { key: string; value: string } | undefined {
+    for (const key of [option.key, ...(option.aliases ?? [])]) {
+      if (key in this.map) {
+        this.used.add(key);
+        return { key, value: this.map[key] };
+      }
+    }
+    return undefined;
+  }
+
+  optional<T>(option: o.Option<T>): T | undefined {
+    const found = this.raw(option as o.Option<unknown>);
+    if (!found) return option.defaultValue;
+    const value = option.parse(found.value);
+    if (value === undefined) throw ConfigError.invalidValue(this.group, found.key, found.value, option.allowed);
+    return value;
+  }
+
+  get<T>(option: o.Option<T>): T {
+    const value = this.optional(option);
+    if (value === undefined) throw ConfigError.invalidValue(this.group, option.key, undefined, option.allowed);
+    return value;
+  }
+
+  has(option: o.Option<unknown>): boolean {
+    return [option.key, ...(option.aliases ?? [])].some((key) => key in this.map);
+  }
+
+  fail(key: string, value: string | undefined, allowed: string): never {
+    throw ConfigError.invalidValue(this.group, key, value, allowed);
+  }
+
+  unusedKeys(): string[] {
+    return Object.keys(this.map).filter((key) => !this.used.has(key));
+  }
+}
+
+export interface ParsedConfig {
+  config: AppConfig;
+  /** One line per key that shardflow does not know; the caller logs each once. */
+  warnings: string[];
+}
+
+export function buildAppConfig(groups: PropertyGroups): ParsedConfig {
+  const readers = new Map<string, GroupReader>();
+  const reader = (group: string) => {
+    let r = readers.get(group);
+    if (!r) readers.set(group, (r = new GroupReader(group, groups.get(group) ?? {})));
+    return r;
+  };
+
+  for (const group of [o.INPUT, o.OUTPUT]) {
+    if (!groups.has(group)) {
+      throw ConfigError.invalidValue(group, o.STREAM_ARN.key, undefined, `a property group "${group}" with ${o.STREAM_ARN.allowed}`);
+    }
+  }
+
+  const input = reader(o.INPUT);
+  const inputStream = streamRef(input);
+  const readerType = input.get(o.READER_TYPE);
+  const efo = { consumerName: input.optional(o.EFO_CONSUMER_NAME), lifecycle: input.get(o.EFO_LIFECYCLE) };
+  if (readerType === 'EFO') {
+    input.fail(o.READER_TYPE.key, 'EFO', 'POLLING (the Enhanced Fan-Out reader is not available in this version of shardflow)');
+  }
+
+  const output = reader(o.OUTPUT);
+  const config: AppConfig = {
+    input: {
+      stream: inputStream,
+      client: clientConfig(input, inputStream),
+      initialPosition: initialPosition(input),
+      readerType,
+      efo,
+      discoveryIntervalMs: input.get(o.DISCOVERY_INTERVAL),
+      getRecordsMaxCount: input.get(o.GET_RECORDS_MAX),
+      getRecordsIntervalMs: input.get(o.GET_RECORDS_INTERVAL),
+      emptyFetchIntervalMs: input.get(o.EMPTY_FETCH_INTERVAL),
+    },
+    output: outputConfig(output),
+    serialization: reader(o.SERIALIZATION).get(o.SERIALIZATION_TYPE),
+    cluster: {
+      leaseTimeoutMs: reader(o.CLUSTER).get(o.LEASE_TIMEOUT),
+      maxLeasesPerWorker: reader(o.CLUSTER).get(o.WORKER_MAX_LEASES),
+    },
+  };
+
+  const warnings: string[] = [];
+  for (const group of groups.keys()) {
+    const r = readers.get(group);
+    if (!r) {
+      warnings.push(`Unknown property group "${group}" is ignored (known groups: ${[o.INPUT, o.OUTPUT, o.SERIALIZATION, o.CLUSTER].join(', ')})`);
+      continue;
+    }
+    for (const key of r.unusedKeys()) {
+      warnings.push(`Unknown key "${key}" in property group "${group}" is ignored: shardflow has no setting of that name for this group`);
+    }
+  }
+  return { config, warnings };
+}
+
+function streamRef(r: GroupReader): StreamRef {
+  const arn = r.get(o.STREAM_ARN);
+  const [, , , arnRegion, account, resource] = arn.split(':');
+  const region = r.optional(o.AWS_REGION) ?? arnRegion;
+  if (!region) r.fail(o.AWS_REGION.key, undefined, `${o.AWS_REGION.allowed} (the ARN "${arn}" names no region)`);
+  return { arn, name: resource.slice('stream/'.length), account, region };
+}
+
+function clientConfig(r: GroupReader, stream: StreamRef): AwsClientConfig {
+  return {
+    group: r.group,
+    region: stream.region,
+    endpoint: r.optional(o.AWS_ENDPOINT),
+    credentials: credentials(r),
+    maxConcurrency: r.get(o.HTTP_MAX_CONCURRENCY),
+    readTimeoutMs: r.get(o.HTTP_READ_TIMEOUT),
+  };
+}
+
+function credentials(r: GroupReader): CredentialsConfig {
+  const provider = r.get(o.CREDENTIALS_PROVIDER);
+  if (provider !== 'ASSUME_ROLE') return baseCredentials(r, provider);
+  // The session name and external id are read before the base so that each key is consumed once.
+  const roleArn = r.get(o.ROLE_ARN);
+  return {
+    provider,
+    roleArn,
+    sessionName: r.get(o.ROLE_SESSION_NAME),
+    externalId: r.optional(o.ROLE_EXTERNAL_ID),
+    stsEndpoint: r.optional(o.ROLE_STS_ENDPOINT),
+    base: baseCredentials(r, r.get(o.ROLE_BASE_PROVIDER)),
+  };
+}
+
+function baseCredentials(r: GroupReader, provider: Exclude<CredentialsConfig['provider'], 'ASSUME_ROLE'>): Exclude<CredentialsConfig, { provider: 'ASSUME_ROLE' }> {
+  switch (provider) {
+    case 'AUTO':
+      return { provider };
+    case 'BASIC':
+      return { provider, accessKeyId: r.get(o.BASIC_ACCESS_KEY_ID), secretAccessKey: r.get(o.BASIC_SECRET_KEY) };
+    case 'PROFILE':
+      return { provider, profileName: r.optional(o.PROFILE_NAME), profilePath: r.optional(o.PROFILE_PATH) };
+    case 'WEB_IDENTITY_TOKEN':
+      return { provider, roleArn: r.optional(o.ROLE_ARN), sessionName: r.get(o.ROLE_SESSION_NAME), tokenFile: r.optional(o.WEB_IDENTITY_TOKEN_FILE) };
+  }
+}
+
+function initialPosition(r: GroupReader): InitialPosition {
+  const type = r.get(o.INIT_POSITION);
+  if (type !== 'AT_TIMESTAMP') {
+    r.optional(o.INIT_TIMESTAMP); // validated even when unused, so a typo is caught early
+    return { type };
+  }
+  return { type, timestamp: r.get(o.INIT_TIMESTAMP) };
+}
+
+function partitionKeyRule(r: GroupReader): PartitionKeyRule {
+  const text = r.get(o.SINK_PARTITION_KEY);
+  if (text === 'INPUT' || text === 'RANDOM') return { type: text };
+  const field = /^field:([A-Za-z0-9_$-]+)$/.exec(text);
+  if (field) return { type: 'FIELD', field: field[1] };
+  return r.fail(o.SINK_PARTITION_KEY.key, text, o.SINK_PARTITION_KEY.allowed);
+}
+
+function outputConfig(r: GroupReader) {
+  const stream = streamRef(r);
+  const maxBatchBytes = r.get(o.SINK_FLUSH_BUFFER_SIZE);
+  const maxRecordBytes = r.get(o.SINK_MAX_RECORD_SIZE);
+  if (maxRecordBytes > maxBatchBytes) {
+    r.fail(o.SINK_MAX_RECORD_SIZE.key, String(maxRecordBytes), `at most ${o.SINK_FLUSH_BUFFER_SIZE.key} (${maxBatchBytes} bytes), since a record must fit in a request`);
+  }
+  const maxBatchRecords = r.get(o.SINK_BATCH_MAX_SIZE);
+  const maxBufferedRecords = r.get(o.SINK_MAX_BUFFERED);
+  if (maxBufferedRecords < maxBatchRecords) {
+    r.fail(o.SINK_MAX_BUFFERED.key, String(maxBufferedRecords), `at least ${o.SINK_BATCH_MAX_SIZE.key} (${maxBatchRecords})`);
+  }
+  return {
+    stream,
+    client: clientConfig(r, stream),
+    maxBatchRecords,
+    maxBatchBytes,
+    maxRecordBytes,
+    lingerMs: r.get(o.SINK_FLUSH_TIMEOUT),
+    maxInFlightRequests: r.get(o.SINK_MAX_INFLIGHT),
+    maxBufferedRecords,
+    partitionKey: partitionKeyRule(r),
+  };
+}
+
+export function loadAppConfig(file: string): ParsedConfig {
+  return buildAppConfig(loadProperties(file));
+}

@@ -1,0 +1,23 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * A connection for BullMQ and our own keys. `maxRetriesPerRequest: null` is what BullMQ workers
+ * require; commands then wait through a Redis blip instead of failing.
+ */
+export function createRedis(url: string, options: RedisOptions = {}): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, ...options });
+}
+
+/** True when a Redis answers PING at the URL within the timeout. */
+export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Every Redis key and BullMQ queue of one application lives under `shardflow:<app>`, so several
+ * applications (and parallel tests) share one Redis without touching each other.
+ */
+export const LEASE_QUEUE = 'leases';
+export const DEAD_LETTER_QUEUE = 'dead-letter';
+
+export class AppKeys {
+  readonly prefix: string;
+
+  constructor(readonly app: string) {
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(app)) {
+      throw new Error(`app name ${JSON.stringify(app)} must be 1-100 letters, digits, "_", "." or "-"`);
+    }
+    this.prefix = `shardflow:${app}`;
+  }
+
+  /** BullMQ's `prefix` option: queues live at `<prefix>:<queue>:...`. */
+  get bullPrefix(): string {
+    return this.prefix;
+  }
+
+  /** BullMQ's lock key of a lease job; its value is the owning worker's lock token. */
+  leaseLock(shardId: string): string {
+    return `${this.prefix}:${LEASE_QUEUE}:${shardId}:lock`;
+  }
+
+  /** Hash shardId -> last checkpointed sequence number, or SHARD_END. */
+  get checkpoints(): string {
+    return `${this.prefix}:checkpoints`;
+  }
+
+  /** Hash shardId -> JSON of the child shard ids recorded when the shard was finished. */
+  get shardEnds(): string {
+    return `${this.prefix}:shard-ends`;
+  }
+
+  /** Set of the shards present at the first discovery; shards found later start at TRIM_HORIZON. */
+  get initialShards(): string {
+    return `${this.prefix}:initial-shards`;
+  }
+
+  /** Hash workerId -> JSON status (leases, counters), refreshed by each worker. */
+  get workerStatus(): string {
+    return `${this.prefix}:workers`;
+  }
+
+  /** Hash of application-wide counters (records read, written, dead-lettered). */
+  get counters(): string {
+    return `${this.prefix}:counters`;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The application's dead-letter BullMQ queue: records that cannot be transformed or delivered, with
+ * the raw payload, stream, shard, sequence number, arrival time and reason. The job id is
+ * `<shard>-<sequence>`, so a record read again after a crash is not dead-lettered twice.
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { DEAD_LETTER_QUEUE, type AppKeys } from '../../shared/redis/keys';
+import type { DeadLetter } from '../../shared/records';
+
+export class DeadLetterQueue {
+  readonly queue: Queue<DeadLetter>;
+
+  constructor(connection: Redis, keys: AppKeys) {
+    this.queue = new Queue<DeadLetter>(DEAD_LETTER_QUEUE, { connection, prefix: keys.bullPrefix });
+  }
+
+  /** Stores the letters; resolves once Redis has them, so a checkpoint may then move past them. */
+  async add(letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    await this.queue.addBulk(
+      letters.map((letter) => ({
+        name: letter.reason.split(':')[0],
+        data: letter,
+        opts: { jobId: `${letter.shardId}-${letter.sequenceNumber}`, removeOnComplete: false, removeOnFail: false },
+      })),
+    );
+  }
+
+  count(): Promise<number> {
+    return this.queue.count();
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+}

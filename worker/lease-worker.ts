@@ -1,0 +1,194 @@
+/**
+ * A worker process: a BullMQ worker whose active jobs are its shard leases (the job lock is the
+ * lease). For each lease it starts a ShardRunner; a finished shard completes the job, a graceful
+ * stop puts the job back in the queue at once (so another worker takes it without waiting for a
+ * lease timeout), and a lost lease abandons the job to its new owner.
+ */
+import { Worker, WaitingError, DelayedError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AppConfig } from '../shared/config/app-config';
+import { KinesisGateway } from '../shared/aws/kinesis-gateway';
+import { describeError } from '../shared/aws/kinesis-errors';
+import { backoffDelay } from '../shared/backoff';
+import type { Logger } from '../shared/logging';
+import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
+import type { LeaseJobData } from '../coordinator/lease-queue';
+import { CheckpointStore, SHARD_END } from './checkpoint/checkpoint-store';
+import { DeadLetterQueue } from './dead-letter/dead-letter-queue';
+import { Lease } from './lease';
+import { PollingReader } from './polling/polling-reader';
+import { ShardRunner, type WorkerCounters } from './shard-runner';
+import type { ShardReader, StartPosition } from './shard-reader';
+import { KinesisSink, sinkSettings } from './sink/kinesis-sink';
+import { createTransform } from './transform/transform';
+import { StatusReporter, type WorkerStatus } from './status-reporter';
+
+export interface LeaseWorkerOptions {
+  config: AppConfig;
+  keys: AppKeys;
+  /** For BullMQ's blocking calls. */
+  connection: Redis;
+  /** For checkpoints, dead letters and status (non-blocking commands). */
+  redis: Redis;
+  id: string;
+  log: Logger;
+}
+
+export class LeaseWorker {
+  private readonly worker: Worker<LeaseJobData>;
+  private readonly input: KinesisGateway;
+  private readonly output: KinesisGateway;
+  readonly sink: KinesisSink;
+  private readonly checkpoints: CheckpointStore;
+  private readonly deadLetters: DeadLetterQueue;
+  private readonly transform;
+  readonly runners = new Map<string, { lease: Lease; runner: ShardRunner }>();
+  private readonly status: StatusReporter;
+  private stopping = false;
+  private readonly counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0 };
+
+  constructor(private readonly opts: LeaseWorkerOptions) {
+    const { config, keys, log } = opts;
+    this.input = KinesisGateway.fromConfig(config.input.client);
+    this.output = KinesisGateway.fromConfig(config.output.client);
+    this.sink = new KinesisSink(this.output, config.output.stream.arn, sinkSettings(config.output), log.child({ component: 'sink' }));
+    this.checkpoints = new CheckpointStore(opts.redis, keys);
+    this.deadLetters = new DeadLetterQueue(opts.redis, keys);
+    this.transform = createTransform(config.serialization);
+    this.status = new StatusReporter(opts.redis, keys, opts.id, () => this.snapshot());
+
+    const leaseTimeout = config.cluster.leaseTimeoutMs;
+    this.worker = new Worker<LeaseJobData>(LEASE_QUEUE, (job, token) => this.hold(job, token!), {
+      connection: opts.connection,
+      prefix: keys.bullPrefix,
+      name: opts.id,
+      autorun: false,
+      concurrency: config.cluster.maxLeasesPerWorker,
+      lockDuration: leaseTimeout,
+      stalledInterval: Math.max(500, Math.floor(leaseTimeout / 2)),
+      // A stalled lease job is the normal failover path after a crash: it must go back to wait, never fail.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+      drainDelay: 1,
+      removeOnComplete: { count: 100_000 },
+    });
+    this.worker.on('lockRenewalFailed', (jobIds) => {
+      for (const id of jobIds) this.runners.get(id)?.lease.lose('lock renewal failed: another worker may own the shard');
+    });
+    this.worker.on('locksRenewed', ({ jobIds }) => {
+      const now = Date.now();
+      for (const id of jobIds) this.runners.get(id)?.lease.renewed(now);
+    });
+    this.worker.on('error', (err) => log.warn({ err: err.message }, 'lease worker error'));
+  }
+
+  async start(): Promise<void> {
+    await this.worker.waitUntilReady();
+    void this.worker.run();
+    this.status.start();
+    this.opts.log.info({ worker: this.opts.id, maxLeases: this.opts.config.cluster.maxLeasesPerWorker }, 'worker started; taking shard leases');
+  }
+
+  /** Graceful stop: stop reading, flush the sink, write checkpoints, give every lease back. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.opts.log.info({ leases: this.runners.size }, 'stopping: flushing, checkpointing and releasing leases');
+    await this.worker.pause(true);
+    for (const { lease } of this.runners.values()) lease.stop();
+    await this.worker.close();
+    await this.sink.flush();
+    this.sink.close();
+    await this.status.stop();
+    await this.deadLetters.close();
+    this.input.destroy();
+    this.output.destroy();
+  }
+
+  private async hold(job: Job<LeaseJobData>, token: string): Promise<string> {
+    const shardId = job.data.shardId;
+    const log = this.opts.log.child({ shardId, lease: job.id });
+    const lease = new Lease(shardId, token, this.opts.config.cluster.leaseTimeoutMs);
+    if (this.stopping) return this.release(job, token, 0);
+
+    const checkpoint = await this.checkpoints.get(shardId);
+    if (checkpoint === SHARD_END) {
+      log.info('shard already finished; completing its lease');
+      return 'finished';
+    }
+    const start: StartPosition = checkpoint ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: checkpoint } : startOf(job.data);
+    const runner = new ShardRunner(
+      lease,
+      {
+        reader: this.reader(shardId, start, log),
+        transform: this.transform,
+        sink: this.sink,
+        deadLetters: this.deadLetters,
+        checkpoints: this.checkpoints,
+        output: this.opts.config.output,
+        inputStreamArn: this.opts.config.input.stream.arn,
+        counters: this.counters,
+        log,
+      },
+      checkpoint,
+    );
+    this.runners.set(job.id!, { lease, runner });
+    log.info({ start, worker: this.opts.id }, 'lease taken');
+    try {
+      const outcome = await runner.run();
+      if (outcome.type === 'finished') return 'finished';
+      if (outcome.type === 'lost') {
+        // The job belongs to another worker now; moving it would touch their lease.
+        throw new WaitingError();
+      }
+      log.info({ checkpoint: runner.progress.checkpoint }, 'lease released');
+      return await this.release(job, token, 0);
+    } catch (err) {
+      if (err instanceof WaitingError || err instanceof DelayedError) throw err;
+      if (lease.isLost) throw new WaitingError();
+      const attempt = (job.data.failures ?? 0) + 1;
+      const delay = backoffDelay(attempt, { baseMs: 1000, maxMs: 60_000 }) + 1000;
+      log.error({ err: describeError(err), retryInMs: delay }, 'shard reader failed; releasing the lease to retry later');
+      await job.updateData({ ...job.data, failures: attempt }).catch(() => undefined);
+      return this.release(job, token, delay);
+    } finally {
+      this.runners.delete(job.id!);
+    }
+  }
+
+  /** Puts the lease job back so any worker can take it (after `delayMs`). */
+  private async release(job: Job<LeaseJobData>, token: string, delayMs: number): Promise<never> {
+    if (delayMs > 0) {
+      await job.moveToDelayed(Date.now() + delayMs, token);
+      throw new DelayedError();
+    }
+    await job.moveToWait(token);
+    throw new WaitingError();
+  }
+
+  private reader(shardId: string, start: StartPosition, log: Logger): ShardReader {
+    const input = this.opts.config.input;
+    return new PollingReader(
+      this.input,
+      input.stream.arn,
+      shardId,
+      start,
+      { maxRecords: input.getRecordsMaxCount, intervalMs: input.getRecordsIntervalMs, emptyIntervalMs: input.emptyFetchIntervalMs },
+      log,
+    );
+  }
+
+  snapshot(): WorkerStatus {
+    return {
+      worker: this.opts.id,
+      updatedAt: Date.now(),
+      totals: { read: this.counters.recordsRead, written: this.sink.stats.recordsWritten, deadLettered: this.counters.recordsDeadLettered },
+      sinkBuffered: this.sink.buffered,
+      sink: { ...this.sink.stats },
+      leases: [...this.runners.values()].map(({ runner }) => ({ ...runner.progress })),
+    };
+  }
+}
+
+function startOf(data: LeaseJobData): StartPosition {
+  return data.start.type === 'AT_TIMESTAMP' ? { type: 'AT_TIMESTAMP', timestamp: new Date(data.start.timestamp) } : { type: data.start.type };
+}

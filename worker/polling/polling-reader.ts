@@ -1,0 +1,101 @@
+/**
+ * The standard (POLLING) reader: GetRecords in a loop on one shard. Handles an expired iterator (a
+ * new one after the last sequence number returned), throttling and transient errors (jittered
+ * backoff) and shard end (NextShardIterator null, with the ChildShards of the last response).
+ */
+import type { ShardFetcher, IteratorStart } from '../../shared/aws/kinesis-gateway';
+import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-errors';
+import { backoffDelay, sleep } from '../../shared/backoff';
+import type { Logger } from '../../shared/logging';
+import type { SourceRecord } from '../../shared/records';
+import type { RecordBatch, ShardReader, StartPosition } from '../shard-reader';
+
+export interface PollingSettings {
+  maxRecords: number;
+  /** Smallest gap between two GetRecords calls. */
+  intervalMs: number;
+  /** Pause after a call that returned no records. */
+  emptyIntervalMs: number;
+}
+
+export class PollingReader implements ShardReader {
+  readonly kind = 'POLLING';
+  private iterator: string | undefined;
+  private lastSequence: string | undefined;
+  private lastCallAt = 0;
+  private lastWasEmpty = false;
+  private failures = 0;
+
+  constructor(
+    private readonly fetcher: ShardFetcher,
+    private readonly streamArn: string,
+    private readonly shardId: string,
+    private readonly start: StartPosition,
+    private readonly settings: PollingSettings,
+    private readonly log: Logger,
+  ) {}
+
+  async next(signal: AbortSignal): Promise<RecordBatch> {
+    const gap = this.lastWasEmpty ? Math.max(this.settings.emptyIntervalMs, this.settings.intervalMs) : this.settings.intervalMs;
+    await sleep(this.lastCallAt + gap - Date.now(), signal);
+    while (!signal.aborted) {
+      try {
+        this.iterator ??= await this.newIterator();
+        this.lastCallAt = Date.now();
+        if (this.iterator === undefined) return { records: [], shardEnded: true, childShardIds: [] };
+        const result = await this.fetcher.getRecords(this.streamArn, this.iterator, this.settings.maxRecords);
+        this.failures = 0;
+        const records: SourceRecord[] = result.records.map((r) => ({
+          shardId: this.shardId,
+          sequenceNumber: r.SequenceNumber!,
+          partitionKey: r.PartitionKey!,
+          data: r.Data ?? new Uint8Array(),
+          approximateArrivalTimestamp: r.ApproximateArrivalTimestamp,
+        }));
+        if (records.length > 0) this.lastSequence = records[records.length - 1].sequenceNumber;
+        this.iterator = result.nextIterator;
+        this.lastWasEmpty = records.length === 0;
+        const shardEnded = result.nextIterator === undefined;
+        return {
+          records,
+          millisBehindLatest: result.millisBehindLatest,
+          shardEnded,
+          childShardIds: shardEnded ? (result.childShards ?? []).map((c) => c.ShardId!).filter(Boolean) : [],
+        };
+      } catch (err) {
+        const kind = classifyKinesisError(err);
+        if (kind === 'expired-iterator') {
+          this.log.info({ after: this.lastSequence }, 'shard iterator expired; getting a new one after the last record read');
+          this.iterator = undefined;
+          continue;
+        }
+        if (kind === 'fatal' || kind === 'not-found') throw err;
+        const delay = backoffDelay(this.failures++, { baseMs: 200, maxMs: 10_000 });
+        this.log.warn({ err: describeError(err), kind, retryInMs: delay }, 'GetRecords failed; retrying');
+        await sleep(delay, signal);
+      }
+    }
+    return { records: [], shardEnded: false, childShardIds: [] };
+  }
+
+  private newIterator(): Promise<string | undefined> {
+    return this.fetcher.getShardIterator(this.streamArn, this.shardId, this.iteratorStart());
+  }
+
+  /** After the last record returned when there is one, so a new iterator never skips or repeats. */
+  private iteratorStart(): IteratorStart {
+    if (this.lastSequence) return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastSequence };
+    switch (this.start.type) {
+      case 'AFTER_SEQUENCE_NUMBER':
+        return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.start.sequenceNumber };
+      case 'AT_TIMESTAMP':
+        return { type: 'AT_TIMESTAMP', timestamp: this.start.timestamp };
+      default:
+        return { type: this.start.type };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.iterator = undefined;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The reader seam shared by the polling and (later) the enhanced fan-out reader: a reader only
+ * fetches and returns batches of one shard; it knows nothing of leases, transforms or the sink.
+ */
+import type { SourceRecord } from '../shared/records';
+
+export interface RecordBatch {
+  records: SourceRecord[];
+  millisBehindLatest?: number;
+  /** True when the shard is closed and every record of it has been returned. */
+  shardEnded: boolean;
+  /** With shardEnded: the shards that continue this one's hash range. */
+  childShardIds: string[];
+}
+
+/** Where a reader starts: after a checkpoint, or at the lease's initial position. */
+export type StartPosition =
+  | { type: 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string }
+  | { type: 'LATEST' }
+  | { type: 'TRIM_HORIZON' }
+  | { type: 'AT_TIMESTAMP'; timestamp: Date };
+
+export interface ShardReader {
+  readonly kind: 'POLLING' | 'EFO';
+  /** The next batch, possibly empty; waits between calls as the reader's settings say. */
+  next(signal: AbortSignal): Promise<RecordBatch>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,167 @@
+/**
+ * Runs one leased shard: reader -> transform -> sink, with dead-lettering of bad records and
+ * fenced checkpoints that move only past acknowledged records, at most once per batch.
+ */
+import type { OutputStreamConfig } from '../shared/config/app-config';
+import type { Logger } from '../shared/logging';
+import { deadLetterOf, type DeadLetter, type OutputRecord, type SourceRecord } from '../shared/records';
+import { CheckpointTracker } from './checkpoint/checkpoint-tracker';
+import type { CheckpointStore, FencedWriteResult } from './checkpoint/checkpoint-store';
+import type { DeadLetterQueue } from './dead-letter/dead-letter-queue';
+import type { Lease } from './lease';
+import type { ShardReader } from './shard-reader';
+import type { KinesisSink } from './sink/kinesis-sink';
+import { recordSize } from './sink/batch-packer';
+import { outputPartitionKey } from './sink/partition-key';
+import type { RecordTransform } from './transform/transform';
+
+export interface ShardProgress {
+  shardId: string;
+  reader: 'POLLING' | 'EFO';
+  recordsRead: number;
+  bytesRead: number;
+  recordsDeadLettered: number;
+  checkpoint?: string;
+  millisBehindLatest?: number;
+}
+
+/** Counters of a whole worker process, shared by its runners. */
+export interface WorkerCounters {
+  recordsRead: number;
+  recordsDeadLettered: number;
+}
+
+export interface ShardRunnerDeps {
+  reader: ShardReader;
+  transform: RecordTransform;
+  sink: KinesisSink;
+  deadLetters: DeadLetterQueue;
+  checkpoints: CheckpointStore;
+  output: OutputStreamConfig;
+  inputStreamArn: string;
+  counters: WorkerCounters;
+  log: Logger;
+}
+
+/** How a run ended: the shard is finished for good, or the lease is to be released or was lost. */
+export type RunOutcome = { type: 'finished'; childShardIds: string[] } | { type: 'released' } | { type: 'lost' };
+
+export class ShardRunner {
+  readonly progress: ShardProgress;
+  private readonly tracker = new CheckpointTracker();
+  private readonly acknowledgements = new Set<Promise<void>>();
+  private checkpointWrite: Promise<void> = Promise.resolve();
+  private latestSafe: string | undefined;
+  private savedCheckpoint: string | undefined;
+
+  constructor(
+    private readonly lease: Lease,
+    private readonly deps: ShardRunnerDeps,
+    startCheckpoint: string | undefined,
+  ) {
+    this.progress = { shardId: lease.shardId, reader: deps.reader.kind, recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, checkpoint: startCheckpoint };
+    this.savedCheckpoint = startCheckpoint;
+  }
+
+  async run(): Promise<RunOutcome> {
+    const { reader, log } = this.deps;
+    try {
+      while (!this.lease.signal.aborted) {
+        const batch = await reader.next(this.lease.signal);
+        if (this.lease.isLost) break;
+        this.progress.millisBehindLatest = batch.millisBehindLatest;
+        if (batch.records.length > 0) await this.process(batch.records);
+        if (batch.shardEnded) {
+          await this.drain();
+          if (this.lease.isLost) return { type: 'lost' };
+          const result = await this.deps.checkpoints.finish(this.lease.shardId, this.lease.token, batch.childShardIds);
+          if (result === 'lease-lost') return this.lost('lease taken over before the shard end was recorded');
+          log.info({ children: batch.childShardIds }, 'shard finished: every record delivered');
+          return { type: 'finished', childShardIds: batch.childShardIds };
+        }
+      }
+      if (this.lease.isLost) return { type: 'lost' };
+      await this.drain();
+      return this.lease.isLost ? { type: 'lost' } : { type: 'released' };
+    } finally {
+      await reader.close();
+    }
+  }
+
+  private async process(records: SourceRecord[]): Promise<void> {
+    const { transform, output, log } = this.deps;
+    const good: OutputRecord[] = [];
+    const letters: DeadLetter[] = [];
+    this.deps.counters.recordsRead += records.length;
+    for (const record of records) {
+      this.progress.recordsRead += 1;
+      this.progress.bytesRead += record.data.byteLength;
+      const result = transform.transform(record);
+      if (!result.ok) {
+        letters.push(deadLetterOf(record, this.deps.inputStreamArn, result.reason));
+        continue;
+      }
+      const partitionKey = outputPartitionKey(output.partitionKey, record, result.data);
+      const size = recordSize(partitionKey, result.data);
+      if (size > output.maxRecordBytes) {
+        letters.push(deadLetterOf(record, this.deps.inputStreamArn, `too large: the output record is ${size} bytes, over sink.max-record-size (${output.maxRecordBytes})`));
+        continue;
+      }
+      good.push({ partitionKey, data: result.data });
+    }
+    if (letters.length > 0) {
+      // Stored before the checkpoint can pass these records.
+      await this.deps.deadLetters.add(letters);
+      this.progress.recordsDeadLettered += letters.length;
+      this.deps.counters.recordsDeadLettered += letters.length;
+      log.warn({ count: letters.length, reason: letters[0].reason, sequenceNumber: letters[0].sequenceNumber }, 'records dead-lettered');
+    }
+    const ticket = this.tracker.add(records[records.length - 1].sequenceNumber);
+    await this.deps.sink.reserve(good.length, this.lease.signal);
+    const acknowledged = this.deps.sink.write(good).then(() => this.onAcknowledged(ticket));
+    this.acknowledgements.add(acknowledged);
+    void acknowledged.finally(() => this.acknowledgements.delete(acknowledged));
+  }
+
+  private onAcknowledged(ticket: number): void {
+    const safe = this.tracker.complete(ticket);
+    if (safe === undefined) return;
+    this.latestSafe = safe;
+    // One write at a time per shard; a newer safe point supersedes one not yet written.
+    this.checkpointWrite = this.checkpointWrite.then(() => this.writeCheckpoint());
+  }
+
+  private async writeCheckpoint(): Promise<void> {
+    const target = this.latestSafe;
+    if (target === undefined || target === this.savedCheckpoint || this.lease.isLost) return;
+    let result: FencedWriteResult;
+    try {
+      result = await this.deps.checkpoints.save(this.lease.shardId, this.lease.token, target);
+    } catch (err) {
+      // A Redis blip: the next acknowledged batch (or the final drain) writes again.
+      this.deps.log.warn({ err: (err as Error).message }, 'checkpoint write failed; will retry');
+      return;
+    }
+    if (result === 'lease-lost') {
+      this.lost('checkpoint fenced: the lease belongs to another worker now');
+      return;
+    }
+    this.savedCheckpoint = target;
+    this.progress.checkpoint = target;
+  }
+
+  /** Waits until everything read is acknowledged (or the lease is lost), then checkpoints. */
+  private async drain(): Promise<void> {
+    while (this.acknowledgements.size > 0 && !this.lease.isLost) {
+      await Promise.race([Promise.all([...this.acknowledgements]), new Promise((r) => setTimeout(r, 500))]);
+    }
+    await this.checkpointWrite;
+    if (!this.lease.isLost) await this.writeCheckpoint();
+  }
+
+  private lost(reason: string): RunOutcome {
+    this.lease.lose(reason);
+    this.deps.log.warn({ reason }, 'lease lost: stopped touching the shard');
+    return { type: 'lost' };
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * The batched sink: buffers transformed records and writes them to the output stream with
+ * PutRecords, flushing on count, bytes or linger. A partial failure re-sends only the failed
+ * entries; throttling pauses sending with jittered backoff. The buffer is bounded: `reserve` waits
+ * while it is full, so a slow or throttled output slows the readers down instead of growing memory.
+ *
+ * Order: retried entries go back to the front of the queue, so within one worker a retried record
+ * is sent again before anything queued after it.
+ */
+import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import type { OutputStreamConfig } from '../../shared/config/app-config';
+import type { RecordPutter } from '../../shared/aws/kinesis-gateway';
+import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-errors';
+import { backoffDelay, type BackoffPolicy } from '../../shared/backoff';
+import type { Logger } from '../../shared/logging';
+import type { OutputRecord } from '../../shared/records';
+import { isFullBatch, nextBatchLength, recordSize, type BatchLimits } from './batch-packer';
+
+export interface SinkSettings extends BatchLimits {
+  lingerMs: number;
+  maxInFlightRequests: number;
+  maxBufferedRecords: number;
+  backoff?: BackoffPolicy;
+}
+
+export function sinkSettings(output: OutputStreamConfig): SinkSettings {
+  return {
+    maxRecords: output.maxBatchRecords,
+    maxBytes: output.maxBatchBytes,
+    lingerMs: output.lingerMs,
+    maxInFlightRequests: output.maxInFlightRequests,
+    maxBufferedRecords: output.maxBufferedRecords,
+  };
+}
+
+export interface SinkStats {
+  recordsWritten: number;
+  bytesWritten: number;
+  requests: number;
+  retriedRecords: number;
+  throttledRecords: number;
+  failedRequests: number;
+}
+
+/** One `write` call's records: resolved when every one of them is acknowledged by Kinesis. */
+class WriteGroup {
+  private remaining: number;
+  readonly done: Promise<void>;
+  private resolve!: () => void;
+
+  constructor(count: number) {
+    this.remaining = count;
+    this.done = new Promise((resolve) => (this.resolve = resolve));
+    if (count === 0) this.resolve();
+  }
+
+  acknowledge(): void {
+    this.remaining -= 1;
+    if (this.remaining === 0) this.resolve();
+  }
+}
+
+interface Entry {
+  readonly request: PutRecordsRequestEntry;
+  readonly size: number;
+  readonly group: WriteGroup;
+  attempts: number;
+}
+
+export class KinesisSink {
+  readonly stats: SinkStats = { recordsWritten: 0, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0 };
+  private readonly pending: Entry[] = [];
+  private pendingBytes = 0;
+  /** Entries accepted and not yet acknowledged: pending, in flight or waiting to be retried. */
+  private unacknowledged = 0;
+  private inFlight = 0;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private lingerExpired = false;
+  private pausedUntil = 0;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  private throttleStreak = 0;
+  private flushWaiters: Array<() => void> = [];
+  private roomWaiters: Array<() => void> = [];
+  private closed = false;
+
+  constructor(
+    private readonly putter: RecordPutter,
+    private readonly streamArn: string,
+    private readonly settings: SinkSettings,
+    private readonly log: Logger,
+  ) {}
+
+  /** Records accepted but not yet acknowledged. */
+  get buffered(): number {
+    return this.unacknowledged;
+  }
+
+  /**
+   * Waits until the buffer has room for `count` more records (a request larger than the whole buffer
+   * is let in once the buffer is empty), or the signal aborts.
+   */
+  async reserve(count: number, signal?: AbortSignal): Promise<void> {
+    while (!signal?.aborted && !this.hasRoom(count)) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          signal?.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.roomWaiters.push(wake);
+        signal?.addEventListener('abort', wake, { once: true });
+      });
+    }
+  }
+
+  private hasRoom(count: number): boolean {
+    return this.unacknowledged === 0 || this.unacknowledged + count <= this.settings.maxBufferedRecords;
+  }
+
+  /** Queues records; the returned promise resolves once Kinesis has acknowledged all of them. */
+  write(records: readonly OutputRecord[]): Promise<void> {
+    if (this.closed) throw new Error('sink is closed');
+    const group = new WriteGroup(records.length);
+    for (const record of records) {
+      const size = recordSize(record.partitionKey, record.data);
+      this.pending.push({ request: { Data: record.data, PartitionKey: record.partitionKey }, size, group, attempts: 0 });
+      this.pendingBytes += size;
+    }
+    this.unacknowledged += records.length;
+    if (this.pending.length > 0 && !this.lingerTimer && !this.lingerExpired) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = undefined;
+        this.lingerExpired = true;
+        this.pump();
+      }, this.settings.lingerMs);
+    }
+    this.pump();
+    return group.done;
+  }
+
+  /** Sends everything buffered now and resolves when nothing is left unacknowledged. */
+  flush(): Promise<void> {
+    if (this.unacknowledged === 0) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.flushWaiters.push(resolve));
+    this.lingerExpired = true;
+    this.pump();
+    return done;
+  }
+
+  /** Stops timers; call after flush. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.lingerTimer);
+    clearTimeout(this.pauseTimer);
+  }
+
+  private pump(): void {
+    if (Date.now() < this.pausedUntil) return;
+    while (this.inFlight < this.settings.maxInFlightRequests && this.pending.length > 0) {
+      const flushing = this.lingerExpired || this.flushWaiters.length > 0;
+      if (!flushing && !isFullBatch(this.pending.length, this.pendingBytes, this.settings)) break;
+      const count = nextBatchLength(this.pending, this.settings);
+      const batch = this.pending.splice(0, count);
+      for (const entry of batch) this.pendingBytes -= entry.size;
+      void this.send(batch);
+    }
+    if (this.pending.length === 0) {
+      // The next record starts a new linger period.
+      this.lingerExpired = false;
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
+  }
+
+  private async send(batch: Entry[]): Promise<void> {
+    this.inFlight += 1;
+    this.stats.requests += 1;
+    let retry: Entry[] = [];
+    let throttled = false;
+    try {
+      const result = await this.putter.putRecords(
+        this.streamArn,
+        batch.map((entry) => entry.request),
+      );
+      batch.forEach((entry, i) => {
+        const outcome = result.entries[i];
+        if (outcome && !outcome.ErrorCode && outcome.SequenceNumber) {
+          this.acknowledge(entry);
+        } else {
+          retry.push(entry);
+          if (outcome?.ErrorCode === 'ProvisionedThroughputExceededException') throttled = true;
+        }
+      });
+      if (retry.length > 0) {
+        this.stats.retriedRecords += retry.length;
+        if (throttled) this.stats.throttledRecords += retry.length;
+        this.log.debug({ failed: retry.length, of: batch.length, code: result.entries.find((e) => e.ErrorCode)?.ErrorCode }, 'PutRecords partial failure; re-sending the failed entries');
+      }
+    } catch (err) {
+      retry = batch;
+      this.stats.failedRequests += 1;
+      this.stats.retriedRecords += batch.length;
+      const kind = classifyKinesisError(err);
+      throttled = kind === 'throttled';
+      if (throttled) this.stats.throttledRecords += batch.length;
+      const level = kind === 'fatal' ? 'error' : 'warn';
+      this.log[level]({ err: describeError(err), kind, records: batch.length }, 'PutRecords failed; the whole request will be retried');
+    } finally {
+      this.inFlight -= 1;
+    }
+    if (retry.length > 0) {
+      for (const entry of retry) entry.attempts += 1;
+      // Back to the front, in their original order, so they go out before anything newer.
+      this.pending.unshift(...retry);
+      for (const entry of retry) this.pendingBytes += entry.size;
+      this.throttleStreak += 1;
+      this.pause(backoffDelay(this.throttleStreak - 1, this.settings.backoff) + (throttled ? 50 : 0));
+    } else {
+      this.throttleStreak = 0;
+      this.pump();
+    }
+    this.settle();
+  }
+
+  private acknowledge(entry: Entry): void {
+    this.unacknowledged -= 1;
+    this.stats.recordsWritten += 1;
+    this.stats.bytesWritten += entry.size;
+    entry.group.acknowledge();
+  }
+
+  private pause(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = undefined;
+      this.lingerExpired = true; // retries do not wait for another linger period
+      this.pump();
+    }, this.pausedUntil - Date.now());
+  }
+
+  /** Wakes writers waiting for room and flushers waiting for an empty buffer. */
+  private settle(): void {
+    if (this.roomWaiters.length > 0) {
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const wake of waiters) wake();
+    }
+    if (this.unacknowledged === 0 && this.flushWaiters.length > 0) {
+      const waiters = this.flushWaiters;
+      this.flushWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Publishes a worker's status (leases, per-shard progress and lag, sink counters) to Redis once a
+ * second, for the local stack's status line and other observers. One round trip per second.
+ */
+import type { Redis } from 'ioredis';
+import type { AppKeys } from '../shared/redis/keys';
+import type { SinkStats } from './sink/kinesis-sink';
+import type { ShardProgress } from './shard-runner';
+
+/** What a worker publishes about itself; totals are cumulative over the process's life. */
+export interface WorkerStatus {
+  worker: string;
+  updatedAt: number;
+  totals: { read: number; written: number; deadLettered: number };
+  sinkBuffered: number;
+  sink: SinkStats;
+  leases: ShardProgress[];
+}
+
+export async function readWorkerStatuses(redis: Redis, keys: AppKeys): Promise<WorkerStatus[]> {
+  return Object.values(await redis.hgetall(keys.workerStatus)).map((json) => JSON.parse(json) as WorkerStatus);
+}
+
+export class StatusReporter {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: AppKeys,
+    private readonly workerId: string,
+    private readonly snapshot: () => WorkerStatus,
+    private readonly intervalMs = 1000,
+  ) {}
+
+  start(): void {
+    const tick = () => {
+      void this.publish().catch(() => undefined);
+      this.timer = setTimeout(tick, this.intervalMs);
+    };
+    tick();
+  }
+
+  async publish(): Promise<void> {
+    await this.redis.hset(this.keys.workerStatus, this.workerId, JSON.stringify(this.snapshot()));
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.publish().catch(() => undefined);
+  }
+}

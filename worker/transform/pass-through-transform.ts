@@ -1,0 +1,7 @@
+import type { RecordTransform } from './transform';
+
+/** `SerializationType.type = STRING`: the bytes go out exactly as they came in. */
+export const passThroughTransform: RecordTransform = {
+  name: 'STRING',
+  transform: (record) => ({ ok: true, data: record.data }),
+};

@@ -1,0 +1,50 @@
+/**
+ * The reference job's transform for JSON stock records (as produced by the reference `stock.py`):
+ * `{"event_time": string, "ticker": string, "price": number, ...}`. The ticker becomes `AMZN`; every
+ * other field is kept unchanged.
+ */
+import type { RecordTransform, TransformResult } from './transform';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export interface Stock {
+  event_time: string;
+  ticker: string;
+  price: number;
+  [field: string]: unknown;
+}
+
+/** A reason the value is not a stock record, or undefined when it is one. */
+export function stockSchemaProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const v = value as Record<string, unknown>;
+  if (typeof v.event_time !== 'string') return 'field "event_time" must be a string';
+  if (typeof v.ticker !== 'string') return 'field "ticker" must be a string';
+  if (typeof v.price !== 'number' || !Number.isFinite(v.price)) return 'field "price" must be a number';
+  return undefined;
+}
+
+export function mapStock(stock: Stock): Stock {
+  return { ...stock, ticker: 'AMZN' };
+}
+
+export const stockTransform: RecordTransform = {
+  name: 'JSON',
+  transform(record): TransformResult {
+    let text: string;
+    try {
+      text = utf8.decode(record.data);
+    } catch {
+      return { ok: false, reason: 'not valid UTF-8' };
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      return { ok: false, reason: `not valid JSON: ${(err as Error).message}` };
+    }
+    const problem = stockSchemaProblem(value);
+    if (problem) return { ok: false, reason: `not a stock record: ${problem}` };
+    return { ok: true, data: Buffer.from(JSON.stringify(mapStock(value as Stock)), 'utf8') };
+  },
+};

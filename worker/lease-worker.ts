@@ -4,7 +4,7 @@
  * stop puts the job back in the queue at once (so another worker takes it without waiting for a
  * lease timeout), and a lost lease abandons the job to its new owner.
  */
-import { Worker, WaitingError, DelayedError, type Job } from 'bullmq';
+import { Queue, Worker, WaitingError, DelayedError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../shared/config/app-config';
 import { KinesisGateway } from '../shared/aws/kinesis-gateway';
@@ -15,7 +15,8 @@ import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
 import type { LeaseJobData } from '../coordinator/lease-queue';
 import { CheckpointStore, SHARD_END } from './checkpoint/checkpoint-store';
 import { DeadLetterQueue } from './dead-letter/dead-letter-queue';
-import { Lease } from './lease';
+import { Lease } from './leases/lease';
+import { LeaseBalancer } from './leases/lease-balancer';
 import { PollingReader } from './polling/polling-reader';
 import { ShardRunner, type WorkerCounters } from './shard-runner';
 import type { ShardReader, StartPosition } from './shard-reader';
@@ -45,6 +46,10 @@ export class LeaseWorker {
   readonly runners = new Map<string, { lease: Lease; runner: ShardRunner }>();
   private readonly status: StatusReporter;
   private stopping = false;
+  private readonly leaseQueue: Queue<LeaseJobData>;
+  private readonly balancer: LeaseBalancer;
+  private capacity = 0;
+  private started = false;
   private readonly counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0 };
 
   constructor(private readonly opts: LeaseWorkerOptions) {
@@ -58,12 +63,25 @@ export class LeaseWorker {
     this.status = new StatusReporter(opts.redis, keys, opts.id, () => this.snapshot());
 
     const leaseTimeout = config.cluster.leaseTimeoutMs;
+    this.leaseQueue = new Queue<LeaseJobData>(LEASE_QUEUE, { connection: opts.redis, prefix: keys.bullPrefix });
+    this.balancer = new LeaseBalancer({
+      redis: opts.redis,
+      keys,
+      leaseQueue: this.leaseQueue,
+      workerId: opts.id,
+      leaseTimeoutMs: leaseTimeout,
+      maxLeases: config.cluster.maxLeasesPerWorker,
+      intervalMs: Math.min(1000, Math.floor(leaseTimeout / 4)),
+      held: () => [...this.runners.values()].map((r) => r.lease),
+      setCapacity: (n) => this.setCapacity(n),
+      log,
+    });
     this.worker = new Worker<LeaseJobData>(LEASE_QUEUE, (job, token) => this.hold(job, token!), {
       connection: opts.connection,
       prefix: keys.bullPrefix,
       name: opts.id,
       autorun: false,
-      concurrency: config.cluster.maxLeasesPerWorker,
+      concurrency: 1,
       lockDuration: leaseTimeout,
       stalledInterval: Math.max(500, Math.floor(leaseTimeout / 2)),
       // A stalled lease job is the normal failover path after a crash: it must go back to wait, never fail.
@@ -83,9 +101,19 @@ export class LeaseWorker {
 
   async start(): Promise<void> {
     await this.worker.waitUntilReady();
-    void this.worker.run();
+    // The first fair share is known before the first lease is taken.
+    await this.balancer.tick();
+    this.started = true;
+    if (this.capacity > 0) {
+      this.worker.concurrency = this.capacity;
+      void this.worker.run().catch((err) => this.opts.log.error({ err: (err as Error).message }, 'lease worker loop failed'));
+    } else {
+      // resume() starts the loop once there is a share to take.
+      await this.worker.pause(true);
+    }
+    this.balancer.start();
     this.status.start();
-    this.opts.log.info({ worker: this.opts.id, maxLeases: this.opts.config.cluster.maxLeasesPerWorker }, 'worker started; taking shard leases');
+    this.opts.log.info({ worker: this.opts.id, maxLeases: this.opts.config.cluster.maxLeasesPerWorker, share: this.capacity }, 'worker started; taking shard leases');
   }
 
   /** Graceful stop: stop reading, flush the sink, write checkpoints, give every lease back. */
@@ -93,6 +121,7 @@ export class LeaseWorker {
     if (this.stopping) return;
     this.stopping = true;
     this.opts.log.info({ leases: this.runners.size }, 'stopping: flushing, checkpointing and releasing leases');
+    await this.balancer.stop();
     await this.worker.pause(true);
     for (const { lease } of this.runners.values()) lease.stop();
     await this.worker.close();
@@ -100,6 +129,7 @@ export class LeaseWorker {
     this.sink.close();
     await this.status.stop();
     await this.deadLetters.close();
+    await this.leaseQueue.close();
     this.input.destroy();
     this.output.destroy();
   }
@@ -152,6 +182,24 @@ export class LeaseWorker {
       return this.release(job, token, delay);
     } finally {
       this.runners.delete(job.id!);
+    }
+  }
+
+  /** How many leases the BullMQ worker may hold; 0 pauses taking new ones. */
+  private async setCapacity(leases: number): Promise<void> {
+    if (this.stopping || leases === this.capacity) return;
+    const grow = leases > this.capacity;
+    this.capacity = leases;
+    if (!this.started) return; // start() applies the first share
+    if (leases === 0) {
+      await this.worker.pause(true);
+      return;
+    }
+    this.worker.concurrency = leases;
+    // BullMQ's fetch loop only sees a higher concurrency once it wakes up; pause+resume wakes it.
+    if (grow || this.worker.isPaused()) {
+      await this.worker.pause(true);
+      await this.worker.resume();
     }
   }
 

@@ -8,7 +8,7 @@ import { deadLetterOf, type DeadLetter, type OutputRecord, type SourceRecord } f
 import { CheckpointTracker } from './checkpoint/checkpoint-tracker';
 import type { CheckpointStore, FencedWriteResult } from './checkpoint/checkpoint-store';
 import type { DeadLetterQueue } from './dead-letter/dead-letter-queue';
-import type { Lease } from './lease';
+import type { Lease } from './leases/lease';
 import type { ShardReader } from './shard-reader';
 import type { KinesisSink } from './sink/kinesis-sink';
 import { recordSize } from './sink/batch-packer';

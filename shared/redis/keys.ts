@@ -40,6 +40,11 @@ export class AppKeys {
     return `${this.prefix}:initial-shards`;
   }
 
+  /** Sorted set workerId -> last heartbeat (ms); a worker is live while its heartbeat is fresh. */
+  get liveWorkers(): string {
+    return `${this.prefix}:live-workers`;
+  }
+
   /** Hash workerId -> JSON status (leases, counters), refreshed by each worker. */
   get workerStatus(): string {
     return `${this.prefix}:workers`;

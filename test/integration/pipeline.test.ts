@@ -1,0 +1,172 @@
+/**
+ * End to end with real processes: kinesis-local, Redis, `shardflow coordinator` and two
+ * `shardflow worker` processes reading a 4-shard stream.
+ */
+import { randomUUID } from 'node:crypto';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { Redis } from 'ioredis';
+import { createStream, json, localClient, putAll, readAll, startKinesisLocal, type KinesisLocal } from '../support/kinesis';
+import { localProperties, writeProperties } from '../support/properties';
+import { spawnCli, stopCli, waitForLog, type CliProcess } from '../support/cli';
+import { deadLetters, dropApp, REDIS_URL, testRedis } from '../support/redis';
+import { uniqueName, waitFor } from '../support/wait';
+import { AppKeys } from '../../shared/redis/keys';
+
+const TICKERS = ['AAPL', 'AMZN', 'MSFT', 'INTC', 'TBV'];
+
+function stock(id: string, i: number) {
+  return { event_time: new Date(1_700_000_000_000 + i).toISOString(), ticker: TICKERS[i % TICKERS.length], price: (i % 10000) / 100, id };
+}
+
+function entries(stocks: object[]) {
+  return stocks.map((s) => ({ PartitionKey: randomUUID(), Data: Buffer.from(JSON.stringify(s)) }));
+}
+
+let kinesis: KinesisLocal;
+let client: KinesisClient;
+let redis: Redis;
+const apps: string[] = [];
+const running: CliProcess[] = [];
+
+beforeAll(async () => {
+  kinesis = await startKinesisLocal();
+  client = localClient(kinesis.endpoint);
+  redis = testRedis();
+});
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((p) => stopCli(p)));
+});
+
+afterAll(async () => {
+  for (const app of apps) await dropApp(redis, app);
+  redis.disconnect();
+  client.destroy();
+  await kinesis.stop();
+});
+
+function start(command: 'coordinator' | 'worker', properties: string, app: string): CliProcess {
+  const p = spawnCli([command, '--properties', properties, '--redis', REDIS_URL, '--app', app]);
+  running.push(p);
+  return p;
+}
+
+async function stopAll(): Promise<Array<number | null>> {
+  // Workers first, as a graceful scale-down would.
+  const procs = running.splice(0).reverse();
+  const codes: Array<number | null> = [];
+  for (const p of procs) codes.push(await stopCli(p));
+  return codes;
+}
+
+describe('pipeline: coordinator and two workers on a 4-shard stream', () => {
+  const app = uniqueName('it-pipeline');
+  const inName = uniqueName('in');
+  const outName = uniqueName('out');
+  let properties: string;
+  let inputArn: string;
+  let outputArn: string;
+  const first = Array.from({ length: 2000 }, (_, i) => stock(`a-${i}`, i));
+
+  beforeAll(async () => {
+    apps.push(app);
+    inputArn = await createStream(client, inName, 4);
+    outputArn = await createStream(client, outName, 2);
+    properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn));
+  });
+
+  test('2,000 records written before start-up all arrive transformed, read by both workers', async () => {
+    await putAll(client, inputArn, entries(first));
+    start('coordinator', properties, app);
+    const w1 = start('worker', properties, app);
+    const w2 = start('worker', properties, app);
+    await Promise.all([waitForLog(w1, 'lease taken'), waitForLog(w2, 'lease taken')]);
+
+    const output = await waitFor(async () => {
+      const records = await readAll(client, outputArn);
+      return records.length >= first.length ? records : undefined;
+    }, 90_000, 'all 2,000 records in the output stream');
+
+    const byId = new Map(output.map((r) => [json(r).id as string, json(r)]));
+    expect(byId.size).toBe(first.length);
+    for (const original of first) {
+      // Transformed: the ticker becomes AMZN, every other field is unchanged.
+      expect(byId.get(original.id)).toEqual({ ...original, ticker: 'AMZN' });
+    }
+    // Four shards over two workers: each settles at two leases.
+    await waitFor(async () => {
+      const statuses = Object.values(await redis.hgetall(new AppKeys(app).workerStatus)).map((s) => JSON.parse(s) as { leases: unknown[] });
+      return statuses.length === 2 && statuses.every((s) => s.leases.length === 2);
+    }, 20_000, 'two leases on each worker');
+
+    expect(await stopAll()).toEqual([0, 0, 0]);
+  });
+
+  test('a stop and restart re-sends nothing that was acknowledged', async () => {
+    const before = (await readAll(client, outputArn)).length;
+    expect(before).toBe(first.length);
+    const more = Array.from({ length: 300 }, (_, i) => stock(`b-${i}`, i));
+    await putAll(client, inputArn, entries(more));
+
+    start('coordinator', properties, app);
+    start('worker', properties, app);
+    const output = await waitFor(async () => {
+      const records = await readAll(client, outputArn);
+      return records.filter((r) => String(json(r).id).startsWith('b-')).length >= more.length ? records : undefined;
+    }, 60_000, 'the 300 new records in the output stream');
+    // Exactly the new records were added: no acknowledged record was sent again.
+    expect(output).toHaveLength(first.length + more.length);
+    expect(new Set(output.map((r) => json(r).id)).size).toBe(first.length + more.length);
+    expect(await stopAll()).toEqual([0, 0]);
+  });
+});
+
+describe('bad input goes to the dead-letter queue while the rest passes', () => {
+  const app = uniqueName('it-dlq');
+
+  test('invalid JSON, invalid UTF-8, schema failures and oversized records are dead-lettered with their details', async () => {
+    apps.push(app);
+    const inputArn = await createStream(client, uniqueName('in'), 2);
+    const outputArn = await createStream(client, uniqueName('out'), 1);
+    const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { OutputStream0: { 'sink.max-record-size': '2 kb' } }));
+
+    const good = Array.from({ length: 100 }, (_, i) => stock(`g-${i}`, i));
+    const poison: Array<{ data: Buffer; reason: RegExp }> = [
+      { data: Buffer.from('{"ticker": "AAPL", "price": 1'), reason: /not valid JSON/ },
+      { data: Buffer.from('just text'), reason: /not valid JSON/ },
+      { data: Buffer.from([0xff, 0xfe, 0x7b, 0x7d]), reason: /not valid UTF-8/ },
+      { data: Buffer.from(JSON.stringify({ event_time: 'now', ticker: 'AAPL', price: 'cheap' })), reason: /"price" must be a number/ },
+      { data: Buffer.from(JSON.stringify({ ticker: 'AAPL', price: 1 })), reason: /"event_time" must be a string/ },
+      { data: Buffer.from(JSON.stringify([1, 2, 3])), reason: /not a JSON object/ },
+      { data: Buffer.from(JSON.stringify({ ...stock('big', 1), padding: 'x'.repeat(3000) })), reason: /too large/ },
+    ];
+    const mixed = [...entries(good.slice(0, 50)), ...poison.map((p) => ({ PartitionKey: randomUUID(), Data: p.data })), ...entries(good.slice(50))];
+    await putAll(client, inputArn, mixed);
+
+    start('coordinator', properties, app);
+    start('worker', properties, app);
+
+    const letters = await waitFor(async () => {
+      const found = await deadLetters(redis, app);
+      return found.length >= poison.length ? found : undefined;
+    }, 60_000, 'seven dead letters');
+    const output = await waitFor(async () => {
+      const records = await readAll(client, outputArn);
+      return records.length >= good.length ? records : undefined;
+    }, 60_000, 'the 100 good records in the output');
+
+    expect(output).toHaveLength(good.length);
+    expect(new Set(output.map((r) => json(r).id))).toEqual(new Set(good.map((g) => g.id)));
+    expect(letters).toHaveLength(poison.length);
+    for (const p of poison) {
+      const letter = letters.find((l) => Buffer.from(l.payload, 'base64').equals(p.data));
+      expect(letter).toBeDefined();
+      expect(letter!.reason).toMatch(p.reason);
+      expect(letter!.stream).toBe(inputArn);
+      expect(letter!.shardId).toMatch(/^shardId-/);
+      expect(letter!.sequenceNumber).toMatch(/^\d+$/);
+      expect(Number.isNaN(Date.parse(letter!.arrivalTime!))).toBe(false);
+    }
+    expect(await stopAll()).toEqual([0, 0]);
+  });
+});

@@ -1,0 +1,47 @@
+/** Spawns the real `shardflow` CLI (built by `npm test`'s build step) as a child process. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { waitFor } from './wait';
+
+export const BIN = join(__dirname, '..', '..', 'bin', 'shardflow.js');
+
+export interface CliProcess {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, SHARDFLOW_LOG_FORMAT: 'json', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => text, exited };
+}
+
+/** Runs the CLI to completion. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
+  const p = spawnCli(args, env);
+  const { code } = await p.exited;
+  return { code, output: p.output() };
+}
+
+/** SIGTERM and wait for the exit; SIGKILL if it takes longer than the grace period. */
+export async function stopCli(p: CliProcess, graceMs = 20_000): Promise<number | null> {
+  if (p.child.exitCode !== null) return p.child.exitCode;
+  p.child.kill('SIGTERM');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
+  const { code } = await p.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+export async function waitForLog(p: CliProcess, text: string, timeoutMs = 20_000): Promise<void> {
+  await waitFor(() => p.output().includes(text), timeoutMs, () => `"${text}" in the output of shardflow ${p.child.spawnargs.slice(2).join(' ')}\n${p.output()}`);
+}

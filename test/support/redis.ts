@@ -1,0 +1,28 @@
+import { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
+import { AppKeys, DEAD_LETTER_QUEUE } from '../../shared/redis/keys';
+import type { DeadLetter } from '../../shared/records';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function testRedis(url = REDIS_URL): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null });
+}
+
+/** Removes every key of one application. */
+export async function dropApp(redis: Redis, app: string): Promise<void> {
+  const prefix = new AppKeys(app).prefix;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+export async function deadLetters(redis: Redis, app: string): Promise<DeadLetter[]> {
+  const queue = new Queue<DeadLetter>(DEAD_LETTER_QUEUE, { connection: redis, prefix: new AppKeys(app).bullPrefix });
+  const jobs = await queue.getJobs(['waiting', 'delayed', 'failed', 'completed', 'active', 'prioritized']);
+  await queue.close();
+  return jobs.map((j) => j.data);
+}

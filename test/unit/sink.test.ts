@@ -1,0 +1,653 @@
+import pino from 'pino';
+import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import type { PutRecordsResult, RecordPutter } from '../../shared/aws/kinesis-gateway';
+import type { OutputRecord } from '../../shared/records';
+import type { OutputStreamConfig } from '../../shared/config/app-config';
+import { isFullBatch, nextBatchLength, recordSize } from '../../worker/sink/batch-packer';
+import { KinesisSink, sinkSettings, type SinkSettings } from '../../worker/sink/kinesis-sink';
+
+const log = pino({ level: 'silent' });
+const ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/out';
+const MiB = 1024 * 1024;
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+/** One PutRecords call the test answers by hand. */
+interface Call {
+  readonly arn: string;
+  readonly entries: PutRecordsRequestEntry[];
+  settled: boolean;
+  /** Every entry succeeds. */
+  succeed(): void;
+  /** One error code (or undefined for success) per entry. */
+  reply(codes: ReadonlyArray<string | undefined>): void;
+  /** The raw result. */
+  resolveWith(result: PutRecordsResult): void;
+  fail(err: unknown): void;
+}
+
+class FakePutter implements RecordPutter {
+  readonly calls: Call[] = [];
+  active = 0;
+  maxActive = 0;
+  private sequence = 0;
+  /** When set, each call is answered at once by this function (after the call is recorded). */
+  auto?: (call: Call, index: number) => void;
+
+  putRecords(arn: string, records: PutRecordsRequestEntry[]): Promise<PutRecordsResult> {
+    this.active += 1;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    return new Promise<PutRecordsResult>((resolve, reject) => {
+      const settle = () => {
+        if (call.settled) throw new Error('call answered twice');
+        call.settled = true;
+        this.active -= 1;
+      };
+      const call: Call = {
+        arn,
+        entries: [...records],
+        settled: false,
+        succeed: () => call.reply(records.map(() => undefined)),
+        reply: (codes) => {
+          expect(codes).toHaveLength(records.length);
+          call.resolveWith({
+            failedCount: codes.filter((c) => c !== undefined).length,
+            entries: codes.map((code) =>
+              code === undefined
+                ? { SequenceNumber: String(++this.sequence).padStart(56, '4'), ShardId: 'shardId-000000000000' }
+                : { ErrorCode: code, ErrorMessage: `${code} message` },
+            ),
+          });
+        },
+        resolveWith: (result) => {
+          settle();
+          resolve(result);
+        },
+        fail: (err) => {
+          settle();
+          reject(err);
+        },
+      };
+      this.calls.push(call);
+      this.auto?.(call, this.calls.length - 1);
+    });
+  }
+
+  /** The payloads (as text) of call `i`. */
+  labels(i: number): string[] {
+    return this.calls[i].entries.map((e) => Buffer.from(e.Data!).toString('utf8'));
+  }
+
+  allLabels(): string[][] {
+    return this.calls.map((_, i) => this.labels(i));
+  }
+
+  open(): Call[] {
+    return this.calls.filter((c) => !c.settled);
+  }
+}
+
+function rec(label: string, partitionKey = `pk-${label}`): OutputRecord {
+  return { partitionKey, data: Buffer.from(label, 'utf8') };
+}
+
+function recs(...labels: string[]): OutputRecord[] {
+  return labels.map((l) => rec(l));
+}
+
+function awsError(name: string, httpStatusCode?: number): Error {
+  return Object.assign(new Error(`${name}: simulated`), { name, $metadata: { httpStatusCode } });
+}
+
+/** Tracks whether a promise has settled, without a sleep. */
+function track<T>(promise: Promise<T>): { done: boolean; value?: T; error?: unknown } {
+  const state: { done: boolean; value?: T; error?: unknown } = { done: false };
+  promise.then(
+    (value) => Object.assign(state, { done: true, value }),
+    (error) => Object.assign(state, { done: true, error }),
+  );
+  return state;
+}
+
+/** Waits (real timers) until `cond` holds, failing after a deadline. */
+async function until(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Lets queued promise callbacks and I/O callbacks run (not a wait for time to pass). */
+async function drain(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+}
+
+const sinks: KinesisSink[] = [];
+
+function makeSink(putter: RecordPutter, overrides: Partial<SinkSettings> = {}): KinesisSink {
+  const settings: SinkSettings = {
+    maxRecords: 500,
+    maxBytes: 5 * MiB,
+    lingerMs: 60_000,
+    maxInFlightRequests: 50,
+    maxBufferedRecords: 10_000,
+    backoff: { baseMs: 1, maxMs: 5 },
+    ...overrides,
+  };
+  const sink = new KinesisSink(putter, ARN, settings, log);
+  sinks.push(sink);
+  return sink;
+}
+
+afterEach(() => {
+  for (const sink of sinks.splice(0)) sink.close();
+  jest.useRealTimers();
+  jest.restoreAllMocks();
+});
+
+// ---- batch-packer --------------------------------------------------------------------------------
+
+describe('batch-packer', () => {
+  const sized = (...sizes: number[]) => sizes.map((size) => ({ size }));
+  const limits = { maxRecords: 500, maxBytes: 5 * MiB };
+
+  it('recordSize counts data bytes plus UTF-8 partition key bytes', () => {
+    expect(recordSize('abc', new Uint8Array(10))).toBe(13);
+    expect(recordSize('é', new Uint8Array(0))).toBe(2);
+    expect(recordSize('🚀', Buffer.from('x'))).toBe(5);
+    expect(recordSize('', new Uint8Array(7))).toBe(7);
+  });
+
+  it('returns 0 for nothing pending', () => {
+    expect(nextBatchLength([], limits)).toBe(0);
+  });
+
+  it('takes at most 500 records', () => {
+    expect(nextBatchLength(sized(...new Array(1200).fill(10)), limits)).toBe(500);
+    expect(nextBatchLength(sized(...new Array(500).fill(10)), limits)).toBe(500);
+    expect(nextBatchLength(sized(...new Array(499).fill(10)), limits)).toBe(499);
+  });
+
+  it('honours a smaller record limit', () => {
+    expect(nextBatchLength(sized(1, 1, 1, 1), { maxRecords: 3, maxBytes: 100 })).toBe(3);
+  });
+
+  it('stops before the entry that would exceed 5 MiB', () => {
+    expect(nextBatchLength(sized(2 * MiB, 2 * MiB, 2 * MiB), limits)).toBe(2);
+    expect(nextBatchLength(sized(2 * MiB, 3 * MiB, 1), limits)).toBe(2); // exactly 5 MiB fits
+    expect(nextBatchLength(sized(2 * MiB, 3 * MiB + 1, 1), limits)).toBe(1);
+  });
+
+  it('does not skip a large entry to pack a later small one', () => {
+    expect(nextBatchLength(sized(4 * MiB, 2 * MiB, 1, 1), limits)).toBe(1);
+  });
+
+  it('lets a single oversized first entry form a batch of one', () => {
+    expect(nextBatchLength(sized(6 * MiB), limits)).toBe(1);
+    expect(nextBatchLength(sized(6 * MiB, 1, 1), limits)).toBe(1);
+    expect(nextBatchLength(sized(1, 6 * MiB), limits)).toBe(1);
+  });
+
+  it('counts bytes by the size field (data plus key)', () => {
+    const entries = [{ size: recordSize('kk', new Uint8Array(49)) }, { size: recordSize('kk', new Uint8Array(49)) }, { size: 1 }];
+    expect(nextBatchLength(entries, { maxRecords: 500, maxBytes: 102 })).toBe(2);
+    expect(nextBatchLength(entries, { maxRecords: 500, maxBytes: 101 })).toBe(1);
+  });
+
+  it('isFullBatch is true at the record limit or the byte limit', () => {
+    expect(isFullBatch(499, 100, limits)).toBe(false);
+    expect(isFullBatch(500, 100, limits)).toBe(true);
+    expect(isFullBatch(501, 100, limits)).toBe(true);
+    expect(isFullBatch(1, 5 * MiB - 1, limits)).toBe(false);
+    expect(isFullBatch(1, 5 * MiB, limits)).toBe(true);
+    expect(isFullBatch(0, 0, limits)).toBe(false);
+  });
+});
+
+// ---- sinkSettings ----------------------------------------------------------------------------------
+
+describe('sinkSettings', () => {
+  it('maps the output configuration', () => {
+    const output = {
+      maxBatchRecords: 100,
+      maxBatchBytes: 2 * MiB,
+      maxRecordBytes: MiB,
+      lingerMs: 250,
+      maxInFlightRequests: 7,
+      maxBufferedRecords: 900,
+    } as OutputStreamConfig;
+    expect(sinkSettings(output)).toEqual({ maxRecords: 100, maxBytes: 2 * MiB, lingerMs: 250, maxInFlightRequests: 7, maxBufferedRecords: 900 });
+  });
+});
+
+// ---- KinesisSink -------------------------------------------------------------------------------------
+
+describe('KinesisSink: flushing', () => {
+  it('sends a full batch at once, without waiting for the linger time', () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 3, lingerMs: 60_000 });
+    void sink.write(recs('a', 'b'));
+    expect(putter.calls).toHaveLength(0);
+    void sink.write(recs('c'));
+    expect(putter.calls).toHaveLength(1);
+    expect(putter.calls[0].arn).toBe(ARN);
+    expect(putter.calls[0].entries.map((e) => e.PartitionKey)).toEqual(['pk-a', 'pk-b', 'pk-c']);
+    expect(putter.labels(0)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('splits a large write into full batches and keeps the remainder lingering', () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 3 });
+    void sink.write(recs('1', '2', '3', '4', '5', '6', '7'));
+    expect(putter.allLabels()).toEqual([
+      ['1', '2', '3'],
+      ['4', '5', '6'],
+    ]);
+    expect(sink.buffered).toBe(7);
+  });
+
+  it('sends at once when the bytes (data plus UTF-8 partition keys) fill a request', () => {
+    const putter = new FakePutter();
+    // Each record: 6 data bytes + 4 key bytes ("éé") = 10 bytes.
+    const sink = makeSink(putter, { maxBytes: 20 });
+    void sink.write([{ partitionKey: 'éé', data: Buffer.from('aaaaaa') }]);
+    expect(putter.calls).toHaveLength(0);
+    void sink.write([{ partitionKey: 'éé', data: Buffer.from('bbbbbb') }]);
+    expect(putter.allLabels()).toEqual([['aaaaaa', 'bbbbbb']]);
+  });
+
+  it('does not count the partition key as one byte per character', () => {
+    const putter = new FakePutter();
+    // 6 data bytes + "éé" (2 characters, 4 bytes): two records are 20 bytes, over a 19-byte limit.
+    const sink = makeSink(putter, { maxBytes: 19 });
+    void sink.write([
+      { partitionKey: 'éé', data: Buffer.from('aaaaaa') },
+      { partitionKey: 'éé', data: Buffer.from('bbbbbb') },
+    ]);
+    expect(putter.allLabels()).toEqual([['aaaaaa']]);
+  });
+
+  it('sends a single record larger than the byte limit alone', () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxBytes: 10 });
+    void sink.write([rec('x'.repeat(50))]);
+    expect(putter.calls).toHaveLength(1);
+    expect(putter.calls[0].entries).toHaveLength(1);
+  });
+
+  it('sends a partial batch once the linger time has passed (fake timers)', async () => {
+    jest.useFakeTimers();
+    const putter = new FakePutter();
+    putter.auto = (call) => call.succeed();
+    const sink = makeSink(putter, { maxRecords: 10, lingerMs: 1000 });
+    const written = track(sink.write(recs('a', 'b')));
+    await jest.advanceTimersByTimeAsync(600);
+    void sink.write(recs('c')); // does not restart the linger period
+    await jest.advanceTimersByTimeAsync(399);
+    expect(putter.calls).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(putter.allLabels()).toEqual([['a', 'b', 'c']]);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(written.done).toBe(true);
+    expect(sink.buffered).toBe(0);
+  });
+
+  it('starts a new linger period for the next record after a send (fake timers)', async () => {
+    jest.useFakeTimers();
+    const putter = new FakePutter();
+    putter.auto = (call) => call.succeed();
+    const sink = makeSink(putter, { maxRecords: 10, lingerMs: 1000 });
+    void sink.write(recs('a'));
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(putter.calls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(5000);
+    void sink.write(recs('b'));
+    await jest.advanceTimersByTimeAsync(999);
+    expect(putter.calls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(putter.allLabels()).toEqual([['a'], ['b']]);
+  });
+
+  it('sends a partial batch after a short linger time (real timers)', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call) => call.succeed();
+    const sink = makeSink(putter, { maxRecords: 10, lingerMs: 20 });
+    const started = Date.now();
+    await sink.write(recs('a', 'b'));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
+    expect(putter.allLabels()).toEqual([['a', 'b']]);
+  });
+
+  it('with lingerMs 0 sends a partial batch on the next timer turn', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call) => call.succeed();
+    const sink = makeSink(putter, { maxRecords: 10, lingerMs: 0 });
+    void sink.write(recs('a'));
+    expect(putter.calls).toHaveLength(0);
+    await until(() => putter.calls.length === 1, 'the lingered batch');
+    expect(putter.allLabels()).toEqual([['a']]);
+  });
+
+  it('flush() sends everything buffered and resolves only when all is acknowledged', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 2, lingerMs: 60_000 });
+    const write1 = track(sink.write(recs('a', 'b', 'c')));
+    expect(putter.calls).toHaveLength(1); // a, b (full); c lingers
+    const flushed = track(sink.flush());
+    expect(putter.allLabels()).toEqual([['a', 'b'], ['c']]);
+    putter.calls[1].succeed();
+    await drain();
+    expect(flushed.done).toBe(false);
+    expect(write1.done).toBe(false);
+    putter.calls[0].succeed();
+    await until(() => flushed.done, 'flush');
+    expect(write1.done).toBe(true);
+    expect(sink.buffered).toBe(0);
+    expect(sink.stats).toMatchObject({ recordsWritten: 3, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0 });
+  });
+
+  it('flush() with nothing buffered resolves at once', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter);
+    await sink.flush();
+    expect(putter.calls).toHaveLength(0);
+  });
+
+  it('several flush() callers are all resolved', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call) => setImmediate(() => call.succeed());
+    const sink = makeSink(putter);
+    void sink.write(recs('a'));
+    await Promise.all([sink.flush(), sink.flush(), sink.flush()]);
+    expect(putter.allLabels()).toEqual([['a']]);
+  });
+
+  it('write() of no records resolves at once and sends nothing', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { lingerMs: 0 });
+    await sink.write([]);
+    await sink.flush();
+    expect(putter.calls).toHaveLength(0);
+    expect(sink.buffered).toBe(0);
+  });
+
+  it('write() after close() throws', () => {
+    const sink = makeSink(new FakePutter());
+    sink.close();
+    expect(() => sink.write(recs('a'))).toThrow('sink is closed');
+  });
+
+  it('resolves each write() when its own records are acknowledged', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 2 });
+    const w1 = track(sink.write(recs('a')));
+    const w2 = track(sink.write(recs('b', 'c', 'd')));
+    expect(putter.allLabels()).toEqual([['a', 'b'], ['c', 'd']]);
+    putter.calls[0].succeed();
+    await until(() => w1.done, 'the first write');
+    expect(w2.done).toBe(false);
+    putter.calls[1].succeed();
+    await until(() => w2.done, 'the second write');
+  });
+});
+
+describe('KinesisSink: retries', () => {
+  it('re-sends only the failed entries of a partial failure, and write() waits for them', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 4 });
+    const written = track(sink.write(recs('a', 'b', 'c', 'd')));
+    expect(putter.calls).toHaveLength(1);
+    putter.calls[0].reply([undefined, 'InternalFailure', undefined, 'InternalFailure']);
+    await until(() => putter.calls.length === 2, 'the retry request');
+    expect(putter.labels(1)).toEqual(['b', 'd']);
+    expect(putter.calls[1].entries.map((e) => e.PartitionKey)).toEqual(['pk-b', 'pk-d']);
+    expect(written.done).toBe(false);
+    expect(sink.buffered).toBe(2);
+    expect(sink.stats).toMatchObject({ recordsWritten: 2, retriedRecords: 2, throttledRecords: 0, requests: 2, failedRequests: 0 });
+
+    putter.calls[1].succeed();
+    await until(() => written.done, 'the write');
+    expect(written.error).toBeUndefined();
+    expect(putter.calls).toHaveLength(2);
+    expect(sink.buffered).toBe(0);
+    expect(sink.stats).toMatchObject({ recordsWritten: 4, retriedRecords: 2, throttledRecords: 0, requests: 2, failedRequests: 0 });
+  });
+
+  it('counts throttled entries of a partial failure', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call, i) => (i === 0 ? call.reply(['ProvisionedThroughputExceededException', undefined, 'ProvisionedThroughputExceededException']) : call.succeed());
+    const sink = makeSink(putter, { maxRecords: 3 });
+    await sink.write(recs('a', 'b', 'c'));
+    expect(putter.allLabels()).toEqual([['a', 'b', 'c'], ['a', 'c']]);
+    expect(sink.stats).toMatchObject({ recordsWritten: 3, retriedRecords: 2, throttledRecords: 2, requests: 2, failedRequests: 0 });
+  });
+
+  it('keeps re-sending until every entry succeeds', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call, i) => {
+      if (i === 0) call.reply(['InternalFailure', 'InternalFailure', undefined]);
+      else if (i === 1) call.reply([undefined, 'InternalFailure']);
+      else call.succeed();
+    };
+    const sink = makeSink(putter, { maxRecords: 3 });
+    await sink.write(recs('a', 'b', 'c'));
+    expect(putter.allLabels()).toEqual([['a', 'b', 'c'], ['a', 'b'], ['b']]);
+    expect(sink.stats).toMatchObject({ recordsWritten: 3, retriedRecords: 3, requests: 3 });
+  });
+
+  it('retries an entry whose result is missing from the response', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call, i) => {
+      if (i === 0) call.resolveWith({ failedCount: 0, entries: [{ SequenceNumber: '1' }] });
+      else call.succeed();
+    };
+    const sink = makeSink(putter, { maxRecords: 2 });
+    await sink.write(recs('a', 'b'));
+    expect(putter.allLabels()).toEqual([['a', 'b'], ['b']]);
+    expect(sink.stats.recordsWritten).toBe(2);
+  });
+
+  it('retries the whole batch when PutRecords throws a throttling error', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call, i) => (i === 0 ? call.fail(awsError('ProvisionedThroughputExceededException', 400)) : call.succeed());
+    const sink = makeSink(putter, { maxRecords: 3 });
+    await sink.write(recs('a', 'b', 'c'));
+    expect(putter.allLabels()).toEqual([
+      ['a', 'b', 'c'],
+      ['a', 'b', 'c'],
+    ]);
+    expect(sink.stats).toMatchObject({ recordsWritten: 3, requests: 2, failedRequests: 1, retriedRecords: 3, throttledRecords: 3 });
+  });
+
+  it('retries the whole batch on a transient error without counting it as throttling', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call, i) => (i < 2 ? call.fail(awsError('InternalFailure', 500)) : call.succeed());
+    const sink = makeSink(putter, { maxRecords: 2 });
+    await sink.write(recs('a', 'b'));
+    expect(putter.allLabels()).toEqual([['a', 'b'], ['a', 'b'], ['a', 'b']]);
+    expect(sink.stats).toMatchObject({ recordsWritten: 2, requests: 3, failedRequests: 2, retriedRecords: 4, throttledRecords: 0 });
+  });
+
+  it('re-sends failed entries before newer ones', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 2, maxInFlightRequests: 1 });
+    const all = sink.write(recs('a', 'b'));
+    const later = sink.write(recs('c', 'd', 'e'));
+    expect(putter.allLabels()).toEqual([['a', 'b']]); // one request in flight at most
+    putter.calls[0].reply([undefined, 'InternalFailure']);
+    await until(() => putter.calls.length === 2, 'the second request');
+    expect(putter.labels(1)).toEqual(['b', 'c']);
+    putter.calls[1].succeed();
+    await until(() => putter.calls.length === 3, 'the third request');
+    expect(putter.labels(2)).toEqual(['d', 'e']);
+    putter.calls[2].succeed();
+    await Promise.all([all, later]);
+    const sent = putter.allLabels().flat();
+    expect(sent).toEqual(['a', 'b', 'b', 'c', 'd', 'e']);
+  });
+
+  it('keeps the original order of several failed entries when re-sending them', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 5, maxInFlightRequests: 1 });
+    void sink.write(recs('a', 'b', 'c', 'd', 'e'));
+    void sink.write(recs('f'));
+    putter.calls[0].reply(['InternalFailure', undefined, 'InternalFailure', undefined, 'InternalFailure']);
+    await until(() => putter.calls.length === 2, 'the retry request');
+    expect(putter.labels(1)).toEqual(['a', 'c', 'e', 'f']);
+  });
+
+  it('waits for the retried entries when flush() is called during a retry', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call, i) => (i === 0 ? call.reply(['InternalFailure', undefined]) : setImmediate(() => call.succeed()));
+    const sink = makeSink(putter, { maxRecords: 2 });
+    const written = track(sink.write(recs('a', 'b')));
+    await sink.flush();
+    expect(written.done || sink.buffered === 0).toBe(true);
+    expect(sink.buffered).toBe(0);
+    expect(putter.allLabels()).toEqual([['a', 'b'], ['a']]);
+    expect(sink.stats.recordsWritten).toBe(2);
+  });
+});
+
+describe('KinesisSink: concurrency and backpressure', () => {
+  it('never has more than maxInFlightRequests requests outstanding', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 1, maxInFlightRequests: 2 });
+    const written = track(sink.write(recs('1', '2', '3', '4', '5')));
+    expect(putter.calls).toHaveLength(2);
+    expect(putter.active).toBe(2);
+
+    putter.calls[0].succeed();
+    await until(() => putter.calls.length === 3, 'the third request');
+    expect(putter.active).toBe(2);
+
+    putter.calls[1].succeed();
+    putter.calls[2].succeed();
+    await until(() => putter.calls.length === 5, 'the fifth request');
+    expect(putter.active).toBe(2);
+
+    for (const call of putter.open()) call.succeed();
+    await until(() => written.done, 'the write');
+    expect(putter.maxActive).toBe(2);
+    expect(putter.allLabels()).toEqual([['1'], ['2'], ['3'], ['4'], ['5']]);
+  });
+
+  it('respects maxInFlightRequests = 1 under a steady load', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call) => setImmediate(() => call.succeed());
+    const sink = makeSink(putter, { maxRecords: 3, maxInFlightRequests: 1, lingerMs: 0 });
+    const writes = [];
+    for (let i = 0; i < 20; i++) writes.push(sink.write(recs(`r${i}`)));
+    await Promise.all(writes);
+    await sink.flush();
+    expect(putter.maxActive).toBe(1);
+    expect(putter.allLabels().flat()).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}`));
+  });
+
+  it('reserve() resolves at once while there is room', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxBufferedRecords: 4 });
+    await sink.reserve(4);
+    void sink.write(recs('a', 'b'));
+    await sink.reserve(2);
+    expect(sink.buffered).toBe(2);
+  });
+
+  it('reserve() waits while the buffer is full and resolves once acknowledgements free room', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 2, maxBufferedRecords: 4 });
+    void sink.write(recs('a', 'b', 'c', 'd'));
+    expect(putter.calls).toHaveLength(2);
+    expect(sink.buffered).toBe(4);
+
+    const one = track(sink.reserve(1));
+    const three = track(sink.reserve(3));
+    await drain();
+    expect(one.done).toBe(false);
+    expect(three.done).toBe(false);
+
+    putter.calls[0].succeed();
+    await until(() => one.done, 'reserve(1)');
+    expect(sink.buffered).toBe(2);
+    await drain();
+    expect(three.done).toBe(false); // 2 + 3 > 4
+
+    putter.calls[1].succeed();
+    await until(() => three.done, 'reserve(3)');
+    expect(sink.buffered).toBe(0);
+  });
+
+  it('reserve() stays blocked while failed entries wait to be re-sent', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 2, maxBufferedRecords: 2 });
+    void sink.write(recs('a', 'b'));
+    const room = track(sink.reserve(1));
+    putter.calls[0].reply(['InternalFailure', 'InternalFailure']);
+    await until(() => putter.calls.length === 2, 'the retry');
+    expect(room.done).toBe(false);
+    expect(sink.buffered).toBe(2);
+    putter.calls[1].reply([undefined, 'InternalFailure']);
+    await until(() => putter.calls.length === 3, 'the second retry');
+    await until(() => room.done, 'reserve(1) after one acknowledgement');
+    expect(sink.buffered).toBe(1);
+  });
+
+  it('reserve() lets a request larger than the whole buffer in once the buffer is empty', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 1, maxBufferedRecords: 2 });
+    await sink.reserve(10);
+    void sink.write(recs('a'));
+    const big = track(sink.reserve(10));
+    await drain();
+    expect(big.done).toBe(false);
+    putter.calls[0].succeed();
+    await until(() => big.done, 'reserve(10)');
+  });
+
+  it('reserve() returns when its signal aborts', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 1, maxBufferedRecords: 1 });
+    void sink.write(recs('a'));
+    const controller = new AbortController();
+    const room = track(sink.reserve(1, controller.signal));
+    await drain();
+    expect(room.done).toBe(false);
+    controller.abort();
+    await until(() => room.done, 'the aborted reserve');
+    expect(sink.buffered).toBe(1);
+  });
+
+  it('reserve() with an already aborted signal returns at once', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 1, maxBufferedRecords: 1 });
+    void sink.write(recs('a'));
+    await sink.reserve(1, AbortSignal.abort());
+    expect(sink.buffered).toBe(1);
+  });
+});
+
+describe('KinesisSink: stats', () => {
+  it('counts requests, records and bytes written', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call) => call.succeed();
+    const sink = makeSink(putter, { maxRecords: 2 });
+    await Promise.all([sink.write([rec('abc', 'k1'), rec('de', 'k22')]), sink.write([rec('f', 'é')])]);
+    await sink.flush();
+    // (3 + 2) + (2 + 3) + (1 + 2)
+    expect(sink.stats).toEqual({ recordsWritten: 3, bytesWritten: 13, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0 });
+  });
+
+  it('counts a retried entry once per retry', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call, i) => {
+      if (i === 0) call.fail(awsError('ThrottlingException', 400));
+      else if (i === 1) call.reply(['ProvisionedThroughputExceededException', undefined]);
+      else call.succeed();
+    };
+    const sink = makeSink(putter, { maxRecords: 2 });
+    await sink.write(recs('a', 'b'));
+    expect(putter.allLabels()).toEqual([['a', 'b'], ['a', 'b'], ['a']]);
+    expect(sink.stats).toEqual({ recordsWritten: 2, bytesWritten: 2 + 2 * 'pk-a'.length, requests: 3, retriedRecords: 3, throttledRecords: 3, failedRequests: 1 });
+  });
+});

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
 export function freePort(): Promise<number> {
@@ -16,7 +16,6 @@ export function freePort(): Promise<number> {
 /** True when something accepts TCP connections on the port. */
 export function portAnswers(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const { connect } = require('node:net') as typeof import('node:net');
     const socket = connect({ port, host });
     const done = (ok: boolean) => {
       socket.destroy();

@@ -137,7 +137,7 @@ export const AWS_REGION = stringOption(
 export const AWS_ENDPOINT = urlOption({
   groups: STREAMS,
   key: 'aws.endpoint',
-  description: 'Endpoint override, for a local Kinesis. An `http://` endpoint is spoken to over HTTP/1.1; otherwise the SDK default transport is used.',
+  description: 'Endpoint override, for a local Kinesis such as kinesis-local or a VPC endpoint.',
   defaultText: 'the AWS endpoint of the region',
 });
 export const HTTP_MAX_CONCURRENCY = intOption(

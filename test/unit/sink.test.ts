@@ -109,8 +109,26 @@ function track<T>(promise: Promise<T>): { done: boolean; value?: T; error?: unkn
   return state;
 }
 
-/** Waits (real timers) until `cond` holds, failing after a deadline. */
+/**
+ * Most sink tests run on jest's fake clock: Date.now() and the timers move together, so the retry
+ * pause is exact and a test never depends on how fast the machine is.
+ */
+let fakeClock = false;
+
+function useFakeClock(): void {
+  jest.useFakeTimers();
+  fakeClock = true;
+}
+
+/** Waits until `cond` holds, failing after a deadline (fake milliseconds on the fake clock). */
 async function until(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  if (fakeClock) {
+    for (let waited = 0; !cond(); waited += 1) {
+      if (waited >= timeoutMs) throw new Error(`timed out after ${timeoutMs} fake ms waiting for ${what}`);
+      await jest.advanceTimersByTimeAsync(1);
+    }
+    return;
+  }
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -118,9 +136,20 @@ async function until(cond: () => boolean, what: string, timeoutMs = 3000): Promi
   }
 }
 
-/** Lets queued promise callbacks and I/O callbacks run (not a wait for time to pass). */
+/** Waits for a promise with a deadline (driving the fake clock when it is on). */
+async function finish<T>(promise: Promise<T>, what = 'the promise'): Promise<T> {
+  const state = track(promise);
+  await until(() => state.done, what);
+  if (state.error !== undefined) throw state.error;
+  return state.value as T;
+}
+
+/** Lets queued callbacks run, without letting time pass (not a wait for time to pass). */
 async function drain(rounds = 5): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < rounds; i++) {
+    if (fakeClock) await jest.advanceTimersByTimeAsync(0);
+    else await new Promise((r) => setImmediate(r));
+  }
 }
 
 const sinks: KinesisSink[] = [];
@@ -143,6 +172,7 @@ function makeSink(putter: RecordPutter, overrides: Partial<SinkSettings> = {}): 
 afterEach(() => {
   for (const sink of sinks.splice(0)) sink.close();
   jest.useRealTimers();
+  fakeClock = false;
   jest.restoreAllMocks();
 });
 
@@ -224,6 +254,8 @@ describe('sinkSettings', () => {
 // ---- KinesisSink -------------------------------------------------------------------------------------
 
 describe('KinesisSink: flushing', () => {
+  beforeEach(useFakeClock);
+
   it('sends a full batch at once, without waiting for the linger time', () => {
     const putter = new FakePutter();
     const sink = makeSink(putter, { maxRecords: 3, lingerMs: 60_000 });
@@ -277,7 +309,6 @@ describe('KinesisSink: flushing', () => {
   });
 
   it('sends a partial batch once the linger time has passed (fake timers)', async () => {
-    jest.useFakeTimers();
     const putter = new FakePutter();
     putter.auto = (call) => call.succeed();
     const sink = makeSink(putter, { maxRecords: 10, lingerMs: 1000 });
@@ -294,7 +325,6 @@ describe('KinesisSink: flushing', () => {
   });
 
   it('starts a new linger period for the next record after a send (fake timers)', async () => {
-    jest.useFakeTimers();
     const putter = new FakePutter();
     putter.auto = (call) => call.succeed();
     const sink = makeSink(putter, { maxRecords: 10, lingerMs: 1000 });
@@ -307,26 +337,6 @@ describe('KinesisSink: flushing', () => {
     expect(putter.calls).toHaveLength(1);
     await jest.advanceTimersByTimeAsync(1);
     expect(putter.allLabels()).toEqual([['a'], ['b']]);
-  });
-
-  it('sends a partial batch after a short linger time (real timers)', async () => {
-    const putter = new FakePutter();
-    putter.auto = (call) => call.succeed();
-    const sink = makeSink(putter, { maxRecords: 10, lingerMs: 20 });
-    const started = Date.now();
-    await sink.write(recs('a', 'b'));
-    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
-    expect(putter.allLabels()).toEqual([['a', 'b']]);
-  });
-
-  it('with lingerMs 0 sends a partial batch on the next timer turn', async () => {
-    const putter = new FakePutter();
-    putter.auto = (call) => call.succeed();
-    const sink = makeSink(putter, { maxRecords: 10, lingerMs: 0 });
-    void sink.write(recs('a'));
-    expect(putter.calls).toHaveLength(0);
-    await until(() => putter.calls.length === 1, 'the lingered batch');
-    expect(putter.allLabels()).toEqual([['a']]);
   });
 
   it('flush() sends everything buffered and resolves only when all is acknowledged', async () => {
@@ -350,7 +360,7 @@ describe('KinesisSink: flushing', () => {
   it('flush() with nothing buffered resolves at once', async () => {
     const putter = new FakePutter();
     const sink = makeSink(putter);
-    await sink.flush();
+    await finish(sink.flush());
     expect(putter.calls).toHaveLength(0);
   });
 
@@ -359,15 +369,15 @@ describe('KinesisSink: flushing', () => {
     putter.auto = (call) => setImmediate(() => call.succeed());
     const sink = makeSink(putter);
     void sink.write(recs('a'));
-    await Promise.all([sink.flush(), sink.flush(), sink.flush()]);
+    await finish(Promise.all([sink.flush(), sink.flush(), sink.flush()]));
     expect(putter.allLabels()).toEqual([['a']]);
   });
 
   it('write() of no records resolves at once and sends nothing', async () => {
     const putter = new FakePutter();
     const sink = makeSink(putter, { lingerMs: 0 });
-    await sink.write([]);
-    await sink.flush();
+    await finish(sink.write([]));
+    await finish(sink.flush());
     expect(putter.calls).toHaveLength(0);
     expect(sink.buffered).toBe(0);
   });
@@ -393,6 +403,8 @@ describe('KinesisSink: flushing', () => {
 });
 
 describe('KinesisSink: retries', () => {
+  beforeEach(useFakeClock);
+
   it('re-sends only the failed entries of a partial failure, and write() waits for them', async () => {
     const putter = new FakePutter();
     const sink = makeSink(putter, { maxRecords: 4 });
@@ -418,7 +430,7 @@ describe('KinesisSink: retries', () => {
     const putter = new FakePutter();
     putter.auto = (call, i) => (i === 0 ? call.reply(['ProvisionedThroughputExceededException', undefined, 'ProvisionedThroughputExceededException']) : call.succeed());
     const sink = makeSink(putter, { maxRecords: 3 });
-    await sink.write(recs('a', 'b', 'c'));
+    await finish(sink.write(recs('a', 'b', 'c')));
     expect(putter.allLabels()).toEqual([['a', 'b', 'c'], ['a', 'c']]);
     expect(sink.stats).toMatchObject({ recordsWritten: 3, retriedRecords: 2, throttledRecords: 2, requests: 2, failedRequests: 0 });
   });
@@ -431,7 +443,7 @@ describe('KinesisSink: retries', () => {
       else call.succeed();
     };
     const sink = makeSink(putter, { maxRecords: 3 });
-    await sink.write(recs('a', 'b', 'c'));
+    await finish(sink.write(recs('a', 'b', 'c')));
     expect(putter.allLabels()).toEqual([['a', 'b', 'c'], ['a', 'b'], ['b']]);
     expect(sink.stats).toMatchObject({ recordsWritten: 3, retriedRecords: 3, requests: 3 });
   });
@@ -443,7 +455,7 @@ describe('KinesisSink: retries', () => {
       else call.succeed();
     };
     const sink = makeSink(putter, { maxRecords: 2 });
-    await sink.write(recs('a', 'b'));
+    await finish(sink.write(recs('a', 'b')));
     expect(putter.allLabels()).toEqual([['a', 'b'], ['b']]);
     expect(sink.stats.recordsWritten).toBe(2);
   });
@@ -452,7 +464,7 @@ describe('KinesisSink: retries', () => {
     const putter = new FakePutter();
     putter.auto = (call, i) => (i === 0 ? call.fail(awsError('ProvisionedThroughputExceededException', 400)) : call.succeed());
     const sink = makeSink(putter, { maxRecords: 3 });
-    await sink.write(recs('a', 'b', 'c'));
+    await finish(sink.write(recs('a', 'b', 'c')));
     expect(putter.allLabels()).toEqual([
       ['a', 'b', 'c'],
       ['a', 'b', 'c'],
@@ -464,7 +476,7 @@ describe('KinesisSink: retries', () => {
     const putter = new FakePutter();
     putter.auto = (call, i) => (i < 2 ? call.fail(awsError('InternalFailure', 500)) : call.succeed());
     const sink = makeSink(putter, { maxRecords: 2 });
-    await sink.write(recs('a', 'b'));
+    await finish(sink.write(recs('a', 'b')));
     expect(putter.allLabels()).toEqual([['a', 'b'], ['a', 'b'], ['a', 'b']]);
     expect(sink.stats).toMatchObject({ recordsWritten: 2, requests: 3, failedRequests: 2, retriedRecords: 4, throttledRecords: 0 });
   });
@@ -482,7 +494,7 @@ describe('KinesisSink: retries', () => {
     await until(() => putter.calls.length === 3, 'the third request');
     expect(putter.labels(2)).toEqual(['d', 'e']);
     putter.calls[2].succeed();
-    await Promise.all([all, later]);
+    await finish(Promise.all([all, later]));
     const sent = putter.allLabels().flat();
     expect(sent).toEqual(['a', 'b', 'b', 'c', 'd', 'e']);
   });
@@ -502,8 +514,8 @@ describe('KinesisSink: retries', () => {
     putter.auto = (call, i) => (i === 0 ? call.reply(['InternalFailure', undefined]) : setImmediate(() => call.succeed()));
     const sink = makeSink(putter, { maxRecords: 2 });
     const written = track(sink.write(recs('a', 'b')));
-    await sink.flush();
-    expect(written.done || sink.buffered === 0).toBe(true);
+    await finish(sink.flush());
+    expect(written.done).toBe(true);
     expect(sink.buffered).toBe(0);
     expect(putter.allLabels()).toEqual([['a', 'b'], ['a']]);
     expect(sink.stats.recordsWritten).toBe(2);
@@ -511,6 +523,8 @@ describe('KinesisSink: retries', () => {
 });
 
 describe('KinesisSink: concurrency and backpressure', () => {
+  beforeEach(useFakeClock);
+
   it('never has more than maxInFlightRequests requests outstanding', async () => {
     const putter = new FakePutter();
     const sink = makeSink(putter, { maxRecords: 1, maxInFlightRequests: 2 });
@@ -539,8 +553,8 @@ describe('KinesisSink: concurrency and backpressure', () => {
     const sink = makeSink(putter, { maxRecords: 3, maxInFlightRequests: 1, lingerMs: 0 });
     const writes = [];
     for (let i = 0; i < 20; i++) writes.push(sink.write(recs(`r${i}`)));
-    await Promise.all(writes);
-    await sink.flush();
+    await finish(Promise.all(writes));
+    await finish(sink.flush());
     expect(putter.maxActive).toBe(1);
     expect(putter.allLabels().flat()).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}`));
   });
@@ -548,9 +562,9 @@ describe('KinesisSink: concurrency and backpressure', () => {
   it('reserve() resolves at once while there is room', async () => {
     const putter = new FakePutter();
     const sink = makeSink(putter, { maxBufferedRecords: 4 });
-    await sink.reserve(4);
+    await finish(sink.reserve(4));
     void sink.write(recs('a', 'b'));
-    await sink.reserve(2);
+    await finish(sink.reserve(2));
     expect(sink.buffered).toBe(2);
   });
 
@@ -596,7 +610,7 @@ describe('KinesisSink: concurrency and backpressure', () => {
   it('reserve() lets a request larger than the whole buffer in once the buffer is empty', async () => {
     const putter = new FakePutter();
     const sink = makeSink(putter, { maxRecords: 1, maxBufferedRecords: 2 });
-    await sink.reserve(10);
+    await finish(sink.reserve(10));
     void sink.write(recs('a'));
     const big = track(sink.reserve(10));
     await drain();
@@ -622,18 +636,22 @@ describe('KinesisSink: concurrency and backpressure', () => {
     const putter = new FakePutter();
     const sink = makeSink(putter, { maxRecords: 1, maxBufferedRecords: 1 });
     void sink.write(recs('a'));
-    await sink.reserve(1, AbortSignal.abort());
+    await finish(sink.reserve(1, AbortSignal.abort()));
     expect(sink.buffered).toBe(1);
   });
 });
 
 describe('KinesisSink: stats', () => {
+  beforeEach(useFakeClock);
+
   it('counts requests, records and bytes written', async () => {
     const putter = new FakePutter();
     putter.auto = (call) => call.succeed();
     const sink = makeSink(putter, { maxRecords: 2 });
-    await Promise.all([sink.write([rec('abc', 'k1'), rec('de', 'k22')]), sink.write([rec('f', 'é')])]);
-    await sink.flush();
+    const writes = [sink.write([rec('abc', 'k1'), rec('de', 'k22')]), sink.write([rec('f', 'é')])];
+    await finish(sink.flush());
+    await finish(Promise.all(writes));
+    expect(putter.allLabels()).toEqual([['abc', 'de'], ['f']]);
     // (3 + 2) + (2 + 3) + (1 + 2)
     expect(sink.stats).toEqual({ recordsWritten: 3, bytesWritten: 13, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0 });
   });
@@ -646,8 +664,32 @@ describe('KinesisSink: stats', () => {
       else call.succeed();
     };
     const sink = makeSink(putter, { maxRecords: 2 });
-    await sink.write(recs('a', 'b'));
+    await finish(sink.write(recs('a', 'b')));
     expect(putter.allLabels()).toEqual([['a', 'b'], ['a', 'b'], ['a']]);
     expect(sink.stats).toEqual({ recordsWritten: 2, bytesWritten: 2 + 2 * 'pk-a'.length, requests: 3, retriedRecords: 3, throttledRecords: 3, failedRequests: 1 });
+  });
+});
+
+describe('KinesisSink: lingering on real timers', () => {
+  it('sends a partial batch after a short linger time (real timers)', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call) => call.succeed();
+    const sink = makeSink(putter, { maxRecords: 10, lingerMs: 20 });
+    const started = Date.now();
+    const written = track(sink.write(recs('a', 'b')));
+    expect(putter.calls).toHaveLength(0);
+    await until(() => written.done, 'the lingered write');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
+    expect(putter.allLabels()).toEqual([['a', 'b']]);
+  });
+
+  it('with lingerMs 0 sends a partial batch on the next timer turn', async () => {
+    const putter = new FakePutter();
+    putter.auto = (call) => call.succeed();
+    const sink = makeSink(putter, { maxRecords: 10, lingerMs: 0 });
+    void sink.write(recs('a'));
+    expect(putter.calls).toHaveLength(0);
+    await until(() => putter.calls.length === 1, 'the lingered batch');
+    expect(putter.allLabels()).toEqual([['a']]);
   });
 });

@@ -1,0 +1,67 @@
+/** Checkpoint fencing against a real BullMQ lease lock in Redis. */
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { CheckpointStore, SHARD_END } from '../../worker/checkpoint/checkpoint-store';
+import { AppKeys, LEASE_QUEUE } from '../../shared/redis/keys';
+import { dropApp, testRedis } from '../support/redis';
+import { uniqueName, waitFor } from '../support/wait';
+
+const app = uniqueName('it-fence');
+const keys = new AppKeys(app);
+let redis: Redis;
+
+beforeAll(() => {
+  redis = testRedis();
+});
+
+afterAll(async () => {
+  await dropApp(redis, app);
+  redis.disconnect();
+});
+
+test('only the worker holding the lease job\'s lock can move the checkpoint, and only forwards', async () => {
+  const shardId = 'shardId-000000000007';
+  const queue = new Queue(LEASE_QUEUE, { connection: redis, prefix: keys.bullPrefix });
+  await queue.add(shardId, { shardId }, { jobId: shardId });
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let token: string | undefined;
+  const workerConnection = redis.duplicate();
+  const worker = new Worker(
+    LEASE_QUEUE,
+    async (_job, t) => {
+      token = t;
+      await held;
+    },
+    { connection: workerConnection, prefix: keys.bullPrefix, lockDuration: 5000 },
+  );
+  try {
+    await waitFor(() => token, 10_000, 'the lease job to be taken');
+    const store = new CheckpointStore(redis, keys);
+
+    expect(await store.save(shardId, token!, '49590338271490256608559692538361571095921575989136588898')).toBe('written');
+    // Another worker's token (a stale owner) is fenced off.
+    expect(await store.save(shardId, `${token}-other`, '49590338271490256608559692538361571095921575989136589999')).toBe('lease-lost');
+    // Never backwards: a shorter (smaller) or equal sequence number is stale.
+    expect(await store.save(shardId, token!, '4959033827149025660855969253836157109592157598913658')).toBe('stale');
+    expect(await store.save(shardId, token!, '49590338271490256608559692538361571095921575989136588898')).toBe('stale');
+    expect(await store.get(shardId)).toBe('49590338271490256608559692538361571095921575989136588898');
+
+    expect(await store.finish(shardId, `${token}-other`, ['shardId-000000000008'])).toBe('lease-lost');
+    expect(await store.finish(shardId, token!, ['shardId-000000000008', 'shardId-000000000009'])).toBe('written');
+    expect(await store.get(shardId)).toBe(SHARD_END);
+    expect(JSON.parse((await redis.hget(keys.shardEnds, shardId))!)).toEqual(['shardId-000000000008', 'shardId-000000000009']);
+    // A finished shard stays finished.
+    expect(await store.save(shardId, token!, '59590338271490256608559692538361571095921575989136588898')).toBe('finished');
+
+    // Once the lock is gone (lease expired), the old token can no longer write.
+    await redis.del(keys.leaseLock(shardId));
+    await redis.hdel(keys.checkpoints, shardId);
+    expect(await store.save(shardId, token!, '1')).toBe('lease-lost');
+  } finally {
+    release();
+    await worker.close();
+    await queue.close();
+    workerConnection.disconnect();
+  }
+});

@@ -1,0 +1,65 @@
+/**
+ * `shardflow local` (what `npm start` runs): local Kinesis, Redis (a private redis-server when none
+ * answers), coordinator, workers and generator; records flow; Ctrl-C leaves no process behind.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, portAnswers } from '../../cli/local/free-port';
+import { localProperties, writeProperties } from '../support/properties';
+import { spawnCli, waitForLog } from '../support/cli';
+import { uniqueName, waitFor } from '../support/wait';
+
+function descendants(pid: number): number[] {
+  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,pgid=']).toString();
+  const rows = out.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+  const found = new Set<number>([pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [p, ppid] of rows) {
+      if (found.has(ppid) && !found.has(p)) {
+        found.add(p);
+        grew = true;
+      }
+    }
+  }
+  found.delete(pid);
+  return [...found];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('records flow through the whole local stack, and Ctrl-C stops every process it started', async () => {
+  const kinesisPort = await freePort();
+  const redisPort = await freePort(); // nothing listens there, so the stack starts its own redis-server
+  const endpoint = `http://127.0.0.1:${kinesisPort}`;
+  const properties = writeProperties(
+    localProperties(endpoint, 'arn:aws:kinesis:us-east-1:000000000000:stream/LocalIn', 'arn:aws:kinesis:us-east-1:000000000000:stream/LocalOut'),
+  );
+  const logs = mkdtempSync(join(tmpdir(), 'shardflow-local-logs-'));
+  const stack = spawnCli(['local', '--properties', properties, '--redis', `redis://127.0.0.1:${redisPort}`, '--app', uniqueName('it-local'), '--rate', '40', '--logs', logs]);
+
+  await waitForLog(stack, 'records are flowing', 60_000);
+  await waitForLog(stack, 'leases: worker-', 30_000);
+  expect(await portAnswers(kinesisPort)).toBe(true);
+  const started = descendants(stack.child.pid!);
+  // kinesis-local, redis-server, coordinator, two workers, generator.
+  expect(started.length).toBeGreaterThanOrEqual(6);
+  expect(stack.output()).toContain('starting a private redis-server');
+
+  stack.child.kill('SIGINT');
+  const { code } = await stack.exited;
+  expect(code).toBe(0);
+  expect(stack.output()).toContain('local stack stopped');
+  await waitFor(() => started.every((pid) => !alive(pid)), 15_000, () => `no process left behind (alive: ${started.filter(alive).join(', ')})`);
+  expect(await portAnswers(kinesisPort)).toBe(false);
+});

@@ -170,3 +170,39 @@ describe('bad input goes to the dead-letter queue while the rest passes', () => 
     expect(await stopAll()).toEqual([0, 0]);
   });
 });
+
+describe('crash', () => {
+  test('a worker killed with SIGKILL: another resumes its shards from the checkpoints after the lease timeout, nothing lost', async () => {
+    const app = uniqueName('it-crash');
+    apps.push(app);
+    const inputArn = await createStream(client, uniqueName('in'), 2);
+    const outputArn = await createStream(client, uniqueName('out'), 1);
+    const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn));
+    const first = Array.from({ length: 400 }, (_, i) => stock(`c1-${i}`, i));
+    await putAll(client, inputArn, entries(first));
+
+    start('coordinator', properties, app);
+    const victim = start('worker', properties, app);
+    // Every shard checkpointed at its last record: the first batch is fully acknowledged.
+    const lastPerShard = new Map<string, string>();
+    for (const r of await readAll(client, inputArn)) lastPerShard.set(r.shardId, r.sequenceNumber);
+    await waitFor(async () => {
+      const checkpoints = await redis.hgetall(new AppKeys(app).checkpoints);
+      return [...lastPerShard].every(([shard, seq]) => checkpoints[shard] === seq);
+    }, 30_000, 'checkpoints at the end of the first batch');
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+
+    const second = Array.from({ length: 400 }, (_, i) => stock(`c2-${i}`, i));
+    await putAll(client, inputArn, entries(second));
+    const survivor = start('worker', properties, app);
+    const output = await waitFor(async () => {
+      const records = await readAll(client, outputArn);
+      const ids = new Set(records.map((r) => json(r).id));
+      return [...first, ...second].every((s) => ids.has(s.id)) ? records : undefined;
+    }, 60_000, 'every record of both batches in the output');
+    // Resumed from the checkpoints: the first batch, acknowledged before the crash, is not read again.
+    expect(output.filter((r) => String(json(r).id).startsWith('c1-'))).toHaveLength(first.length);
+    expect(survivor.output()).toMatch(/"start":\{"type":"AFTER_SEQUENCE_NUMBER"/);
+  });
+});

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError } from '../../shared/config/config-error';
 import { createKinesisClient } from '../../shared/aws/kinesis-client';
 import { ensureStream } from '../../shared/aws/stream-admin';
-import { createRedis, redisAnswers } from '../../shared/redis/connection';
+import { createRedis, deleteKeysUnder, redisAnswers } from '../../shared/redis/connection';
 import { safeRedisUrl } from '../../shared/logging';
 import { readWorkerStatuses } from '../../worker/status-reporter';
 import { loadConfig, resolveContext, type CommonOptions } from '../context';
@@ -72,7 +72,17 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
   };
 
   try {
-    // 1. The local Kinesis.
+    // 1. Redis.
+    let redisUrl = ctx.redisUrl;
+    if (!(await redisAnswers(redisUrl))) {
+      log.info({ redis: safeRedisUrl(redisUrl) }, 'no Redis answers there; starting a private redis-server');
+      const server: RedisServer = await startRedisServer();
+      cleanup.push(() => server.stop());
+      redisUrl = server.url;
+    }
+    log.info({ redis: safeRedisUrl(redisUrl) }, 'Redis ready');
+
+    // 2. The local Kinesis and the streams.
     let kinesis: KinesisLocal | undefined;
     if (await portAnswers(port)) {
       log.info({ endpoint: config.input.client.endpoint }, 'something already listens on the Kinesis endpoint; using it as the local Kinesis');
@@ -82,8 +92,9 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
       log.info({ endpoint: kinesis.endpoint }, 'local Kinesis (kinesis-local) started');
     }
     const client = createKinesisClient(config.input.client);
+    let freshInput: boolean;
     try {
-      await ensureStream(client, config.input.stream.name, shards);
+      freshInput = await ensureStream(client, config.input.stream.name, shards);
       await ensureStream(client, config.output.stream.name, Math.max(1, Math.ceil(shards / 2)));
     } catch (err) {
       throw new FatalError(`cannot create the local streams at ${config.input.client.endpoint}: ${(err as Error).message}`);
@@ -91,16 +102,14 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
       client.destroy();
     }
     log.info({ input: config.input.stream.arn, output: config.output.stream.arn }, 'streams ready');
-
-    // 2. Redis.
-    let redisUrl = ctx.redisUrl;
-    if (!(await redisAnswers(redisUrl))) {
-      log.info({ redis: safeRedisUrl(redisUrl) }, 'no Redis answers there; starting a private redis-server');
-      const server: RedisServer = await startRedisServer();
-      cleanup.push(() => server.stop());
-      redisUrl = server.url;
+    if (freshInput) {
+      // The local Kinesis keeps nothing between runs: leases and checkpoints from an earlier run
+      // name sequence numbers of a stream that no longer exists.
+      const admin = createRedis(redisUrl);
+      admin.on('error', () => undefined);
+      const cleared = await deleteKeysUnder(admin, ctx.keys.prefix).finally(() => admin.disconnect());
+      if (cleared > 0) log.info({ app: ctx.app, keys: cleared }, 'new input stream: cleared the application\'s leases and checkpoints from an earlier run');
     }
-    log.info({ redis: safeRedisUrl(redisUrl) }, 'Redis ready');
 
     // 3. The fleet, as real processes.
     const common = ['--properties', ctx.propertiesFile, '--redis', redisUrl, '--app', ctx.app];

@@ -21,3 +21,15 @@ export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boole
     redis.disconnect();
   }
 }
+
+/** Deletes every key under a prefix (SCAN, never KEYS), for resetting one application's state. */
+export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length > 0) deleted += await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return deleted;
+}

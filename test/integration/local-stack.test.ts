@@ -10,6 +10,7 @@ import { freePort, portAnswers } from '../../cli/local/free-port';
 import { localProperties, writeProperties } from '../support/properties';
 import { spawnCli, waitForLog } from '../support/cli';
 import { uniqueName, waitFor } from '../support/wait';
+import { dropApp, REDIS_URL, testRedis } from '../support/redis';
 
 function descendants(pid: number): number[] {
   const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,pgid=']).toString();
@@ -62,4 +63,25 @@ test('records flow through the whole local stack, and Ctrl-C stops every process
   expect(stack.output()).toContain('local stack stopped');
   await waitFor(() => started.every((pid) => !alive(pid)), 15_000, () => `no process left behind (alive: ${started.filter(alive).join(', ')})`);
   expect(await portAnswers(kinesisPort)).toBe(false);
+});
+
+test('a second run against the same Redis starts clean: the old run\'s checkpoints are cleared and records flow again', async () => {
+  const app = uniqueName('it-local-rerun');
+  const redis = testRedis();
+  try {
+    for (const run of [1, 2]) {
+      const kinesisPort = await freePort();
+      const properties = writeProperties(
+        localProperties(`http://127.0.0.1:${kinesisPort}`, 'arn:aws:kinesis:us-east-1:000000000000:stream/LocalIn', 'arn:aws:kinesis:us-east-1:000000000000:stream/LocalOut'),
+      );
+      const stack = spawnCli(['local', '--properties', properties, '--redis', REDIS_URL, '--app', app, '--workers', '1', '--rate', '40', '--logs', mkdtempSync(join(tmpdir(), 'shardflow-local-logs-'))]);
+      await waitForLog(stack, 'records are flowing', 60_000);
+      if (run === 2) expect(stack.output()).toContain('cleared the application\'s leases and checkpoints');
+      stack.child.kill('SIGINT');
+      expect((await stack.exited).code).toBe(0);
+    }
+  } finally {
+    await dropApp(redis, app);
+    redis.disconnect();
+  }
 });

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import { AppKeys, DEAD_LETTER_QUEUE } from '../../shared/redis/keys';
+import { deleteKeysUnder } from '../../shared/redis/connection';
 import type { DeadLetter } from '../../shared/records';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -11,13 +12,7 @@ export function testRedis(url = REDIS_URL): Redis {
 
 /** Removes every key of one application. */
 export async function dropApp(redis: Redis, app: string): Promise<void> {
-  const prefix = new AppKeys(app).prefix;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteKeysUnder(redis, new AppKeys(app).prefix);
 }
 
 export async function deadLetters(redis: Redis, app: string): Promise<DeadLetter[]> {

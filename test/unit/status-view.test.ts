@@ -1,0 +1,113 @@
+import { formatStatus, summarize, type StatusTotals } from '../../cli/local/status-view';
+import type { WorkerStatus } from '../../worker/status-reporter';
+
+const NOW = 1_714_564_800_000;
+
+type Lease = WorkerStatus['leases'][number];
+
+function lease(shardId: string, millisBehindLatest?: number): Lease {
+  return { shardId, reader: 'POLLING', recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, millisBehindLatest };
+}
+
+function status(worker: string, ageMs: number, totals: WorkerStatus['totals'], leases: Lease[] = []): WorkerStatus {
+  return {
+    worker,
+    updatedAt: NOW - ageMs,
+    totals,
+    sinkBuffered: 0,
+    sink: { recordsWritten: totals.written, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0 },
+    leases,
+  };
+}
+
+describe('summarize', () => {
+  it('returns zeros and no lag for no workers', () => {
+    expect(summarize([], NOW)).toEqual({ read: 0, written: 0, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined });
+  });
+
+  it('adds the totals of every worker, fresh or not', () => {
+    const totals = summarize(
+      [
+        status('w1', 0, { read: 10, written: 8, deadLettered: 2 }),
+        status('w2', 1000, { read: 5, written: 5, deadLettered: 0 }),
+        status('stale', 60_000, { read: 100, written: 90, deadLettered: 7 }),
+      ],
+      NOW,
+    );
+    expect(totals.read).toBe(115);
+    expect(totals.written).toBe(103);
+    expect(totals.deadLettered).toBe(9);
+  });
+
+  it('lists leases only of the workers that reported within freshMs, sorted by worker', () => {
+    const totals = summarize(
+      [
+        status('worker-b', 100, { read: 0, written: 0, deadLettered: 0 }, [lease('s1'), lease('s2')]),
+        status('worker-a', 5000, { read: 0, written: 0, deadLettered: 0 }, [lease('s3')]), // exactly freshMs old: still live
+        status('worker-c', 5001, { read: 0, written: 0, deadLettered: 0 }, [lease('s4')]),
+        status('worker-d', 0, { read: 0, written: 0, deadLettered: 0 }, []),
+      ],
+      NOW,
+    );
+    expect(totals.leasesByWorker).toEqual([
+      { worker: 'worker-a', leases: 1 },
+      { worker: 'worker-b', leases: 2 },
+      { worker: 'worker-d', leases: 0 },
+    ]);
+  });
+
+  it('honours a custom freshMs', () => {
+    const statuses = [status('w1', 1500, { read: 1, written: 1, deadLettered: 0 }, [lease('s1', 42)])];
+    expect(summarize(statuses, NOW, 1000)).toEqual({ read: 1, written: 1, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined });
+    expect(summarize(statuses, NOW, 2000)).toEqual({ read: 1, written: 1, deadLettered: 0, leasesByWorker: [{ worker: 'w1', leases: 1 }], maxLagMs: 42 });
+  });
+
+  it('takes the largest lag over the live workers leases only', () => {
+    const totals = summarize(
+      [
+        status('w1', 0, { read: 0, written: 0, deadLettered: 0 }, [lease('s1', 300), lease('s2'), lease('s3', 1200)]),
+        status('w2', 0, { read: 0, written: 0, deadLettered: 0 }, [lease('s4', 800)]),
+        status('stale', 10_000, { read: 0, written: 0, deadLettered: 0 }, [lease('s5', 99_999)]),
+      ],
+      NOW,
+    );
+    expect(totals.maxLagMs).toBe(1200);
+  });
+
+  it('reports a lag of 0 when every shard is caught up, and none when no lease reports lag', () => {
+    expect(summarize([status('w1', 0, { read: 0, written: 0, deadLettered: 0 }, [lease('s1', 0)])], NOW).maxLagMs).toBe(0);
+    expect(summarize([status('w1', 0, { read: 0, written: 0, deadLettered: 0 }, [lease('s1')])], NOW).maxLagMs).toBeUndefined();
+  });
+});
+
+describe('formatStatus', () => {
+  const totals: StatusTotals = {
+    read: 1234,
+    written: 1200,
+    deadLettered: 3,
+    leasesByWorker: [
+      { worker: 'w1', leases: 2 },
+      { worker: 'w2', leases: 1 },
+    ],
+    maxLagMs: 850,
+  };
+
+  it('shows rates, totals, leases per worker and the lag', () => {
+    expect(formatStatus(100.4, 99.6, totals)).toBe('in 100/s, out 100/s | read 1234, written 1200, dead-lettered 3 | leases: w1=2 w2=1 | max lag 850 ms');
+  });
+
+  it('shows "none yet" without leases and "-" without a lag', () => {
+    expect(formatStatus(0, 0, { read: 0, written: 0, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined })).toBe(
+      'in 0/s, out 0/s | read 0, written 0, dead-lettered 0 | leases: none yet | max lag -',
+    );
+  });
+
+  it('shows a lag of 0 ms as such', () => {
+    expect(formatStatus(1, 2, { ...totals, maxLagMs: 0 })).toBe('in 1/s, out 2/s | read 1234, written 1200, dead-lettered 3 | leases: w1=2 w2=1 | max lag 0 ms');
+  });
+
+  it('formats what summarize returns', () => {
+    const summary = summarize([status('b', 0, { read: 7, written: 6, deadLettered: 1 }, [lease('s1', 5)]), status('a', 0, { read: 1, written: 1, deadLettered: 0 })], NOW);
+    expect(formatStatus(2.5, 1.49, summary)).toBe('in 3/s, out 1/s | read 8, written 7, dead-lettered 1 | leases: a=0 b=1 | max lag 5 ms');
+  });
+});

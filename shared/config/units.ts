@@ -36,11 +36,21 @@ export function parseMemorySize(text: string): number | undefined {
   return parseWithUnits(text, SIZE_UNITS);
 }
 
-/** ISO-8601 or epoch seconds (with an optional fraction), as Flink's `source.init.timestamp`. */
+/**
+ * ISO-8601 or epoch seconds (with an optional fraction), as Flink's `source.init.timestamp`. An ISO
+ * date-time without an offset is read as UTC, so the same file means the same instant on every host;
+ * impossible dates (30 February) are rejected rather than rolled over.
+ */
 export function parseTimestamp(text: string): Date | undefined {
   const trimmed = text.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return new Date(Math.round(Number(trimmed) * 1000));
-  if (!/^\d{4}-\d{2}-\d{2}/.test(trimmed)) return undefined;
-  const date = new Date(trimmed);
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(trimmed);
+  if (!match) return undefined;
+  const [, y, mo, d, h = '00', mi = '00', sec = '00', frac = '', zone] = match;
+  const calendar = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+  if (calendar.getUTCFullYear() !== Number(y) || calendar.getUTCMonth() !== Number(mo) - 1 || calendar.getUTCDate() !== Number(d)) return undefined;
+  if (Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return undefined;
+  const offset = !zone || zone === 'Z' ? 'Z' : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac}${offset}`);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }

@@ -118,7 +118,8 @@ describe('buildAppConfig: defaults', () => {
       },
       initialPosition: { type: 'LATEST' },
       readerType: 'POLLING',
-      efo: { consumerName: undefined, lifecycle: 'JOB_MANAGED' },
+      // The EFO group carries more tuning settings (tested with the EFO reader); these two are the base.
+      efo: expect.objectContaining({ consumerName: undefined, lifecycle: 'JOB_MANAGED' }),
       discoveryIntervalMs: 10_000,
       getRecordsMaxCount: 10_000,
       getRecordsIntervalMs: 200,
@@ -184,7 +185,8 @@ describe('buildAppConfig: defaults', () => {
     expect(c.input.stream.region).toBe('ap-south-1');
     expect(c.input.client).toEqual({ group: 'InputStream0', region: 'ap-south-1', endpoint: 'http://localhost:4567', credentials: { provider: 'AUTO' }, maxConcurrency: 7, readTimeoutMs: 3000 });
     expect(c.input.initialPosition).toEqual({ type: 'TRIM_HORIZON' });
-    expect(c.input.efo).toEqual({ consumerName: 'my-consumer', lifecycle: 'SELF_MANAGED' });
+    expect(c.input.efo.consumerName).toBe('my-consumer');
+    expect(c.input.efo.lifecycle).toBe('SELF_MANAGED');
     expect(c.input.discoveryIntervalMs).toBe(60_000);
     expect(c.input.getRecordsMaxCount).toBe(123);
     expect(c.input.getRecordsIntervalMs).toBe(0);
@@ -415,14 +417,26 @@ describe('buildAppConfig: source', () => {
     expectInvalid(() => build({ InputStream0: { 'source.efo.lifecycle': 'NOBODY' } }), 'InputStream0', 'source.efo.lifecycle', 'NOBODY', 'one of JOB_MANAGED | SELF_MANAGED');
   });
 
-  it('rejects source.reader.type=EFO in this version', () => {
+  it('requires source.efo.consumer.name with source.reader.type=EFO', () => {
     expectInvalid(
-      () => build({ InputStream0: { 'source.reader.type': 'EFO', 'source.efo.consumer.name': 'c' } }),
+      () => build({ InputStream0: { 'source.reader.type': 'EFO' } }),
       'InputStream0',
-      'source.reader.type',
-      'EFO',
-      'POLLING (the Enhanced Fan-Out reader is not available in this version of shardflow)',
+      'source.efo.consumer.name',
+      undefined,
+      '1 to 128 letters, digits, "_", "." or "-" (required with source.reader.type=EFO)',
     );
+  });
+
+  it('accepts source.reader.type=EFO with a consumer name', () => {
+    const { config, warnings } = build({ InputStream0: { 'source.reader.type': 'EFO', 'source.efo.consumer.name': ' my.consumer_1 ' } });
+    expect(warnings).toEqual([]);
+    expect(config.input.readerType).toBe('EFO');
+    expect(config.input.efo.consumerName).toBe('my.consumer_1');
+    expect(config.input.efo.lifecycle).toBe('JOB_MANAGED');
+  });
+
+  it.each(['has space', 'slash/name', 'x'.repeat(129), ''])('rejects the EFO consumer name %j', (name) => {
+    expectInvalid(() => build({ InputStream0: { 'source.efo.consumer.name': name } }), 'InputStream0', 'source.efo.consumer.name', name, '1 to 128 letters, digits, "_", "." or "-"');
   });
 
   it('accepts source.reader.type=POLLING', () => {
@@ -756,5 +770,32 @@ describe('options', () => {
     expect([0, 1, 1023, 1024, 1536, 1024 ** 2, 5 * 1024 ** 2, 1024 ** 2 + 1024].map(o.formatSize)).toEqual([
       '0 bytes', '1 bytes', '1023 bytes', '1 kb', '1536 bytes', '1 mb', '5 mb', '1025 kb',
     ]);
+  });
+});
+
+describe('warnings name only what shardflow really does not know', () => {
+  test('a known key the chosen settings do not use is not called unknown', () => {
+    const { warnings } = build({ InputStream0: { 'aws.credentials.provider.basic.secretkey': 'x', 'source.efo.consumer.name': 'c' } });
+    expect(warnings).toEqual([]);
+  });
+
+  test('a key set under both spellings: one warning says which is used', () => {
+    const { config, warnings } = build({ InputStream0: { 'source.efo.consumer.lifecycle': 'SELF_MANAGED', 'source.efo.lifecycle': 'JOB_MANAGED' } });
+    expect(config.input.efo.lifecycle).toBe('SELF_MANAGED');
+    expect(warnings).toEqual([
+      'Property group "InputStream0" sets "source.efo.consumer.lifecycle" and its other spelling "source.efo.lifecycle": "source.efo.consumer.lifecycle" is used',
+    ]);
+  });
+});
+
+describe('sink.max-record-size follows a smaller request size when unset', () => {
+  test('only sink.flush-buffer.size lowered: the record limit is lowered with it', () => {
+    const { config } = build({ OutputStream0: { 'sink.flush-buffer.size': '512 kb' } });
+    expect(config.output.maxBatchBytes).toBe(512 * 1024);
+    expect(config.output.maxRecordBytes).toBe(512 * 1024);
+  });
+
+  test('set explicitly above the request size: still an error naming the key', () => {
+    expect(() => build({ OutputStream0: { 'sink.flush-buffer.size': '512 kb', 'sink.max-record-size': '1 mb' } })).toThrow(/sink\.max-record-size/);
   });
 });

@@ -693,3 +693,22 @@ describe('KinesisSink: lingering on real timers', () => {
     expect(putter.allLabels()).toEqual([['a']]);
   });
 });
+
+describe('retry pause and the clock', () => {
+  test('a retry goes out after its backoff even when the wall clock lags the timer (clock stepped back)', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { lingerMs: 0, backoff: { baseMs: 50, maxMs: 50 } });
+    const acknowledged = track(sink.write(recs('a')));
+    await until(() => putter.calls.length === 1, 'the first request');
+    putter.calls[0].fail(awsError('InternalFailure', 500));
+    await drain();
+    // The retry pause is set; now the system clock steps back while it is pending.
+    jest.setSystemTime(Date.now() - 5);
+    putter.auto = (call) => call.succeed();
+    await until(() => acknowledged.done, 'the retried record to be acknowledged', 60_000);
+    expect(putter.calls).toHaveLength(2);
+    expect(putter.labels(1)).toEqual(['a']);
+    expect(sink.buffered).toBe(0);
+  });
+});

@@ -47,7 +47,7 @@ describe('stockTransform (JSON)', () => {
     expect(okJson(stockTransform.transform(record('{"event_time":"","ticker":"AMZN","price":-3}')))).toEqual({ event_time: '', ticker: 'AMZN', price: -3 });
   });
 
-  it('accepts surrounding whitespace and a UTF-8 BOM-free multi-byte payload', () => {
+  it('accepts surrounding whitespace and multi-byte UTF-8 text', () => {
     const input = '  {"event_time":"2024","ticker":"€uro","price":1,"name":"Zürich 🚀"}\n';
     expect(okJson(stockTransform.transform(record(input)))).toEqual({ event_time: '2024', ticker: 'AMZN', price: 1, name: 'Zürich 🚀' });
   });

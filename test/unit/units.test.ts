@@ -108,6 +108,8 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp('1714564800.5')?.getTime()).toBe(1_714_564_800_500);
     expect(parseTimestamp('1714564800.123')?.getTime()).toBe(1_714_564_800_123);
     expect(parseTimestamp('1714564800.0004')?.getTime()).toBe(1_714_564_800_000);
+    expect(parseTimestamp('1714564800.0009')?.getTime()).toBe(1_714_564_800_001);
+    expect(parseTimestamp('0.0006')?.getTime()).toBe(1);
   });
 
   it('trims surrounding whitespace', () => {
@@ -148,5 +150,17 @@ describe('parseTimestamp', () => {
     '2024-05-01garbage',
   ])('rejects %j', (text) => {
     expect(parseTimestamp(text)).toBeUndefined();
+  });
+});
+
+describe('parseTimestamp: impossible dates and time zones', () => {
+  test.each(['2024-02-30', '2023-02-29', '2024-04-31T10:00:00Z', '2024-13-01', '2024-05-01T24:00:00Z'])('%s is rejected, not rolled over', (text) => {
+    expect(parseTimestamp(text)).toBeUndefined();
+  });
+
+  test('a date-time without an offset is UTC on every host', () => {
+    expect(parseTimestamp('2024-05-01T12:00:00')!.toISOString()).toBe('2024-05-01T12:00:00.000Z');
+    expect(parseTimestamp('2024-05-01T12:00:00+02:00')!.toISOString()).toBe('2024-05-01T10:00:00.000Z');
+    expect(parseTimestamp('2024-02-29T00:00:00.250Z')!.toISOString()).toBe('2024-02-29T00:00:00.250Z');
   });
 });

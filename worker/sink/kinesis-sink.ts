@@ -233,6 +233,8 @@ export class KinesisSink {
     clearTimeout(this.pauseTimer);
     this.pauseTimer = setTimeout(() => {
       this.pauseTimer = undefined;
+      // Timers may fire a little before Date.now() reaches pausedUntil; the pause is over either way.
+      this.pausedUntil = 0;
       this.lingerExpired = true; // retries do not wait for another linger period
       this.pump();
     }, this.pausedUntil - Date.now());

@@ -8,14 +8,18 @@ export class FatalError extends Error {
   override readonly name = 'FatalError';
 }
 
-/** Runs `stop` once on the first SIGINT/SIGTERM; a second signal forces exit 1. */
-export function onShutdownSignal(stop: (signal: NodeJS.Signals) => Promise<void>): void {
+/**
+ * Runs `stop` once on the first SIGINT/SIGTERM (or when the returned trigger is called, for example on
+ * an application shutdown request), then exits 0; a second signal forces exit 1.
+ */
+export function onShutdownSignal(stop: (reason: string) => Promise<void>): (reason: string) => void {
   let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (stopping) {
+  const handler = (signal: string) => {
+    if (stopping && signal.startsWith('SIG')) {
       process.stderr.write(`received ${signal} again; exiting now\n`);
       process.exit(1);
     }
+    if (stopping) return;
     stopping = true;
     stop(signal).then(
       () => process.exit(0),
@@ -29,6 +33,7 @@ export function onShutdownSignal(stop: (signal: NodeJS.Signals) => Promise<void>
   process.on('SIGTERM', handler);
   // Started by the local stack: when the stack goes away, so do we (gracefully).
   if (process.send) process.once('disconnect', () => handler('SIGTERM'));
+  return handler;
 }
 
 /** Prints a failure the way the exit-code contract says and exits. */

@@ -7,6 +7,7 @@ import { runCoordinator } from './run-coordinator';
 import { runWorker } from './run-worker';
 import { runGenerate } from './run-generate';
 import { runLocal } from './local/stack';
+import { runShutdown } from './run-shutdown';
 
 function withCommon(command: Command): Command {
   return command
@@ -29,6 +30,9 @@ export function buildProgram(): Command {
     .option('--stream <arn>', 'stream to write to (default: InputStream0 stream.arn)')
     .option('--partition-key <mode>', 'random (spread over all shards) or ticker', 'random')
     .action((opts) => runGenerate(opts));
+  withCommon(program.command('shutdown').description('stop the whole application on purpose (and deregister a JOB_MANAGED EFO consumer)'))
+    .option('--timeout <seconds>', 'how long to wait for every process to stop', '120')
+    .action((opts) => runShutdown(opts));
   withCommon(program.command('local').description('run the whole pipeline locally: local Kinesis, Redis, coordinator, workers and generator'))
     .option('--workers <n>', 'worker processes', '2')
     .option('--shards <n>', 'input stream shards, when the stack creates it', '4')

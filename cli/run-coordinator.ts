@@ -1,4 +1,6 @@
 import { Coordinator } from '../coordinator/coordinator';
+import { ConfigError } from '../shared/config/config-error';
+import { ConsumerNotReady } from '../shared/aws/efo-consumer';
 import { describeError } from '../shared/aws/kinesis-errors';
 import { createLogger, safeRedisUrl } from '../shared/logging';
 import { workerId } from '../shared/identity';
@@ -14,17 +16,19 @@ export async function runCoordinator(opts: CommonOptions): Promise<void> {
   const redis = await connectRedis(ctx.redisUrl);
   const eventsConnection = redis.duplicate();
   eventsConnection.on('error', () => undefined);
-  const coordinator = new Coordinator({ config, keys: ctx.keys, redis, eventsConnection, log });
-  try {
-    await coordinator.start();
-  } catch (err) {
-    throw new FatalError(`cannot list the shards of ${config.input.stream.arn}: ${describeError(err)}`);
-  }
-  log.info({ stream: config.input.stream.arn, redis: safeRedisUrl(ctx.redisUrl), discoveryIntervalMs: config.input.discoveryIntervalMs }, 'coordinator started');
-  onShutdownSignal(async (signal) => {
-    log.info({ signal }, 'coordinator stopping');
+  const coordinator = new Coordinator({ config, keys: ctx.keys, redis, eventsConnection, log, id, onShutdownRequested: () => stop('application shutdown requested') });
+  const stop = onShutdownSignal(async (reason) => {
+    log.info({ reason }, 'coordinator stopping');
     await coordinator.stop();
     eventsConnection.disconnect();
     await redis.quit();
   });
+  try {
+    await coordinator.start();
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    if (err instanceof ConsumerNotReady) throw new FatalError(`cannot prepare the EFO consumer: ${err.message}`);
+    throw new FatalError(`cannot list the shards of ${config.input.stream.arn}: ${describeError(err)}`);
+  }
+  log.info({ stream: config.input.stream.arn, reader: config.input.readerType, redis: safeRedisUrl(ctx.redisUrl), discoveryIntervalMs: config.input.discoveryIntervalMs }, 'coordinator started');
 }

@@ -2,7 +2,12 @@ import { createLogger, safeRedisUrl } from '../shared/logging';
 import { workerId } from '../shared/identity';
 import { LeaseWorker } from '../worker/lease-worker';
 import { loadConfig, resolveContext, type CommonOptions } from './context';
-import { onShutdownSignal } from './lifecycle';
+import { FatalError, onShutdownSignal } from './lifecycle';
+import type { AppConfig } from '../shared/config/app-config';
+import { KinesisGateway } from '../shared/aws/kinesis-gateway';
+import { ConsumerNotReady, waitForActiveConsumer } from '../shared/aws/efo-consumer';
+import { describeError } from '../shared/aws/kinesis-errors';
+import { selfManagedError } from '../coordinator/efo-consumer-lifecycle';
 import { connectRedis } from './services';
 
 export async function runWorker(opts: CommonOptions): Promise<void> {
@@ -11,13 +16,29 @@ export async function runWorker(opts: CommonOptions): Promise<void> {
   const log = createLogger('worker', { app: ctx.app, worker: id });
   const config = loadConfig(ctx, log);
   const redis = await connectRedis(ctx.redisUrl);
-  const worker = new LeaseWorker({ config, keys: ctx.keys, connection: redis, redis, id, log });
-  await worker.start();
-  log.info({ input: config.input.stream.arn, output: config.output.stream.arn, redis: safeRedisUrl(ctx.redisUrl) }, 'worker running');
-  onShutdownSignal(async (signal) => {
-    log.info({ signal }, 'worker stopping');
+  if (config.input.readerType === 'EFO' && config.input.efo.lifecycle === 'SELF_MANAGED') {
+    await requireSelfManagedConsumer(config);
+  }
+  const worker = new LeaseWorker({ config, keys: ctx.keys, connection: redis, redis, id, log, onShutdownRequested: () => stop('application shutdown requested') });
+  const stop = onShutdownSignal(async (reason) => {
+    log.info({ reason }, 'worker stopping');
     await worker.stop();
     await redis.quit();
     log.info('worker stopped cleanly');
   });
+  await worker.start();
+  log.info({ input: config.input.stream.arn, output: config.output.stream.arn, reader: config.input.readerType, redis: safeRedisUrl(ctx.redisUrl) }, 'worker running');
+}
+
+/** SELF_MANAGED: the named consumer must exist and be ACTIVE, else exit 2. */
+async function requireSelfManagedConsumer(config: AppConfig): Promise<void> {
+  const kinesis = KinesisGateway.fromConfig(config.input.client);
+  try {
+    await waitForActiveConsumer(kinesis, config.input.stream.arn, config.input.efo, { mustExist: true });
+  } catch (err) {
+    if (err instanceof ConsumerNotReady) throw selfManagedError(err, config.input.efo.consumerName!);
+    throw new FatalError(`cannot check the EFO consumer: ${describeError(err)}`);
+  } finally {
+    kinesis.destroy();
+  }
 }

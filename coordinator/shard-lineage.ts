@@ -5,7 +5,8 @@
  *   SHARD_END) or gone from the stream (trimmed past retention), so a key's records are read in
  *   order across splits and merges.
  * - The shards present at the application's first discovery start at `source.init.position`. With
- *   LATEST, closed ones among them hold nothing to read and are marked finished at once.
+ *   LATEST, the ones already closed at that first discovery hold nothing to read and are marked
+ *   finished at once (a shard that closes later is read to its end like any other).
  * - A shard that appears later (a child of a split or merge) starts at TRIM_HORIZON, so nothing is
  *   skipped, whatever `source.init.position` says.
  */
@@ -31,8 +32,10 @@ export interface LeasePlanInput {
   shards: readonly ShardInfo[];
   /** Shards whose checkpoint is SHARD_END. */
   finished: ReadonlySet<string>;
-  /** Shards present at the application's first discovery. */
+  /** Shards present at the application's first discovery (this one, when `firstDiscovery`). */
   initialShards: ReadonlySet<string>;
+  /** True for the application's very first discovery, before its initial shards are recorded. */
+  firstDiscovery: boolean;
   initialPosition: InitialPosition;
 }
 
@@ -40,11 +43,11 @@ export function planLeases(input: LeasePlanInput): LeasePlan {
   const listed = new Set(input.shards.map((s) => s.shardId));
   const finished = new Set(input.finished);
   const plan: LeasePlan = { lease: [], skip: [] };
-  const latestAtStart = input.initialPosition.type === 'LATEST';
+  const skipClosed = input.firstDiscovery && input.initialPosition.type === 'LATEST';
 
   for (const shard of input.shards) {
     if (finished.has(shard.shardId)) continue;
-    if (latestAtStart && shard.closed && input.initialShards.has(shard.shardId)) {
+    if (skipClosed && shard.closed) {
       plan.skip.push(shard.shardId);
       finished.add(shard.shardId);
     }

@@ -18,6 +18,9 @@ import { DeadLetterQueue } from './dead-letter/dead-letter-queue';
 import { Lease } from './leases/lease';
 import { LeaseBalancer } from './leases/lease-balancer';
 import { PollingReader } from './polling/polling-reader';
+import { EfoReader } from './efo/efo-reader';
+import { PublishedConsumerArn } from './efo/consumer-arn';
+import { ShardEndProbe } from './efo/shard-end-probe';
 import { ShardRunner, type WorkerCounters } from './shard-runner';
 import type { ShardReader, StartPosition } from './shard-reader';
 import { KinesisSink, sinkSettings } from './sink/kinesis-sink';
@@ -33,12 +36,16 @@ export interface LeaseWorkerOptions {
   redis: Redis;
   id: string;
   log: Logger;
+  /** Called when `shardflow shutdown` asks the whole application to stop. */
+  onShutdownRequested?: () => void;
 }
 
 export class LeaseWorker {
   private readonly worker: Worker<LeaseJobData>;
   private readonly input: KinesisGateway;
   private readonly output: KinesisGateway;
+  /** The SubscribeToShard client and the consumer ARN, with the EFO reader only. */
+  private readonly efo: { subscriber: KinesisGateway; consumerArn: PublishedConsumerArn } | undefined;
   readonly sink: KinesisSink;
   private readonly checkpoints: CheckpointStore;
   private readonly deadLetters: DeadLetterQueue;
@@ -56,6 +63,12 @@ export class LeaseWorker {
     const { config, keys, log } = opts;
     this.input = KinesisGateway.fromConfig(config.input.client);
     this.output = KinesisGateway.fromConfig(config.output.client);
+    if (config.input.readerType === 'EFO') {
+      this.efo = {
+        subscriber: KinesisGateway.fromConfig(config.input.client, { streaming: true }),
+        consumerArn: new PublishedConsumerArn(opts.redis, keys, this.input, config.input.stream.arn, config.input.efo.consumerName!, log),
+      };
+    }
     this.sink = new KinesisSink(this.output, config.output.stream.arn, sinkSettings(config.output), log.child({ component: 'sink' }));
     this.checkpoints = new CheckpointStore(opts.redis, keys);
     this.deadLetters = new DeadLetterQueue(opts.redis, keys);
@@ -74,6 +87,7 @@ export class LeaseWorker {
       intervalMs: Math.min(1000, Math.floor(leaseTimeout / 4)),
       held: () => [...this.runners.values()].map((r) => r.lease),
       setCapacity: (n) => this.setCapacity(n),
+      onShutdownRequested: opts.onShutdownRequested,
       log,
     });
     this.worker = new Worker<LeaseJobData>(LEASE_QUEUE, (job, token) => this.hold(job, token!), {
@@ -132,6 +146,7 @@ export class LeaseWorker {
     await this.leaseQueue.close();
     this.input.destroy();
     this.output.destroy();
+    this.efo?.subscriber.destroy();
   }
 
   private async hold(job: Job<LeaseJobData>, token: string): Promise<string> {
@@ -215,6 +230,17 @@ export class LeaseWorker {
 
   private reader(shardId: string, start: StartPosition, log: Logger): ShardReader {
     const input = this.opts.config.input;
+    if (this.efo) {
+      return new EfoReader(
+        this.efo.subscriber,
+        this.efo.consumerArn,
+        shardId,
+        start,
+        { subscriptionTimeoutMs: input.efo.subscriptionTimeoutMs, maxSubscriptionMs: input.efo.maxSubscriptionMs, minSubscribeGapMs: 1000 },
+        log,
+        new ShardEndProbe(this.input, input.stream.arn, shardId),
+      );
+    }
     return new PollingReader(
       this.input,
       input.stream.arn,

@@ -21,6 +21,11 @@ import { portAnswers } from './free-port';
 import { startKinesisLocal, stopChild, type KinesisLocal } from './kinesis-local';
 import { startRedisServer, type RedisServer } from './redis-server';
 import { formatStatus, summarize } from './status-view';
+import { EfoConsumerLifecycle } from '../../coordinator/efo-consumer-lifecycle';
+import { KinesisGateway } from '../../shared/aws/kinesis-gateway';
+import type { AppConfig } from '../../shared/config/app-config';
+import type { AppKeys } from '../../shared/redis/keys';
+import type { Logger } from '../../shared/logging';
 
 export interface LocalOptions extends CommonOptions {
   workers?: string;
@@ -63,11 +68,14 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
   const cleanup: Array<() => Promise<void>> = [];
   const children: Array<{ name: string; child: ChildProcess }> = [];
   let stopping = false;
+  let redisUrlInUse: string | undefined;
   const stopAll = async () => {
     stopping = true;
     // Workers first (they flush and checkpoint), then the coordinator, then the services under them.
     const order = [...children].sort((a, b) => rank(a.name) - rank(b.name));
     for (const { child } of order) await stopChild(child, 15_000);
+    // Ctrl-C on the local stack stops the whole application on purpose: a JOB_MANAGED EFO consumer goes too.
+    if (config.input.readerType === 'EFO' && redisUrlInUse) await retireConsumer(config, redisUrlInUse, ctx.keys, log).catch(() => undefined);
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
   };
 
@@ -81,6 +89,7 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
       redisUrl = server.url;
     }
     log.info({ redis: safeRedisUrl(redisUrl) }, 'Redis ready');
+    redisUrlInUse = redisUrl;
 
     // 2. The local Kinesis and the streams.
     let kinesis: KinesisLocal | undefined;
@@ -153,6 +162,18 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
   process.stderr.write('local stack stopped\n');
 }
 
+async function retireConsumer(config: AppConfig, redisUrl: string, keys: AppKeys, log: Logger): Promise<void> {
+  const redis = createRedis(redisUrl);
+  redis.on('error', () => undefined);
+  const kinesis = KinesisGateway.fromConfig(config.input.client);
+  try {
+    await new EfoConsumerLifecycle(kinesis, config.input, redis, keys, log).retire();
+  } finally {
+    kinesis.destroy();
+    redis.disconnect();
+  }
+}
+
 function rank(name: string): number {
   if (name === 'generator') return 0;
   if (name.startsWith('worker')) return 1;
@@ -168,7 +189,7 @@ function tail(file: string, lines = 20): string {
 }
 
 /** Starts the periodic status line and returns at once. */
-async function statusLoop(redis: ReturnType<typeof createRedis>, keys: import('../../shared/redis/keys').AppKeys, stopped: () => boolean): Promise<void> {
+async function statusLoop(redis: ReturnType<typeof createRedis>, keys: AppKeys, stopped: () => boolean): Promise<void> {
   const tty = process.stdout.isTTY;
   let previous: { at: number; read: number; written: number } | undefined;
   let announced = false;

@@ -11,7 +11,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsClientConfig } from '../config/app-config';
 import { credentialsProvider } from './credentials';
 
@@ -22,19 +22,28 @@ export function streamingTransportFor(endpoint: string | undefined): Transport {
   return endpoint?.startsWith('http://') ? 'http1' : 'http2';
 }
 
-export function createKinesisClient(config: AwsClientConfig): KinesisClient {
+/**
+ * A Kinesis client for one property group. `streaming` selects the client used for
+ * SubscribeToShard; every other call uses the request/response client.
+ */
+export function createKinesisClient(config: AwsClientConfig, options: { streaming?: boolean } = {}): KinesisClient {
   const agentOptions = { keepAlive: true, maxSockets: config.maxConcurrency };
+  const http2 = options.streaming === true && streamingTransportFor(config.endpoint) === 'http2';
   return new KinesisClient({
     region: config.region,
     endpoint: config.endpoint,
     credentials: credentialsProvider(config.credentials, config.region),
     // shardflow retries throttling and transient errors itself, with its own backoff and metrics.
     maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
-      requestTimeout: config.readTimeoutMs,
-      connectionTimeout: 10_000,
-    }),
+    requestHandler: http2
+      ? // A subscription is a long-lived stream: no request timeout; the EFO reader bounds the subscribe call itself.
+        new NodeHttp2Handler({ disableConcurrentStreams: false })
+      : new NodeHttpHandler({
+          httpAgent: new HttpAgent(agentOptions),
+          httpsAgent: new HttpsAgent(agentOptions),
+          // A subscription's response body streams for minutes; only request/response calls get the read timeout.
+          requestTimeout: options.streaming ? undefined : config.readTimeoutMs,
+          connectionTimeout: 10_000,
+        }),
   });
 }

@@ -3,6 +3,13 @@
  * coordinator depend on the slices of this interface they use, so tests can fake them.
  */
 import {
+  DeregisterStreamConsumerCommand,
+  DescribeStreamConsumerCommand,
+  RegisterStreamConsumerCommand,
+  SubscribeToShardCommand,
+  type ConsumerDescription,
+  type StartingPosition,
+  type SubscribeToShardEventStream,
   GetRecordsCommand,
   GetShardIteratorCommand,
   ListShardsCommand,
@@ -47,15 +54,30 @@ export interface ShardFetcher {
   getRecords(streamArn: string, iterator: string, limit: number): Promise<GetRecordsResult>;
 }
 
+export interface StreamConsumers {
+  /** The consumer's description, or undefined when no consumer of that name exists. */
+  describeConsumer(streamArn: string, consumerName: string): Promise<ConsumerDescription | undefined>;
+  /** Registers the consumer; an existing one of that name is not an error. */
+  registerConsumer(streamArn: string, consumerName: string): Promise<void>;
+  deregisterConsumer(streamArn: string, consumerName: string): Promise<void>;
+}
+
+export interface ShardSubscriber {
+  /** Opens a SubscribeToShard event stream; `signal` ends it. */
+  subscribe(consumerArn: string, shardId: string, start: StartingPosition, signal: AbortSignal): Promise<AsyncIterable<SubscribeToShardEventStream>>;
+}
+
+export type { ConsumerDescription, StartingPosition, SubscribeToShardEventStream };
+
 export interface RecordPutter {
   putRecords(streamArn: string, records: PutRecordsRequestEntry[]): Promise<PutRecordsResult>;
 }
 
-export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter {
+export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter, StreamConsumers, ShardSubscriber {
   constructor(readonly client: KinesisClient) {}
 
-  static fromConfig(config: AwsClientConfig): KinesisGateway {
-    return new KinesisGateway(createKinesisClient(config));
+  static fromConfig(config: AwsClientConfig, options: { streaming?: boolean } = {}): KinesisGateway {
+    return new KinesisGateway(createKinesisClient(config, options));
   }
 
   /** Every shard of the stream, open and closed, following NextToken pages. */
@@ -99,6 +121,39 @@ export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter {
   async putRecords(streamArn: string, records: PutRecordsRequestEntry[]): Promise<PutRecordsResult> {
     const out = await this.client.send(new PutRecordsCommand({ StreamARN: streamArn, Records: records }));
     return { failedCount: out.FailedRecordCount ?? 0, entries: out.Records ?? [] };
+  }
+
+  async describeConsumer(streamArn: string, consumerName: string): Promise<ConsumerDescription | undefined> {
+    try {
+      const out = await this.client.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName }));
+      return out.ConsumerDescription;
+    } catch (err) {
+      if ((err as Error).name === 'ResourceNotFoundException') return undefined;
+      throw err;
+    }
+  }
+
+  async registerConsumer(streamArn: string, consumerName: string): Promise<void> {
+    try {
+      await this.client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName }));
+    } catch (err) {
+      // The consumer exists already (perhaps registered by an earlier coordinator): reuse it.
+      if ((err as Error).name !== 'ResourceInUseException') throw err;
+    }
+  }
+
+  async deregisterConsumer(streamArn: string, consumerName: string): Promise<void> {
+    try {
+      await this.client.send(new DeregisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName }));
+    } catch (err) {
+      if ((err as Error).name !== 'ResourceNotFoundException') throw err;
+    }
+  }
+
+  async subscribe(consumerArn: string, shardId: string, start: StartingPosition, signal: AbortSignal): Promise<AsyncIterable<SubscribeToShardEventStream>> {
+    const out = await this.client.send(new SubscribeToShardCommand({ ConsumerARN: consumerArn, ShardId: shardId, StartingPosition: start }), { abortSignal: signal });
+    if (!out.EventStream) throw new Error('SubscribeToShard returned no event stream');
+    return out.EventStream;
   }
 
   destroy(): void {

@@ -38,12 +38,23 @@ export interface AwsClientConfig {
 
 export type InitialPosition = { type: 'LATEST' } | { type: 'TRIM_HORIZON' } | { type: 'AT_TIMESTAMP'; timestamp: Date };
 
+export interface EfoConfig {
+  /** Required (checked) when readerType is EFO. */
+  consumerName?: string;
+  lifecycle: 'JOB_MANAGED' | 'SELF_MANAGED';
+  describeDelayMinMs: number;
+  describeDelayMaxMs: number;
+  describeAttempts: number;
+  subscriptionTimeoutMs: number;
+  maxSubscriptionMs: number;
+}
+
 export interface InputStreamConfig {
   stream: StreamRef;
   client: AwsClientConfig;
   initialPosition: InitialPosition;
   readerType: 'POLLING' | 'EFO';
-  efo: { consumerName?: string; lifecycle: 'JOB_MANAGED' | 'SELF_MANAGED' };
+  efo: EfoConfig;
   discoveryIntervalMs: number;
   getRecordsMaxCount: number;
   getRecordsIntervalMs: number;

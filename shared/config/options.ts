@@ -193,7 +193,14 @@ export const READER_TYPE = enumOption(
   { groups: [INPUT], key: 'source.reader.type', description: 'Standard polling consumer (`POLLING`) or Enhanced Fan-Out (`EFO`).', defaultValue: 'POLLING' },
   ['POLLING', 'EFO'],
 );
-export const EFO_CONSUMER_NAME = stringOption({ groups: [INPUT], key: 'source.efo.consumer.name', description: 'Name of the EFO stream consumer; required with `EFO`.' });
+export const EFO_CONSUMER_NAME: Option<string> = {
+  groups: [INPUT],
+  key: 'source.efo.consumer.name',
+  description: 'Name of the EFO stream consumer; required with `EFO`.',
+  defaultText: '',
+  allowed: '1 to 128 letters, digits, "_", "." or "-"',
+  parse: (raw) => (/^[a-zA-Z0-9_.-]{1,128}$/.test(raw.trim()) ? raw.trim() : undefined),
+};
 export const EFO_LIFECYCLE = enumOption(
   {
     groups: [INPUT],
@@ -203,6 +210,36 @@ export const EFO_LIFECYCLE = enumOption(
     defaultValue: 'JOB_MANAGED',
   },
   ['JOB_MANAGED', 'SELF_MANAGED'],
+);
+export const EFO_DESCRIBE_DELAY_MIN = durationOption(
+  { groups: [INPUT], key: 'source.efo.describe.retry-strategy.delay.min', description: 'First wait between DescribeStreamConsumer calls while an EFO consumer becomes ACTIVE.', defaultValue: 2000 },
+  10,
+  600_000,
+);
+export const EFO_DESCRIBE_DELAY_MAX = durationOption(
+  { groups: [INPUT], key: 'source.efo.describe.retry-strategy.delay.max', description: 'Longest wait between DescribeStreamConsumer calls (the wait doubles from the minimum).', defaultValue: 60_000 },
+  10,
+  3_600_000,
+);
+export const EFO_DESCRIBE_ATTEMPTS = intOption(
+  { groups: [INPUT], key: 'source.efo.describe.retry-strategy.attempts.max', description: 'DescribeStreamConsumer calls before giving up on an EFO consumer that does not become ACTIVE.', defaultValue: 100 },
+  1,
+  10_000,
+);
+export const EFO_SUBSCRIPTION_TIMEOUT = durationOption(
+  { groups: [INPUT], key: 'source.efo.subscription.timeout', description: 'Longest a SubscribeToShard call may take to answer before it is abandoned and retried.', defaultValue: 60_000 },
+  100,
+  600_000,
+);
+export const EFO_SUBSCRIPTION_MAX_DURATION = durationOption(
+  {
+    groups: [INPUT],
+    key: 'source.efo.subscription.max-duration',
+    description: 'shardflow ends a subscription after this long and re-subscribes from the last continuation sequence number (AWS ends each subscription after 5 minutes anyway).',
+    defaultValue: 300_000,
+  },
+  1000,
+  3_600_000,
 );
 export const DISCOVERY_INTERVAL = durationOption(
   { groups: [INPUT], key: 'source.shard.discovery.interval', description: 'How often the coordinator lists the shards to find new ones.', defaultValue: 10_000 },
@@ -296,7 +333,8 @@ export const ALL_OPTIONS: readonly Option<unknown>[] = [
   STREAM_ARN, AWS_REGION, AWS_ENDPOINT, HTTP_MAX_CONCURRENCY, HTTP_READ_TIMEOUT,
   CREDENTIALS_PROVIDER, BASIC_ACCESS_KEY_ID, BASIC_SECRET_KEY, ROLE_ARN, ROLE_SESSION_NAME, ROLE_EXTERNAL_ID,
   ROLE_BASE_PROVIDER, ROLE_STS_ENDPOINT, PROFILE_NAME, PROFILE_PATH, WEB_IDENTITY_TOKEN_FILE,
-  INIT_POSITION, INIT_TIMESTAMP, READER_TYPE, EFO_CONSUMER_NAME, EFO_LIFECYCLE, DISCOVERY_INTERVAL,
+  INIT_POSITION, INIT_TIMESTAMP, READER_TYPE, EFO_CONSUMER_NAME, EFO_LIFECYCLE, EFO_DESCRIBE_DELAY_MIN,
+  EFO_DESCRIBE_DELAY_MAX, EFO_DESCRIBE_ATTEMPTS, EFO_SUBSCRIPTION_TIMEOUT, EFO_SUBSCRIPTION_MAX_DURATION, DISCOVERY_INTERVAL,
   GET_RECORDS_MAX, GET_RECORDS_INTERVAL, EMPTY_FETCH_INTERVAL,
   SINK_BATCH_MAX_SIZE, SINK_FLUSH_BUFFER_SIZE, SINK_MAX_RECORD_SIZE, SINK_FLUSH_TIMEOUT, SINK_MAX_INFLIGHT,
   SINK_MAX_BUFFERED, SINK_PARTITION_KEY,

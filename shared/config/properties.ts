@@ -50,9 +50,8 @@ export function parsePropertyGroups(json: unknown, source = 'properties'): Prope
   return groups;
 }
 
-/** Reads the typed values of one group and remembers which keys it used. */
+/** Reads the typed values of one group. */
 class GroupReader {
-  private readonly used = new Set<string>();
   constructor(
     readonly group: string,
     private readonly map: Readonly<Record<string, string>>,
@@ -60,10 +59,7 @@ class GroupReader {
 
   private raw(option: o.Option<unknown>): { key: string; value: string } | undefined {
     for (const key of [option.key, ...(option.aliases ?? [])]) {
-      if (key in this.map) {
-        this.used.add(key);
-        return { key, value: this.map[key] };
-      }
+      if (key in this.map) return { key, value: this.map[key] };
     }
     return undefined;
   }
@@ -90,8 +86,18 @@ class GroupReader {
     throw ConfigError.invalidValue(this.group, key, value, allowed);
   }
 
-  unusedKeys(): string[] {
-    return Object.keys(this.map).filter((key) => !this.used.has(key));
+  /** Keys that no option of this group has (a known key the chosen settings do not use is not unknown). */
+  unknownKeys(): string[] {
+    const known = new Set(o.ALL_OPTIONS.filter((opt) => opt.groups.includes(this.group as o.GroupId)).flatMap((opt) => [opt.key, ...(opt.aliases ?? [])]));
+    return Object.keys(this.map).filter((key) => !known.has(key));
+  }
+
+  /** Options given under more than one spelling: the first spelling wins. */
+  duplicateSpellings(): Array<{ used: string; ignored: string[] }> {
+    return o.ALL_OPTIONS.filter((opt) => opt.groups.includes(this.group as o.GroupId))
+      .map((opt) => [opt.key, ...(opt.aliases ?? [])].filter((key) => key in this.map))
+      .filter((keys) => keys.length > 1)
+      .map(([used, ...ignored]) => ({ used, ignored }));
   }
 }
 
@@ -118,9 +124,20 @@ export function buildAppConfig(groups: PropertyGroups): ParsedConfig {
   const input = reader(o.INPUT);
   const inputStream = streamRef(input);
   const readerType = input.get(o.READER_TYPE);
-  const efo = { consumerName: input.optional(o.EFO_CONSUMER_NAME), lifecycle: input.get(o.EFO_LIFECYCLE) };
-  if (readerType === 'EFO') {
-    input.fail(o.READER_TYPE.key, 'EFO', 'POLLING (the Enhanced Fan-Out reader is not available in this version of shardflow)');
+  const efo = {
+    consumerName: input.optional(o.EFO_CONSUMER_NAME),
+    lifecycle: input.get(o.EFO_LIFECYCLE),
+    describeDelayMinMs: input.get(o.EFO_DESCRIBE_DELAY_MIN),
+    describeDelayMaxMs: input.get(o.EFO_DESCRIBE_DELAY_MAX),
+    describeAttempts: input.get(o.EFO_DESCRIBE_ATTEMPTS),
+    subscriptionTimeoutMs: input.get(o.EFO_SUBSCRIPTION_TIMEOUT),
+    maxSubscriptionMs: input.get(o.EFO_SUBSCRIPTION_MAX_DURATION),
+  };
+  if (readerType === 'EFO' && efo.consumerName === undefined) {
+    input.fail(o.EFO_CONSUMER_NAME.key, undefined, `${o.EFO_CONSUMER_NAME.allowed} (required with ${o.READER_TYPE.key}=EFO)`);
+  }
+  if (efo.describeDelayMaxMs < efo.describeDelayMinMs) {
+    input.fail(o.EFO_DESCRIBE_DELAY_MAX.key, String(efo.describeDelayMaxMs), `at least ${o.EFO_DESCRIBE_DELAY_MIN.key} (${efo.describeDelayMinMs} ms)`);
   }
 
   const output = reader(o.OUTPUT);
@@ -151,8 +168,11 @@ export function buildAppConfig(groups: PropertyGroups): ParsedConfig {
       warnings.push(`Unknown property group "${group}" is ignored (known groups: ${[o.INPUT, o.OUTPUT, o.SERIALIZATION, o.CLUSTER].join(', ')})`);
       continue;
     }
-    for (const key of r.unusedKeys()) {
+    for (const key of r.unknownKeys()) {
       warnings.push(`Unknown key "${key}" in property group "${group}" is ignored: shardflow has no setting of that name for this group`);
+    }
+    for (const { used, ignored } of r.duplicateSpellings()) {
+      warnings.push(`Property group "${group}" sets "${used}" and its other spelling ${ignored.map((k) => `"${k}"`).join(', ')}: "${used}" is used`);
     }
   }
   return { config, warnings };
@@ -180,7 +200,6 @@ function clientConfig(r: GroupReader, stream: StreamRef): AwsClientConfig {
 function credentials(r: GroupReader): CredentialsConfig {
   const provider = r.get(o.CREDENTIALS_PROVIDER);
   if (provider !== 'ASSUME_ROLE') return baseCredentials(r, provider);
-  // The session name and external id are read before the base so that each key is consumed once.
   const roleArn = r.get(o.ROLE_ARN);
   return {
     provider,
@@ -225,7 +244,8 @@ function partitionKeyRule(r: GroupReader): PartitionKeyRule {
 function outputConfig(r: GroupReader) {
   const stream = streamRef(r);
   const maxBatchBytes = r.get(o.SINK_FLUSH_BUFFER_SIZE);
-  const maxRecordBytes = r.get(o.SINK_MAX_RECORD_SIZE);
+  // Unset, the record limit follows a smaller request limit down; set, it must fit in a request.
+  const maxRecordBytes = r.has(o.SINK_MAX_RECORD_SIZE) ? r.get(o.SINK_MAX_RECORD_SIZE) : Math.min(o.SINK_MAX_RECORD_SIZE.defaultValue!, maxBatchBytes);
   if (maxRecordBytes > maxBatchBytes) {
     r.fail(o.SINK_MAX_RECORD_SIZE.key, String(maxRecordBytes), `at most ${o.SINK_FLUSH_BUFFER_SIZE.key} (${maxBatchBytes} bytes), since a record must fit in a request`);
   }

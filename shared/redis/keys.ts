@@ -45,6 +45,21 @@ export class AppKeys {
     return `${this.prefix}:live-workers`;
   }
 
+  /** JSON {name, arn, lifecycle} of the ACTIVE enhanced fan-out consumer, published by the coordinator. */
+  get efoConsumer(): string {
+    return `${this.prefix}:efo-consumer`;
+  }
+
+  /** Set while an on-purpose shutdown of the whole application is under way. */
+  get shutdown(): string {
+    return `${this.prefix}:shutdown`;
+  }
+
+  /** Sorted set coordinatorId -> last heartbeat (ms). */
+  get liveCoordinators(): string {
+    return `${this.prefix}:live-coordinators`;
+  }
+
   /** Hash workerId -> JSON status (leases, counters), refreshed by each worker. */
   get workerStatus(): string {
     return `${this.prefix}:workers`;

@@ -45,6 +45,12 @@ afterAll(async () => {
   await kinesis.stop();
 });
 
+/** The scenarios run once per reader type, so the two readers cannot drift apart. */
+const READERS: Array<{ reader: string; input: (app: string) => Record<string, string> }> = [
+  { reader: 'POLLING', input: () => ({ 'source.reader.type': 'POLLING' }) },
+  { reader: 'EFO', input: (app) => ({ 'source.reader.type': 'EFO', 'source.efo.consumer.name': `consumer-${app}` }) },
+];
+
 function start(command: 'coordinator' | 'worker', properties: string, app: string): CliProcess {
   const p = spawnCli([command, '--properties', properties, '--redis', REDIS_URL, '--app', app]);
   running.push(p);
@@ -59,6 +65,7 @@ async function stopAll(): Promise<Array<number | null>> {
   return codes;
 }
 
+describe.each(READERS)('$reader reader', ({ reader, input }) => {
 describe('pipeline: coordinator and two workers on a 4-shard stream', () => {
   const app = uniqueName('it-pipeline');
   const inName = uniqueName('in');
@@ -72,7 +79,7 @@ describe('pipeline: coordinator and two workers on a 4-shard stream', () => {
     apps.push(app);
     inputArn = await createStream(client, inName, 4);
     outputArn = await createStream(client, outName, 2);
-    properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn));
+    properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: input(app) }));
   });
 
   test('2,000 records written before start-up all arrive transformed, read by both workers', async () => {
@@ -95,9 +102,9 @@ describe('pipeline: coordinator and two workers on a 4-shard stream', () => {
     }
     // Four shards over two workers: each settles at two leases.
     await waitFor(async () => {
-      const statuses = Object.values(await redis.hgetall(new AppKeys(app).workerStatus)).map((s) => JSON.parse(s) as { leases: unknown[] });
-      return statuses.length === 2 && statuses.every((s) => s.leases.length === 2);
-    }, 20_000, 'two leases on each worker');
+      const statuses = Object.values(await redis.hgetall(new AppKeys(app).workerStatus)).map((s) => JSON.parse(s) as { leases: Array<{ reader: string }> });
+      return statuses.length === 2 && statuses.every((s) => s.leases.length === 2 && s.leases.every((l) => l.reader === reader));
+    }, 20_000, `two ${reader} leases on each worker`);
 
     expect(await stopAll()).toEqual([0, 0, 0]);
   });
@@ -121,6 +128,35 @@ describe('pipeline: coordinator and two workers on a 4-shard stream', () => {
   });
 });
 
+describe('LATEST', () => {
+  test('records written before start-up are skipped; every record written after the readers started arrives', async () => {
+    const app = uniqueName('it-latest');
+    apps.push(app);
+    const inputArn = await createStream(client, uniqueName('in'), 4);
+    const outputArn = await createStream(client, uniqueName('out'), 1);
+    const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: { ...input(app), 'source.init.position': 'LATEST' } }));
+    await putAll(client, inputArn, entries(Array.from({ length: 100 }, (_, i) => stock(`old-${i}`, i))));
+    start('coordinator', properties, app);
+    start('worker', properties, app);
+    start('worker', properties, app);
+    // Every shard's reader has its position once it has reported lag (after its first fetch or event).
+    await waitFor(async () => {
+      const statuses = Object.values(await redis.hgetall(new AppKeys(app).workerStatus)).map((s) => JSON.parse(s) as { leases: Array<{ millisBehindLatest?: number }> });
+      const leases = statuses.flatMap((s) => s.leases);
+      return leases.length === 4 && leases.every((l) => l.millisBehindLatest !== undefined);
+    }, 30_000, 'all four readers positioned at LATEST');
+    const fresh = Array.from({ length: 300 }, (_, i) => stock(`new-${i}`, i));
+    await putAll(client, inputArn, entries(fresh));
+    const output = await waitFor(async () => {
+      const records = await readAll(client, outputArn);
+      return records.length >= fresh.length ? records : undefined;
+    }, 60_000, 'the 300 records written after start-up');
+    expect(new Set(output.map((r) => json(r).id))).toEqual(new Set(fresh.map((f) => f.id)));
+    expect(output).toHaveLength(fresh.length);
+    expect(await stopAll()).toEqual([0, 0, 0]);
+  });
+});
+
 describe('bad input goes to the dead-letter queue while the rest passes', () => {
   const app = uniqueName('it-dlq');
 
@@ -128,7 +164,7 @@ describe('bad input goes to the dead-letter queue while the rest passes', () => 
     apps.push(app);
     const inputArn = await createStream(client, uniqueName('in'), 2);
     const outputArn = await createStream(client, uniqueName('out'), 1);
-    const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { OutputStream0: { 'sink.max-record-size': '2 kb' } }));
+    const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: input(app), OutputStream0: { 'sink.max-record-size': '2 kb' } }));
 
     const good = Array.from({ length: 100 }, (_, i) => stock(`g-${i}`, i));
     const poison: Array<{ data: Buffer; reason: RegExp }> = [
@@ -177,7 +213,7 @@ describe('crash', () => {
     apps.push(app);
     const inputArn = await createStream(client, uniqueName('in'), 2);
     const outputArn = await createStream(client, uniqueName('out'), 1);
-    const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn));
+    const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: input(app) }));
     const first = Array.from({ length: 400 }, (_, i) => stock(`c1-${i}`, i));
     await putAll(client, inputArn, entries(first));
 
@@ -205,4 +241,5 @@ describe('crash', () => {
     expect(output.filter((r) => String(json(r).id).startsWith('c1-'))).toHaveLength(first.length);
     expect(survivor.output()).toMatch(/"start":\{"type":"AFTER_SEQUENCE_NUMBER"/);
   });
+});
 });

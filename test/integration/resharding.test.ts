@@ -17,9 +17,8 @@ import { AppKeys, LEASE_QUEUE } from '../../shared/redis/keys';
 let kinesis: KinesisLocal;
 let client: KinesisClient;
 let redis: Redis;
-const app = uniqueName('it-reshard');
-const keys = new AppKeys(app);
 const running: CliProcess[] = [];
+const apps: string[] = [];
 
 beforeAll(async () => {
   kinesis = await startKinesisLocal();
@@ -29,7 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(running.map((p) => stopCli(p)));
-  await dropApp(redis, app);
+  for (const app of apps) await dropApp(redis, app);
   redis.disconnect();
   client.destroy();
   await kinesis.stop();
@@ -42,10 +41,16 @@ function batch(prefix: string, n: number) {
   }));
 }
 
-test('a split mid-stream: the parent is finished for good, the children are read, nothing is lost', async () => {
+test.each([
+  { reader: 'POLLING', input: { 'source.reader.type': 'POLLING' } as Record<string, string> },
+  { reader: 'EFO', input: { 'source.reader.type': 'EFO', 'source.efo.consumer.name': 'reshard-consumer' } },
+])('$reader: a split mid-stream: the parent is finished for good, the children are read, nothing is lost', async ({ input }) => {
+  const app = uniqueName('it-reshard');
+  apps.push(app);
+  const keys = new AppKeys(app);
   const inputArn = await createStream(client, uniqueName('rin'), 1);
   const outputArn = await createStream(client, uniqueName('rout'), 1);
-  const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: { 'source.init.position': 'LATEST' } }));
+  const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: { 'source.init.position': 'LATEST', ...input } }));
   for (const command of ['coordinator', 'worker', 'worker']) running.push(spawnCli([command, '--properties', properties, '--redis', REDIS_URL, '--app', app]));
 
   // LATEST: wait until the parent's reader has its iterator (it reports lag after its first GetRecords).

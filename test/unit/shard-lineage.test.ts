@@ -9,11 +9,13 @@ function shard(shardId: string, parentShardIds: string[] = [], closed = false): 
   return { shardId, parentShardIds, closed };
 }
 
+/** Without `initial`, this is the application's first discovery: every listed shard is initial. */
 function plan(shards: ShardInfo[], opts: { finished?: string[]; initial?: string[]; position?: InitialPosition } = {}) {
   const input: LeasePlanInput = {
     shards,
     finished: new Set(opts.finished ?? []),
     initialShards: new Set(opts.initial ?? shards.map((s) => s.shardId)),
+    firstDiscovery: opts.initial === undefined,
     initialPosition: opts.position ?? TRIM_HORIZON,
   };
   return planLeases(input);
@@ -161,7 +163,17 @@ describe('planLeases: finished and skipped shards', () => {
 
   it('does not change the finished set it is given', () => {
     const finished = new Set<string>();
-    planLeases({ shards: [shard('p', [], true), shard('c', ['p'])], finished, initialShards: new Set(['p', 'c']), initialPosition: LATEST });
+    planLeases({ shards: [shard('p', [], true), shard('c', ['p'])], finished, initialShards: new Set(['p', 'c']), firstDiscovery: true, initialPosition: LATEST });
     expect(finished.size).toBe(0);
+  });
+});
+
+describe('planLeases: LATEST skips only what was closed at the first discovery', () => {
+  it('an initial shard that closes later (a split while it is read) is still leased to its end, and its children wait', () => {
+    const shards = [shard('p', [], true), shard('c1', ['p']), shard('c2', ['p'])];
+    expect(plan(shards, { position: LATEST, initial: ['p'] })).toEqual({
+      lease: [{ shardId: 'p', parentShardIds: [], start: { type: 'LATEST' } }],
+      skip: [],
+    });
   });
 });

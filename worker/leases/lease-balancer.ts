@@ -23,6 +23,8 @@ export interface LeaseBalancerDeps {
   /** Leases this worker holds, oldest first. */
   held(): Lease[];
   setCapacity(leases: number): Promise<void>;
+  /** Called when `shardflow shutdown` asks the whole application to stop. */
+  onShutdownRequested?: () => void;
   log: Logger;
 }
 
@@ -49,15 +51,17 @@ export class LeaseBalancer {
   async tick(): Promise<number> {
     const { redis, keys, workerId, leaseTimeoutMs } = this.deps;
     const now = Date.now();
-    const [, , live] = (await redis
+    const [, , live, shutdown] = (await redis
       .multi()
       .zadd(keys.liveWorkers, String(now), workerId)
       .zremrangebyscore(keys.liveWorkers, '-inf', String(now - leaseTimeoutMs))
       .zrange(keys.liveWorkers, '0', '-1')
+      .exists(keys.shutdown)
       .exec())!.map(([err, value]) => {
       if (err) throw err;
       return value;
-    }) as [unknown, unknown, string[]];
+    }) as [unknown, unknown, string[], number];
+    if (shutdown === 1 && !this.stopped) this.deps.onShutdownRequested?.();
     const counts = await this.deps.leaseQueue.getJobCounts('active', 'waiting', 'delayed', 'prioritized', 'waiting-children');
     const shards = Object.values(counts).reduce((a, b) => a + b, 0);
     const target = fairShareTarget(shards, live, workerId, this.deps.maxLeases);

@@ -1,0 +1,61 @@
+/**
+ * `shardflow shutdown`: stops the whole application on purpose. Every worker and coordinator of the
+ * app sees the request within a second and stops gracefully (flush, checkpoint, release, exit 0);
+ * then a JOB_MANAGED EFO consumer is deregistered. This is the only stop that deregisters it: a
+ * coordinator that is restarted, killed or replaced by another leaves the consumer in place.
+ */
+import { EfoConsumerLifecycle } from '../coordinator/efo-consumer-lifecycle';
+import { KinesisGateway } from '../shared/aws/kinesis-gateway';
+import { describeError } from '../shared/aws/kinesis-errors';
+import { createLogger } from '../shared/logging';
+import { sleep } from '../shared/backoff';
+import { loadConfig, resolveContext, type CommonOptions } from './context';
+import { ConfigError } from '../shared/config/config-error';
+import { FatalError } from './lifecycle';
+import { connectRedis } from './services';
+
+export interface ShutdownOptions extends CommonOptions {
+  timeout?: string;
+}
+
+export async function runShutdown(opts: ShutdownOptions): Promise<void> {
+  const ctx = resolveContext(opts);
+  const log = createLogger('shutdown', { app: ctx.app });
+  const config = loadConfig(ctx, log);
+  const timeoutS = opts.timeout === undefined ? 120 : Number(opts.timeout);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+    throw new ConfigError(`Invalid argument: --timeout: value ${JSON.stringify(opts.timeout)} is not allowed; allowed: a positive number of seconds`);
+  }
+  const redis = await connectRedis(ctx.redisUrl);
+  const { keys } = ctx;
+  try {
+    await redis.set(keys.shutdown, new Date().toISOString(), 'PX', timeoutS * 1000 + 60_000);
+    const deadline = Date.now() + timeoutS * 1000;
+    let workers = 0;
+    let coordinators = 0;
+    for (;;) {
+      const now = Date.now();
+      workers = await redis.zcount(keys.liveWorkers, String(now - config.cluster.leaseTimeoutMs), '+inf');
+      coordinators = await redis.zcount(keys.liveCoordinators, String(now - 5000), '+inf');
+      if (workers === 0 && coordinators === 0) break;
+      if (now > deadline) throw new FatalError(`application "${ctx.app}" did not stop within ${timeoutS} s: ${workers} worker(s) and ${coordinators} coordinator(s) still running`);
+      await sleep(250);
+    }
+    let consumer = '';
+    if (config.input.readerType === 'EFO') {
+      const kinesis = KinesisGateway.fromConfig(config.input.client);
+      try {
+        const deregistered = await new EfoConsumerLifecycle(kinesis, config.input, redis, keys, log).retire();
+        consumer = deregistered ? `; JOB_MANAGED EFO consumer "${config.input.efo.consumerName}" deregistered` : `; SELF_MANAGED EFO consumer "${config.input.efo.consumerName}" left in place`;
+      } catch (err) {
+        throw new FatalError(`every process stopped, but deregistering the EFO consumer failed: ${describeError(err)}`);
+      } finally {
+        kinesis.destroy();
+      }
+    }
+    process.stdout.write(`application "${ctx.app}" shut down: every worker and coordinator stopped${consumer}\n`);
+  } finally {
+    await redis.del(keys.shutdown).catch(() => undefined);
+    await redis.quit().catch(() => undefined);
+  }
+}

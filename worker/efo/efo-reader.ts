@@ -1,0 +1,212 @@
+/**
+ * The enhanced fan-out (EFO) reader: one SubscribeToShard event stream per lease, consumed one event
+ * per `next()` call, so when the sink is full and the runner stops asking, the reader stops pulling
+ * and HTTP flow control holds the service back (no unbounded buffering).
+ *
+ * A subscription ends after `source.efo.subscription.max-duration` (AWS ends each after 5 minutes) or
+ * when it breaks; the reader then re-subscribes after the last ContinuationSequenceNumber it returned,
+ * so nothing is skipped and nothing already returned comes again. ResourceInUseException (the previous
+ * subscription is still open), LimitExceededException and transient errors are retried with backoff;
+ * ResourceNotFoundException (the consumer is gone) is logged and retried with a fresh consumer ARN.
+ * The event whose ContinuationSequenceNumber is null ends the shard and names its children.
+ */
+import type { ShardSubscriber, StartingPosition, SubscribeToShardEventStream } from '../../shared/aws/kinesis-gateway';
+import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-errors';
+import { backoffDelay, sleep } from '../../shared/backoff';
+import type { Logger } from '../../shared/logging';
+import type { RecordBatch, ShardReader, StartPosition } from '../shard-reader';
+import type { ShardEndProbe } from './shard-end-probe';
+
+export interface EfoSettings {
+  subscriptionTimeoutMs: number;
+  maxSubscriptionMs: number;
+  /** AWS allows one SubscribeToShard call per second per shard and consumer. */
+  minSubscribeGapMs: number;
+}
+
+/** Hands out the consumer ARN; `invalidate` after ResourceNotFoundException forces a fresh look-up. */
+export interface ConsumerArnSource {
+  get(signal: AbortSignal): Promise<string>;
+  invalidate(): void;
+}
+
+interface Subscription {
+  iterator: AsyncIterator<SubscribeToShardEventStream>;
+  controller: AbortController;
+  timer: NodeJS.Timeout;
+  expired: boolean;
+}
+
+class StreamEventError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export class EfoReader implements ShardReader {
+  readonly kind = 'EFO';
+  private subscription: Subscription | undefined;
+  private continuation: string | undefined;
+  private lastSubscribeAt = 0;
+  private failures = 0;
+  /** Subscriptions opened so far (for status and tests). */
+  subscriptions = 0;
+
+  constructor(
+    private readonly subscriber: ShardSubscriber,
+    private readonly consumer: ConsumerArnSource,
+    private readonly shardId: string,
+    private readonly start: StartPosition,
+    private readonly settings: EfoSettings,
+    private readonly log: Logger,
+    /** Confirms a shard's end when the service does not say so in an event (kinesis-local). */
+    private readonly endProbe?: ShardEndProbe,
+  ) {}
+
+  async next(signal: AbortSignal): Promise<RecordBatch> {
+    while (!signal.aborted) {
+      try {
+        const subscription = this.subscription ?? (await this.subscribe(signal));
+        const result = await subscription.iterator.next();
+        if (result.done) {
+          this.endSubscription('the service ended the subscription');
+          continue;
+        }
+        const batch = this.toBatch(result.value);
+        this.failures = 0;
+        if (batch.records.length > 0) this.endProbe?.busy();
+        else if (!batch.shardEnded) {
+          const end = await this.endProbe?.maybeProbe(this.continuation).catch((err) => {
+            // Only a probe: the subscription goes on, and the next idle spell asks again.
+            this.log.debug({ err: describeError(err) }, 'shard end probe failed');
+            return undefined;
+          });
+          if (end?.ended) {
+            this.endSubscription('shard end confirmed by GetRecords');
+            return { ...batch, shardEnded: true, childShardIds: end.childShardIds };
+          }
+        }
+        return batch;
+      } catch (err) {
+        if (signal.aborted) break;
+        const expired = this.subscription?.expired === true;
+        this.endSubscription(expired ? 'maximum subscription duration reached' : 'subscription broke');
+        if (expired) continue;
+        await this.onError(err, signal);
+      }
+    }
+    this.endSubscription('reader stopped');
+    return { records: [], shardEnded: false, childShardIds: [] };
+  }
+
+  private toBatch(event: SubscribeToShardEventStream): RecordBatch {
+    const e = event.SubscribeToShardEvent;
+    if (!e) {
+      // An error delivered as an event rather than thrown.
+      const name = Object.keys(event).find((k) => k !== '$unknown') ?? 'UnknownEvent';
+      throw new StreamEventError(name, (event as unknown as Record<string, { message?: string }>)[name]?.message ?? name);
+    }
+    const records = (e.Records ?? []).map((r) => ({
+      shardId: this.shardId,
+      sequenceNumber: r.SequenceNumber!,
+      partitionKey: r.PartitionKey!,
+      data: r.Data ?? new Uint8Array(),
+      approximateArrivalTimestamp: r.ApproximateArrivalTimestamp,
+    }));
+    const shardEnded = !e.ContinuationSequenceNumber;
+    if (shardEnded) {
+      this.endSubscription('shard end');
+    } else {
+      this.continuation = e.ContinuationSequenceNumber;
+    }
+    return {
+      records,
+      millisBehindLatest: e.MillisBehindLatest,
+      shardEnded,
+      childShardIds: shardEnded ? (e.ChildShards ?? []).map((c) => c.ShardId!).filter(Boolean) : [],
+    };
+  }
+
+  private async subscribe(signal: AbortSignal): Promise<Subscription> {
+    await sleep(this.lastSubscribeAt + this.settings.minSubscribeGapMs - Date.now(), signal);
+    const consumerArn = await this.consumer.get(signal);
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timeout = setTimeout(() => controller.abort(new Error('subscription timeout')), this.settings.subscriptionTimeoutMs);
+    this.lastSubscribeAt = Date.now();
+    let stream: AsyncIterable<SubscribeToShardEventStream>;
+    try {
+      stream = await this.subscriber.subscribe(consumerArn, this.shardId, this.startingPosition(), controller.signal);
+    } catch (err) {
+      signal.removeEventListener('abort', onAbort);
+      if (controller.signal.aborted && !signal.aborted) throw new StreamEventError('SubscriptionTimeout', `SubscribeToShard did not answer within ${this.settings.subscriptionTimeoutMs} ms`);
+      throw err;
+    } finally {
+      clearTimeout(timeout);
+    }
+    this.subscriptions += 1;
+    const subscription: Subscription = {
+      iterator: stream[Symbol.asyncIterator](),
+      controller,
+      expired: false,
+      timer: setTimeout(() => {
+        subscription.expired = true;
+        controller.abort(new Error('maximum subscription duration'));
+      }, this.settings.maxSubscriptionMs),
+    };
+    controller.signal.addEventListener('abort', () => signal.removeEventListener('abort', onAbort), { once: true });
+    this.subscription = subscription;
+    this.log.debug({ from: this.continuation ?? this.start, subscription: this.subscriptions }, 'subscribed to shard');
+    return subscription;
+  }
+
+  /** After the last continuation sequence number returned; else the lease's start position. */
+  private startingPosition(): StartingPosition {
+    if (this.continuation) return { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: this.continuation };
+    switch (this.start.type) {
+      case 'AFTER_SEQUENCE_NUMBER':
+        return { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: this.start.sequenceNumber };
+      case 'AT_TIMESTAMP':
+        return { Type: 'AT_TIMESTAMP', Timestamp: this.start.timestamp };
+      default:
+        return { Type: this.start.type };
+    }
+  }
+
+  private endSubscription(reason: string): void {
+    const subscription = this.subscription;
+    if (!subscription) return;
+    this.subscription = undefined;
+    clearTimeout(subscription.timer);
+    if (!subscription.controller.signal.aborted) subscription.controller.abort(new Error(reason));
+    void subscription.iterator.return?.().catch(() => undefined);
+    this.log.debug({ reason, continuation: this.continuation }, 'subscription ended');
+  }
+
+  private async onError(err: unknown, signal: AbortSignal): Promise<void> {
+    const name = (err as Error)?.name ?? '';
+    const attempt = this.failures++;
+    let delay: number;
+    if (name === 'ResourceInUseException') {
+      // The previous subscription on this shard (perhaps the lease's previous owner's) is still open.
+      delay = 1000 + backoffDelay(attempt, { baseMs: 500, maxMs: 5000 });
+      this.log.info({ retryInMs: delay }, 'shard subscription still held by an earlier subscription; retrying');
+    } else if (name === 'ResourceNotFoundException') {
+      this.consumer.invalidate();
+      delay = 1000 + backoffDelay(attempt, { baseMs: 1000, maxMs: 10_000 });
+      this.log.error({ err: describeError(err), retryInMs: delay }, 'EFO consumer or shard not found: the consumer may have been deregistered; waiting and retrying');
+    } else {
+      const kind = name === 'SubscriptionTimeout' || name === 'InternalFailureException' ? 'transient' : classifyKinesisError(err);
+      if (kind === 'fatal') throw err;
+      delay = backoffDelay(attempt, { baseMs: 200, maxMs: 10_000 });
+      this.log.warn({ err: describeError(err), kind, retryInMs: delay }, 'shard subscription failed; re-subscribing');
+    }
+    await sleep(delay, signal);
+  }
+
+  async close(): Promise<void> {
+    this.endSubscription('reader closed');
+  }
+}

@@ -10,6 +10,8 @@ export interface StatusTotals {
   deadLettered: number;
   leasesByWorker: Array<{ worker: string; leases: number }>;
   maxLagMs: number | undefined;
+  /** Reader types of the live leases (POLLING, EFO). */
+  readers: string[];
 }
 
 /** Cumulative totals over every worker; leases and lag over those that reported within `freshMs`. */
@@ -27,6 +29,7 @@ export function summarize(statuses: readonly WorkerStatus[], now: number, freshM
     deadLettered: statuses.reduce((sum, s) => sum + s.totals.deadLettered, 0),
     leasesByWorker: live.map((s) => ({ worker: s.worker, leases: s.leases.length })).sort((a, b) => a.worker.localeCompare(b.worker)),
     maxLagMs,
+    readers: [...new Set(live.flatMap((s) => s.leases.map((l) => l.reader)))].sort(),
   };
 }
 
@@ -35,6 +38,6 @@ export function formatStatus(inPerSecond: number, outPerSecond: number, totals: 
   const lag = totals.maxLagMs === undefined ? '-' : `${totals.maxLagMs} ms`;
   return (
     `in ${inPerSecond.toFixed(0)}/s, out ${outPerSecond.toFixed(0)}/s | read ${totals.read}, written ${totals.written}, ` +
-    `dead-lettered ${totals.deadLettered} | leases: ${leases} | max lag ${lag}`
+    `dead-lettered ${totals.deadLettered} | leases${totals.readers.length > 0 ? ` (${totals.readers.join(', ')})` : ''}: ${leases} | max lag ${lag}`
   );
 }

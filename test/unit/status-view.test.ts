@@ -22,7 +22,7 @@ function status(worker: string, ageMs: number, totals: WorkerStatus['totals'], l
 
 describe('summarize', () => {
   it('returns zeros and no lag for no workers', () => {
-    expect(summarize([], NOW)).toEqual({ read: 0, written: 0, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined });
+    expect(summarize([], NOW)).toEqual({ read: 0, written: 0, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined, readers: [] });
   });
 
   it('adds the totals of every worker, fresh or not', () => {
@@ -58,8 +58,8 @@ describe('summarize', () => {
 
   it('honours a custom freshMs', () => {
     const statuses = [status('w1', 1500, { read: 1, written: 1, deadLettered: 0 }, [lease('s1', 42)])];
-    expect(summarize(statuses, NOW, 1000)).toEqual({ read: 1, written: 1, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined });
-    expect(summarize(statuses, NOW, 2000)).toEqual({ read: 1, written: 1, deadLettered: 0, leasesByWorker: [{ worker: 'w1', leases: 1 }], maxLagMs: 42 });
+    expect(summarize(statuses, NOW, 1000)).toEqual({ read: 1, written: 1, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined, readers: [] });
+    expect(summarize(statuses, NOW, 2000)).toEqual({ read: 1, written: 1, deadLettered: 0, leasesByWorker: [{ worker: 'w1', leases: 1 }], maxLagMs: 42, readers: ['POLLING'] });
   });
 
   it('takes the largest lag over the live workers leases only', () => {
@@ -90,24 +90,25 @@ describe('formatStatus', () => {
       { worker: 'w2', leases: 1 },
     ],
     maxLagMs: 850,
+    readers: ['EFO'],
   };
 
   it('shows rates, totals, leases per worker and the lag', () => {
-    expect(formatStatus(100.4, 99.6, totals)).toBe('in 100/s, out 100/s | read 1234, written 1200, dead-lettered 3 | leases: w1=2 w2=1 | max lag 850 ms');
+    expect(formatStatus(100.4, 99.6, totals)).toBe('in 100/s, out 100/s | read 1234, written 1200, dead-lettered 3 | leases (EFO): w1=2 w2=1 | max lag 850 ms');
   });
 
   it('shows "none yet" without leases and "-" without a lag', () => {
-    expect(formatStatus(0, 0, { read: 0, written: 0, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined })).toBe(
+    expect(formatStatus(0, 0, { read: 0, written: 0, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined, readers: [] })).toBe(
       'in 0/s, out 0/s | read 0, written 0, dead-lettered 0 | leases: none yet | max lag -',
     );
   });
 
   it('shows a lag of 0 ms as such', () => {
-    expect(formatStatus(1, 2, { ...totals, maxLagMs: 0 })).toBe('in 1/s, out 2/s | read 1234, written 1200, dead-lettered 3 | leases: w1=2 w2=1 | max lag 0 ms');
+    expect(formatStatus(1, 2, { ...totals, maxLagMs: 0 })).toBe('in 1/s, out 2/s | read 1234, written 1200, dead-lettered 3 | leases (EFO): w1=2 w2=1 | max lag 0 ms');
   });
 
   it('formats what summarize returns', () => {
     const summary = summarize([status('b', 0, { read: 7, written: 6, deadLettered: 1 }, [lease('s1', 5)]), status('a', 0, { read: 1, written: 1, deadLettered: 0 })], NOW);
-    expect(formatStatus(2.5, 1.49, summary)).toBe('in 3/s, out 1/s | read 8, written 7, dead-lettered 1 | leases: a=0 b=1 | max lag 5 ms');
+    expect(formatStatus(2.5, 1.49, summary)).toBe('in 3/s, out 1/s | read 8, written 7, dead-lettered 1 | leases (POLLING): a=0 b=1 | max lag 5 ms');
   });
 });

@@ -3,7 +3,7 @@
  * `shardflow worker` processes reading a 4-shard stream.
  */
 import { randomUUID } from 'node:crypto';
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { DescribeStreamConsumerCommand, RegisterStreamConsumerCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Redis } from 'ioredis';
 import { createStream, json, localClient, putAll, readAll, startKinesisLocal, type KinesisLocal } from '../support/kinesis';
 import { localProperties, writeProperties } from '../support/properties';
@@ -46,9 +46,30 @@ afterAll(async () => {
 });
 
 /** The scenarios run once per reader type, so the two readers cannot drift apart. */
-const READERS: Array<{ reader: string; input: (app: string) => Record<string, string> }> = [
-  { reader: 'POLLING', input: () => ({ 'source.reader.type': 'POLLING' }) },
-  { reader: 'EFO', input: (app) => ({ 'source.reader.type': 'EFO', 'source.efo.consumer.name': `consumer-${app}` }) },
+interface ReaderCase {
+  name: string;
+  reader: string;
+  input: (app: string) => Record<string, string>;
+  /** Runs once the input stream exists, before any shardflow process starts. */
+  prepare?: (inputArn: string, app: string) => Promise<void>;
+}
+
+const READERS: ReaderCase[] = [
+  { name: 'POLLING', reader: 'POLLING', input: () => ({ 'source.reader.type': 'POLLING' }) },
+  { name: 'EFO, JOB_MANAGED', reader: 'EFO', input: (app) => ({ 'source.reader.type': 'EFO', 'source.efo.consumer.name': `consumer-${app}` }) },
+  {
+    name: 'EFO, SELF_MANAGED',
+    reader: 'EFO',
+    input: (app) => ({ 'source.reader.type': 'EFO', 'source.efo.consumer.name': `own-${app}`, 'source.efo.consumer.lifecycle': 'SELF_MANAGED' }),
+    prepare: async (inputArn, app) => {
+      await client.send(new RegisterStreamConsumerCommand({ StreamARN: inputArn, ConsumerName: `own-${app}` }));
+      await waitFor(
+        async () => (await client.send(new DescribeStreamConsumerCommand({ StreamARN: inputArn, ConsumerName: `own-${app}` }))).ConsumerDescription?.ConsumerStatus === 'ACTIVE',
+        10_000,
+        'the self-managed consumer to be ACTIVE',
+      );
+    },
+  },
 ];
 
 function start(command: 'coordinator' | 'worker', properties: string, app: string): CliProcess {
@@ -65,7 +86,7 @@ async function stopAll(): Promise<Array<number | null>> {
   return codes;
 }
 
-describe.each(READERS)('$reader reader', ({ reader, input }) => {
+describe.each(READERS)('$name reader', ({ reader, input, prepare }) => {
 describe('pipeline: coordinator and two workers on a 4-shard stream', () => {
   const app = uniqueName('it-pipeline');
   const inName = uniqueName('in');
@@ -79,6 +100,7 @@ describe('pipeline: coordinator and two workers on a 4-shard stream', () => {
     apps.push(app);
     inputArn = await createStream(client, inName, 4);
     outputArn = await createStream(client, outName, 2);
+    await prepare?.(inputArn, app);
     properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: input(app) }));
   });
 
@@ -134,6 +156,7 @@ describe('LATEST', () => {
     apps.push(app);
     const inputArn = await createStream(client, uniqueName('in'), 4);
     const outputArn = await createStream(client, uniqueName('out'), 1);
+    await prepare?.(inputArn, app);
     const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: { ...input(app), 'source.init.position': 'LATEST' } }));
     await putAll(client, inputArn, entries(Array.from({ length: 100 }, (_, i) => stock(`old-${i}`, i))));
     start('coordinator', properties, app);
@@ -164,6 +187,7 @@ describe('bad input goes to the dead-letter queue while the rest passes', () => 
     apps.push(app);
     const inputArn = await createStream(client, uniqueName('in'), 2);
     const outputArn = await createStream(client, uniqueName('out'), 1);
+    await prepare?.(inputArn, app);
     const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: input(app), OutputStream0: { 'sink.max-record-size': '2 kb' } }));
 
     const good = Array.from({ length: 100 }, (_, i) => stock(`g-${i}`, i));
@@ -213,6 +237,7 @@ describe('crash', () => {
     apps.push(app);
     const inputArn = await createStream(client, uniqueName('in'), 2);
     const outputArn = await createStream(client, uniqueName('out'), 1);
+    await prepare?.(inputArn, app);
     const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: input(app) }));
     const first = Array.from({ length: 400 }, (_, i) => stock(`c1-${i}`, i));
     await putAll(client, inputArn, entries(first));

@@ -1,6 +1,8 @@
 /**
  * The coordinator: lists the input stream's shards at start-up and every discovery interval (and
- * soon after a shard finishes), and keeps exactly one lease job per readable shard.
+ * soon after a shard finishes), and keeps exactly one lease job per readable shard. Several may run:
+ * one leads (a Redis lease with a TTL), the others stand by and take over when it goes away. Workers
+ * keep reading while no coordinator runs; only new shards wait for one.
  */
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -13,6 +15,7 @@ import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
 import { SHARD_END } from '../worker/checkpoint/checkpoint-store';
 import { LeaseQueue } from './lease-queue';
 import { EfoConsumerLifecycle } from './efo-consumer-lifecycle';
+import { LeaderLease } from './leader-lease';
 import { planLeases, type ShardInfo } from './shard-lineage';
 
 export interface CoordinatorOptions {
@@ -42,6 +45,9 @@ export class Coordinator {
   private readonly stopController = new AbortController();
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  private readonly leadership: LeaderLease;
+  /** Set while this coordinator leads; aborted when it stops leading. */
+  private leading: AbortController | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   readonly efoConsumer: EfoConsumerLifecycle | undefined;
 
@@ -51,19 +57,55 @@ export class Coordinator {
     this.events = new QueueEvents(LEASE_QUEUE, { connection: opts.eventsConnection, prefix: opts.keys.bullPrefix, autorun: false });
     // A finished parent makes its children leasable: look again soon instead of after an interval.
     this.events.on('completed', () => this.wake?.());
+    this.leadership = new LeaderLease(opts.redis, opts.keys.coordinatorLeader, opts.id, opts.config.cluster.leaseTimeoutMs);
     if (opts.config.input.readerType === 'EFO') {
       this.efoConsumer = new EfoConsumerLifecycle(this.kinesis, opts.config.input, opts.redis, opts.keys, opts.log);
     }
   }
 
-  /** Runs the first discovery (failing fast on errors such as a missing stream), then the loop. */
+  get isLeader(): boolean {
+    return this.leading !== undefined;
+  }
+
+  /**
+   * Joins the coordinators. The leader prepares the EFO consumer and runs the first discovery before
+   * this returns, so errors such as a missing stream fail the start; a standby returns at once and
+   * takes over when the leader's lease expires.
+   */
   async start(): Promise<void> {
     await this.beat();
-    this.heartbeat = setInterval(() => void this.beat().catch(() => undefined), 1000);
-    await this.efoConsumer?.prepare(this.stopController.signal);
-    await this.discover();
+    const leads = await this.leadership.step();
+    if (leads) {
+      await this.efoConsumer?.prepare(this.stopController.signal);
+      await this.discover();
+      this.lead({ ready: true });
+    } else {
+      this.opts.log.info({ leader: await this.leadership.holder() }, 'another coordinator leads; standing by');
+    }
     void this.events.run().catch((err) => this.opts.log.warn({ err: describeError(err) }, 'lease events stopped'));
-    this.loop = this.runLoop();
+    this.heartbeat = setInterval(() => void this.tick().catch((err) => this.opts.log.warn({ err: describeError(err) }, 'coordinator heartbeat failed')), 1000);
+  }
+
+  /** Every second: heartbeat, shutdown check, and leadership (take it, keep it, or notice its loss). */
+  private async tick(): Promise<void> {
+    if (this.stopController.signal.aborted) return;
+    await this.beat();
+    const leads = await this.leadership.step();
+    if (leads && !this.leading) {
+      this.opts.log.info('leader lease acquired: this coordinator leads now');
+      this.lead({ ready: false });
+    } else if (!leads && this.leading) {
+      this.opts.log.warn({ leader: await this.leadership.holder() }, 'leader lease lost: standing by');
+      this.leading.abort();
+      this.leading = undefined;
+      this.wake?.();
+    }
+  }
+
+  private lead(state: { ready: boolean }): void {
+    const controller = new AbortController();
+    this.leading = controller;
+    this.loop = this.runLoop(controller.signal, state.ready);
   }
 
   /** Heartbeat in the live-coordinators set, and the check for an application shutdown request. */
@@ -80,28 +122,42 @@ export class Coordinator {
     if (shutdownRequested && !this.stopController.signal.aborted) this.opts.onShutdownRequested?.();
   }
 
-  /** Stops this coordinator. Never deregisters the EFO consumer: workers may still read through it. */
+  /**
+   * Stops this coordinator and hands leadership over at once. Never deregisters the EFO consumer:
+   * workers may still read through it.
+   */
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
-    await this.opts.redis.zrem(this.opts.keys.liveCoordinators, this.opts.id).catch(() => undefined);
     this.stopController.abort();
+    this.leading?.abort();
     this.wake?.();
     await this.loop;
+    await this.leadership.resign().catch(() => undefined);
+    await this.opts.redis.zrem(this.opts.keys.liveCoordinators, this.opts.id).catch(() => undefined);
     await this.events.close();
     await this.leases.close();
     this.kinesis.destroy();
   }
 
-  private async runLoop(): Promise<void> {
-    const signal = this.stopController.signal;
+  /** While leading: (prepare the consumer,) discover now and then every interval or when woken. */
+  private async runLoop(signal: AbortSignal, ready: boolean): Promise<void> {
+    let prepared = ready;
+    let due = !ready;
     while (!signal.aborted) {
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        void sleep(this.opts.config.input.discoveryIntervalMs, signal).then(resolve);
-      });
-      this.wake = undefined;
+      if (!due) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          void sleep(this.opts.config.input.discoveryIntervalMs, signal).then(resolve);
+        });
+        this.wake = undefined;
+      }
+      due = false;
       if (signal.aborted) break;
       try {
+        if (!prepared) {
+          await this.efoConsumer?.prepare(signal);
+          prepared = true;
+        }
         await this.discover();
       } catch (err) {
         this.opts.log.warn({ err: describeError(err) }, 'shard discovery failed; will try again');

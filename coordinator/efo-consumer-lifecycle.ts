@@ -47,6 +47,8 @@ export class EfoConsumerLifecycle {
       arn = await waitForActiveConsumer(this.api, stream.arn, efo, {
         mustExist: !managed,
         signal,
+        // A consumer still DELETING after an earlier shutdown makes the first register a no-op: register again once it is gone.
+        onMissing: managed ? () => this.api.registerConsumer(stream.arn, efo.consumerName!) : undefined,
         onWait: (status, delayMs) => this.log.info({ consumer: efo.consumerName, status, retryInMs: delayMs }, 'EFO consumer not ACTIVE yet'),
       });
     } catch (err) {

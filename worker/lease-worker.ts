@@ -97,7 +97,8 @@ export class LeaseWorker {
       autorun: false,
       concurrency: 1,
       lockDuration: leaseTimeout,
-      stalledInterval: Math.max(500, Math.floor(leaseTimeout / 2)),
+      // An expired lease is noticed within a quarter of the timeout, so failover takes at most ~1.25x it.
+      stalledInterval: Math.max(250, Math.floor(leaseTimeout / 4)),
       // A stalled lease job is the normal failover path after a crash: it must go back to wait, never fail.
       maxStalledCount: Number.MAX_SAFE_INTEGER,
       drainDelay: 1,
@@ -182,6 +183,7 @@ export class LeaseWorker {
       const outcome = await runner.run();
       if (outcome.type === 'finished') return 'finished';
       if (outcome.type === 'lost') {
+        log.warn({ reason: lease.lostReason }, 'lease lost: stopped reading and writing the shard; its new owner resumes from the checkpoint');
         // The job belongs to another worker now; moving it would touch their lease.
         throw new WaitingError();
       }
@@ -189,7 +191,10 @@ export class LeaseWorker {
       return await this.release(job, token, 0);
     } catch (err) {
       if (err instanceof WaitingError || err instanceof DelayedError) throw err;
-      if (lease.isLost) throw new WaitingError();
+      if (lease.isLost) {
+        log.warn({ reason: lease.lostReason, err: describeError(err) }, 'lease lost: stopped reading and writing the shard');
+        throw new WaitingError();
+      }
       const attempt = (job.data.failures ?? 0) + 1;
       const delay = backoffDelay(attempt, { baseMs: 1000, maxMs: 60_000 }) + 1000;
       log.error({ err: describeError(err), retryInMs: delay }, 'shard reader failed; releasing the lease to retry later');

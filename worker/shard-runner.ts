@@ -118,7 +118,7 @@ export class ShardRunner {
     }
     const ticket = this.tracker.add(records[records.length - 1].sequenceNumber);
     await this.deps.sink.reserve(good.length, this.lease.signal);
-    const acknowledged = this.deps.sink.write(good).then(() => this.onAcknowledged(ticket));
+    const acknowledged = this.deps.sink.write(good, this.lease).then(() => this.onAcknowledged(ticket));
     this.acknowledgements.add(acknowledged);
     void acknowledged.finally(() => this.acknowledgements.delete(acknowledged));
   }
@@ -161,7 +161,6 @@ export class ShardRunner {
 
   private lost(reason: string): RunOutcome {
     this.lease.lose(reason);
-    this.deps.log.warn({ reason }, 'lease lost: stopped touching the shard');
     return { type: 'lost' };
   }
 }

@@ -27,21 +27,30 @@ export async function waitForActiveConsumer(
   api: StreamConsumers,
   streamArn: string,
   efo: EfoConfig,
-  options: { mustExist: boolean; signal?: AbortSignal; onWait?: (status: string | undefined, delayMs: number) => void },
+  options: {
+    mustExist: boolean;
+    signal?: AbortSignal;
+    onWait?: (status: string | undefined, delayMs: number) => void;
+    /** Called when the consumer is missing (JOB_MANAGED registers it again, e.g. after a DELETING one went). */
+    onMissing?: () => Promise<void>;
+  },
 ): Promise<string> {
   const name = efo.consumerName!;
   let status: string | undefined;
-  for (let attempt = 0; attempt < efo.describeAttempts; attempt++) {
+  let checks = 0;
+  for (let attempt = 0; attempt < efo.describeAttempts && !options.signal?.aborted; attempt++) {
     const consumer = await api.describeConsumer(streamArn, name);
+    checks += 1;
     status = consumer?.ConsumerStatus;
     if (consumer && status === 'ACTIVE') return consumer.ConsumerARN!;
     if (options.mustExist) {
       throw new ConsumerNotReady(`the EFO consumer "${name}" of ${streamArn} ${consumer ? `is ${status}, not ACTIVE` : 'does not exist'}`, status);
     }
-    if (options.signal?.aborted) break;
+    if (!consumer) await options.onMissing?.();
+    if (attempt === efo.describeAttempts - 1) break; // no wait after the last check
     const delay = describeDelay(attempt, efo);
     options.onWait?.(status, delay);
     await sleep(delay, options.signal);
   }
-  throw new ConsumerNotReady(`the EFO consumer "${name}" of ${streamArn} is not ACTIVE (status ${status ?? 'missing'}) after ${efo.describeAttempts} checks`, status);
+  throw new ConsumerNotReady(`the EFO consumer "${name}" of ${streamArn} is not ACTIVE (status ${status ?? 'missing'}) after ${checks} checks`, status);
 }

@@ -73,6 +73,7 @@ export interface OutputStreamConfig {
   maxInFlightRequests: number;
   maxBufferedRecords: number;
   partitionKey: PartitionKeyRule;
+  ordering: 'KEY' | 'NONE';
 }
 
 export interface ClusterConfig {

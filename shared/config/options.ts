@@ -308,6 +308,17 @@ export const SINK_PARTITION_KEY = stringOption(
   'INPUT | RANDOM | field:<name>',
 );
 
+export const SINK_ORDERING = enumOption(
+  {
+    groups: [OUTPUT],
+    key: 'sink.ordering',
+    description:
+      '`KEY`: records with the same partition key reach the output in input order, also across partial failures and retries, by keeping at most one record per key in flight (a few very hot keys then limit throughput). `NONE`: fill requests in arrival order; a retried record may land after newer ones of its key.',
+    defaultValue: 'KEY',
+  },
+  ['KEY', 'NONE'],
+);
+
 // ---- SerializationType ----------------------------------------------------------------------------
 
 export const SERIALIZATION_TYPE = enumOption(
@@ -318,7 +329,7 @@ export const SERIALIZATION_TYPE = enumOption(
 // ---- Cluster (shardflow's own) ----------------------------------------------------------------------
 
 export const LEASE_TIMEOUT = durationOption(
-  { groups: [CLUSTER], key: 'lease.timeout', description: 'How long a lease outlives a worker that stopped renewing it (crash, freeze, lost network) before another worker may take the shard.', defaultValue: 10_000 },
+  { groups: [CLUSTER], key: 'lease.timeout', description: 'How long a lease outlives a worker that stopped renewing it (crash, freeze, lost network) before another worker may take the shard; also the coordinator leader lease. Failover after a crash takes at most about 1.35 times this.', defaultValue: 10_000 },
   1000,
   600_000,
 );
@@ -337,6 +348,6 @@ export const ALL_OPTIONS: readonly Option<unknown>[] = [
   EFO_DESCRIBE_DELAY_MAX, EFO_DESCRIBE_ATTEMPTS, EFO_SUBSCRIPTION_TIMEOUT, EFO_SUBSCRIPTION_MAX_DURATION, DISCOVERY_INTERVAL,
   GET_RECORDS_MAX, GET_RECORDS_INTERVAL, EMPTY_FETCH_INTERVAL,
   SINK_BATCH_MAX_SIZE, SINK_FLUSH_BUFFER_SIZE, SINK_MAX_RECORD_SIZE, SINK_FLUSH_TIMEOUT, SINK_MAX_INFLIGHT,
-  SINK_MAX_BUFFERED, SINK_PARTITION_KEY,
+  SINK_MAX_BUFFERED, SINK_PARTITION_KEY, SINK_ORDERING,
   SERIALIZATION_TYPE, LEASE_TIMEOUT, WORKER_MAX_LEASES,
 ];

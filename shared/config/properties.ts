@@ -264,6 +264,7 @@ function outputConfig(r: GroupReader) {
     maxInFlightRequests: r.get(o.SINK_MAX_INFLIGHT),
     maxBufferedRecords,
     partitionKey: partitionKeyRule(r),
+    ordering: r.get(o.SINK_ORDERING),
   };
 }
 

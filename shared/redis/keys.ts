@@ -55,6 +55,11 @@ export class AppKeys {
     return `${this.prefix}:shutdown`;
   }
 
+  /** The leading coordinator's id, with a TTL (the leader lease). */
+  get coordinatorLeader(): string {
+    return `${this.prefix}:coordinator-leader`;
+  }
+
   /** Sorted set coordinatorId -> last heartbeat (ms). */
   get liveCoordinators(): string {
     return `${this.prefix}:live-coordinators`;

@@ -145,6 +145,7 @@ describe('buildAppConfig: defaults', () => {
       maxInFlightRequests: 50,
       maxBufferedRecords: 10_000,
       partitionKey: { type: 'INPUT' },
+      ordering: 'KEY',
     });
   });
 

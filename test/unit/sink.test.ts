@@ -161,6 +161,8 @@ function makeSink(putter: RecordPutter, overrides: Partial<SinkSettings> = {}): 
     lingerMs: 60_000,
     maxInFlightRequests: 50,
     maxBufferedRecords: 10_000,
+    // The packing tests reuse partition keys; per-key ordering has its own tests below.
+    ordering: 'NONE',
     backoff: { baseMs: 1, maxMs: 5 },
     ...overrides,
   };
@@ -354,7 +356,7 @@ describe('KinesisSink: flushing', () => {
     await until(() => flushed.done, 'flush');
     expect(write1.done).toBe(true);
     expect(sink.buffered).toBe(0);
-    expect(sink.stats).toMatchObject({ recordsWritten: 3, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0 });
+    expect(sink.stats).toMatchObject({ recordsWritten: 3, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0 });
   });
 
   it('flush() with nothing buffered resolves at once', async () => {
@@ -653,7 +655,7 @@ describe('KinesisSink: stats', () => {
     await finish(Promise.all(writes));
     expect(putter.allLabels()).toEqual([['abc', 'de'], ['f']]);
     // (3 + 2) + (2 + 3) + (1 + 2)
-    expect(sink.stats).toEqual({ recordsWritten: 3, bytesWritten: 13, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0 });
+    expect(sink.stats).toEqual({ recordsWritten: 3, bytesWritten: 13, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0 });
   });
 
   it('counts a retried entry once per retry', async () => {
@@ -666,7 +668,7 @@ describe('KinesisSink: stats', () => {
     const sink = makeSink(putter, { maxRecords: 2 });
     await finish(sink.write(recs('a', 'b')));
     expect(putter.allLabels()).toEqual([['a', 'b'], ['a', 'b'], ['a']]);
-    expect(sink.stats).toEqual({ recordsWritten: 2, bytesWritten: 2 + 2 * 'pk-a'.length, requests: 3, retriedRecords: 3, throttledRecords: 3, failedRequests: 1 });
+    expect(sink.stats).toEqual({ recordsWritten: 2, bytesWritten: 2 + 2 * 'pk-a'.length, requests: 3, retriedRecords: 3, throttledRecords: 3, failedRequests: 1, droppedRecords: 0 });
   });
 });
 
@@ -710,5 +712,58 @@ describe('retry pause and the clock', () => {
     expect(putter.calls).toHaveLength(2);
     expect(putter.labels(1)).toEqual(['a']);
     expect(sink.buffered).toBe(0);
+  });
+});
+
+describe('per-key ordering (ordering: KEY, the default)', () => {
+  test('a key has at most one record in flight; other keys fill the request', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0 });
+    void sink.write([rec('k1-a', 'k1'), rec('k1-b', 'k1'), rec('k2-a', 'k2'), rec('k1-c', 'k1'), rec('k3-a', 'k3')]);
+    await until(() => putter.calls.length === 1, 'the first request');
+    expect(putter.labels(0)).toEqual(['k1-a', 'k2-a', 'k3-a']);
+    putter.calls[0].succeed();
+    await until(() => putter.calls.length === 2, 'the second request');
+    expect(putter.labels(1)).toEqual(['k1-b']);
+    putter.calls[1].succeed();
+    await until(() => putter.calls.length === 3, 'the third request');
+    expect(putter.labels(2)).toEqual(['k1-c']);
+  });
+
+  test('a failed record is re-sent before any newer record of its key, and nothing of that key overtakes it', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0, maxInFlightRequests: 10 });
+    const done = track(sink.write([rec('k1-a', 'k1'), rec('k2-a', 'k2')]));
+    await until(() => putter.calls.length === 1, 'the first request');
+    // Newer records arrive while the first request is in flight.
+    void sink.write([rec('k1-b', 'k1'), rec('k2-b', 'k2'), rec('k3-a', 'k3')]);
+    await drain();
+    // k1 and k2 are in flight, so only k3 may go meanwhile.
+    expect(putter.calls.slice(1).flatMap((_, i) => putter.labels(i + 1))).toEqual(['k3-a']);
+    putter.calls[0].reply(['ProvisionedThroughputExceededException', undefined]);
+    putter.auto = (call) => call.succeed();
+    await until(() => done.done, 'the first write to be acknowledged', 60_000);
+    const order = putter.calls.flatMap((_, i) => putter.labels(i)).filter((label) => label.startsWith('k1'));
+    // k1-a (failed), k1-a (retried), then k1-b: the newer record never went before the retry.
+    expect(order).toEqual(['k1-a', 'k1-a', 'k1-b']);
+  });
+
+  test('records of a lost lease are dropped before they are sent, and free their buffer room', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 1000 });
+    const owner = { isLost: false };
+    const lost = track(sink.write(recs('x1', 'x2'), owner));
+    void sink.write(recs('y1'));
+    expect(sink.buffered).toBe(3);
+    owner.isLost = true;
+    putter.auto = (call) => call.succeed();
+    await until(() => putter.calls.length === 1, 'the linger flush', 5000);
+    expect(putter.allLabels()).toEqual([['y1']]);
+    await until(() => sink.buffered === 0, 'the buffer to empty');
+    expect(sink.stats.droppedRecords).toBe(2);
+    expect(lost.done).toBe(false);
   });
 });

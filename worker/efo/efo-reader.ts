@@ -131,6 +131,8 @@ export class EfoReader implements ShardReader {
   private async subscribe(signal: AbortSignal): Promise<Subscription> {
     await sleep(this.lastSubscribeAt + this.settings.minSubscribeGapMs - Date.now(), signal);
     const consumerArn = await this.consumer.get(signal);
+    // The lease may have gone while we waited: never open a subscription for a shard we no longer own.
+    if (signal.aborted) throw new StreamEventError('AbortError', 'reader stopped before subscribing');
     const controller = new AbortController();
     const onAbort = () => controller.abort();
     signal.addEventListener('abort', onAbort, { once: true });

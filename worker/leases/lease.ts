@@ -29,6 +29,13 @@ export class Lease {
     return this.stopController.signal.aborted;
   }
 
+  /** Why the lease counts as lost, for logs. */
+  get lostReason(): string | undefined {
+    if (this.lostController.signal.aborted) return (this.lostController.signal.reason as Error)?.message;
+    if (Date.now() - this.lastRenewedAt > this.timeoutMs) return `no renewal for ${Date.now() - this.lastRenewedAt} ms (lease timeout ${this.timeoutMs} ms)`;
+    return undefined;
+  }
+
   renewed(at = Date.now()): void {
     this.lastRenewedAt = at;
   }

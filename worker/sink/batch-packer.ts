@@ -34,3 +34,28 @@ export function nextBatchLength(pending: readonly Sized[], limits: BatchLimits):
 export function isFullBatch(pendingCount: number, pendingBytes: number, limits: BatchLimits): boolean {
   return pendingCount >= limits.maxRecords || pendingBytes >= limits.maxBytes;
 }
+
+export interface Keyed extends Sized {
+  readonly key: string;
+}
+
+/**
+ * Per-key ordering: the positions (ascending) of the pending entries that form the next request when
+ * a partition key may have only one record in flight at a time. An entry whose key is in flight, or
+ * already in this request, is skipped, and so is every later entry of that key, so a key's records
+ * leave strictly in order and a retried record is never overtaken by a newer one.
+ */
+export function nextOrderedBatch(pending: readonly Keyed[], limits: BatchLimits, inFlightKeys: ReadonlySet<string>): number[] {
+  const blocked = new Set(inFlightKeys);
+  const taken: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < pending.length && taken.length < limits.maxRecords; i++) {
+    const entry = pending[i];
+    if (blocked.has(entry.key)) continue;
+    blocked.add(entry.key);
+    if (taken.length > 0 && bytes + entry.size > limits.maxBytes) continue;
+    taken.push(i);
+    bytes += entry.size;
+  }
+  return taken;
+}

@@ -4,8 +4,12 @@
  * entries; throttling pauses sending with jittered backoff. The buffer is bounded: `reserve` waits
  * while it is full, so a slow or throttled output slows the readers down instead of growing memory.
  *
- * Order: retried entries go back to the front of the queue, so within one worker a retried record
- * is sent again before anything queued after it.
+ * Order: with `ordering: 'KEY'` (the default) a partition key has at most one record in flight, so a
+ * key's records reach the stream in the order they were written here, across partial failures and
+ * retries; failed entries go back to the front of the queue. With 'NONE' requests are filled in
+ * arrival order and a retried record may land after newer ones of its key.
+ *
+ * Records of a lease that was lost are dropped before they are sent: the new owner re-reads them.
  */
 import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
@@ -14,13 +18,20 @@ import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-er
 import { backoffDelay, type BackoffPolicy } from '../../shared/backoff';
 import type { Logger } from '../../shared/logging';
 import type { OutputRecord } from '../../shared/records';
-import { isFullBatch, nextBatchLength, recordSize, type BatchLimits } from './batch-packer';
+import { isFullBatch, nextBatchLength, nextOrderedBatch, recordSize, type BatchLimits } from './batch-packer';
 
 export interface SinkSettings extends BatchLimits {
   lingerMs: number;
   maxInFlightRequests: number;
   maxBufferedRecords: number;
+  /** KEY: at most one record per partition key in flight (strict per-key order). Default KEY. */
+  ordering?: 'KEY' | 'NONE';
   backoff?: BackoffPolicy;
+}
+
+/** Who wrote a record: when its lease is lost, its unsent records are dropped. */
+export interface RecordOwner {
+  readonly isLost: boolean;
 }
 
 export function sinkSettings(output: OutputStreamConfig): SinkSettings {
@@ -30,6 +41,7 @@ export function sinkSettings(output: OutputStreamConfig): SinkSettings {
     lingerMs: output.lingerMs,
     maxInFlightRequests: output.maxInFlightRequests,
     maxBufferedRecords: output.maxBufferedRecords,
+    ordering: output.ordering,
   };
 }
 
@@ -40,6 +52,8 @@ export interface SinkStats {
   retriedRecords: number;
   throttledRecords: number;
   failedRequests: number;
+  /** Unsent records dropped because their lease was lost. */
+  droppedRecords: number;
 }
 
 /** One `write` call's records: resolved when every one of them is acknowledged by Kinesis. */
@@ -62,14 +76,18 @@ class WriteGroup {
 
 interface Entry {
   readonly request: PutRecordsRequestEntry;
+  readonly key: string;
   readonly size: number;
   readonly group: WriteGroup;
+  readonly owner?: RecordOwner;
   attempts: number;
 }
 
 export class KinesisSink {
-  readonly stats: SinkStats = { recordsWritten: 0, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0 };
-  private readonly pending: Entry[] = [];
+  readonly stats: SinkStats = { recordsWritten: 0, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0 };
+  private pending: Entry[] = [];
+  /** With KEY ordering: the partition keys of the records in flight. */
+  private readonly inFlightKeys = new Set<string>();
   private pendingBytes = 0;
   /** Entries accepted and not yet acknowledged: pending, in flight or waiting to be retried. */
   private unacknowledged = 0;
@@ -116,13 +134,16 @@ export class KinesisSink {
     return this.unacknowledged === 0 || this.unacknowledged + count <= this.settings.maxBufferedRecords;
   }
 
-  /** Queues records; the returned promise resolves once Kinesis has acknowledged all of them. */
-  write(records: readonly OutputRecord[]): Promise<void> {
+  /**
+   * Queues records; the returned promise resolves once Kinesis has acknowledged all of them (it never
+   * resolves for records dropped because `owner` lost its lease).
+   */
+  write(records: readonly OutputRecord[], owner?: RecordOwner): Promise<void> {
     if (this.closed) throw new Error('sink is closed');
     const group = new WriteGroup(records.length);
     for (const record of records) {
       const size = recordSize(record.partitionKey, record.data);
-      this.pending.push({ request: { Data: record.data, PartitionKey: record.partitionKey }, size, group, attempts: 0 });
+      this.pending.push({ request: { Data: record.data, PartitionKey: record.partitionKey }, key: record.partitionKey, size, group, owner, attempts: 0 });
       this.pendingBytes += size;
     }
     this.unacknowledged += records.length;
@@ -155,11 +176,12 @@ export class KinesisSink {
 
   private pump(): void {
     if (Date.now() < this.pausedUntil) return;
+    this.dropLost();
     while (this.inFlight < this.settings.maxInFlightRequests && this.pending.length > 0) {
       const flushing = this.lingerExpired || this.flushWaiters.length > 0;
       if (!flushing && !isFullBatch(this.pending.length, this.pendingBytes, this.settings)) break;
-      const count = nextBatchLength(this.pending, this.settings);
-      const batch = this.pending.splice(0, count);
+      const batch = this.takeBatch();
+      if (batch.length === 0) break; // every pending key is in flight: wait for an answer
       for (const entry of batch) this.pendingBytes -= entry.size;
       void this.send(batch);
     }
@@ -169,6 +191,38 @@ export class KinesisSink {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = undefined;
     }
+  }
+
+  private takeBatch(): Entry[] {
+    if (this.settings.ordering === 'NONE') return this.pending.splice(0, nextBatchLength(this.pending, this.settings));
+    const positions = nextOrderedBatch(this.pending, this.settings, this.inFlightKeys);
+    let batch: Entry[];
+    if (positions.length === this.pending.length) {
+      batch = this.pending.splice(0);
+    } else {
+      const chosen = new Set(positions);
+      batch = positions.map((i) => this.pending[i]);
+      this.pending = this.pending.filter((_, i) => !chosen.has(i));
+    }
+    for (const entry of batch) this.inFlightKeys.add(entry.key);
+    return batch;
+  }
+
+  /** Unsent records of lost leases leave the buffer; their writers have stopped waiting for them. */
+  private dropLost(): void {
+    if (!this.pending.some((entry) => entry.owner?.isLost)) return;
+    const kept: Entry[] = [];
+    for (const entry of this.pending) {
+      if (entry.owner?.isLost) {
+        this.pendingBytes -= entry.size;
+        this.unacknowledged -= 1;
+        this.stats.droppedRecords += 1;
+      } else {
+        kept.push(entry);
+      }
+    }
+    this.pending = kept;
+    this.settle();
   }
 
   private async send(batch: Entry[]): Promise<void> {
@@ -206,6 +260,7 @@ export class KinesisSink {
       this.log[level]({ err: describeError(err), kind, records: batch.length }, 'PutRecords failed; the whole request will be retried');
     } finally {
       this.inFlight -= 1;
+      if (this.settings.ordering !== 'NONE') for (const entry of batch) this.inFlightKeys.delete(entry.key);
     }
     if (retry.length > 0) {
       for (const entry of retry) entry.attempts += 1;

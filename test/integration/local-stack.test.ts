@@ -8,9 +8,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, portAnswers } from '../../cli/local/free-port';
 import { localProperties, writeProperties } from '../support/properties';
-import { spawnCli, waitForLog } from '../support/cli';
+import { spawnCli, stopCli, waitForLog, type CliProcess } from '../support/cli';
 import { uniqueName, waitFor } from '../support/wait';
 import { dropApp, REDIS_URL, testRedis } from '../support/redis';
+
+const stacks: CliProcess[] = [];
+
+// A failed expectation must not leave a stack (and its children) running.
+afterEach(async () => {
+  for (const stack of stacks.splice(0)) {
+    const family = descendants(stack.child.pid!);
+    await stopCli(stack, 30_000);
+    for (const pid of family) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+});
 
 function descendants(pid: number): number[] {
   const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,pgid=']).toString();
@@ -48,9 +59,10 @@ test('records flow through the whole local stack, and Ctrl-C stops every process
   );
   const logs = mkdtempSync(join(tmpdir(), 'shardflow-local-logs-'));
   const stack = spawnCli(['local', '--properties', properties, '--redis', `redis://127.0.0.1:${redisPort}`, '--app', uniqueName('it-local'), '--rate', '40', '--logs', logs]);
+  stacks.push(stack);
 
   await waitForLog(stack, 'records are flowing', 60_000);
-  await waitForLog(stack, 'leases: worker-', 30_000);
+  await waitForLog(stack, 'leases (POLLING): worker-', 30_000);
   expect(await portAnswers(kinesisPort)).toBe(true);
   const started = descendants(stack.child.pid!);
   // kinesis-local, redis-server, coordinator, two workers, generator.
@@ -75,6 +87,7 @@ test('a second run against the same Redis starts clean: the old run\'s checkpoin
         localProperties(`http://127.0.0.1:${kinesisPort}`, 'arn:aws:kinesis:us-east-1:000000000000:stream/LocalIn', 'arn:aws:kinesis:us-east-1:000000000000:stream/LocalOut'),
       );
       const stack = spawnCli(['local', '--properties', properties, '--redis', REDIS_URL, '--app', app, '--workers', '1', '--rate', '40', '--logs', mkdtempSync(join(tmpdir(), 'shardflow-local-logs-'))]);
+      stacks.push(stack);
       await waitForLog(stack, 'records are flowing', 60_000);
       if (run === 2) expect(stack.output()).toContain('cleared the application\'s leases and checkpoints');
       stack.child.kill('SIGINT');

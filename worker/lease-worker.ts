@@ -14,6 +14,7 @@ import type { Logger } from '../shared/logging';
 import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
 import type { LeaseJobData } from '../coordinator/lease-queue';
 import { CheckpointStore, SHARD_END } from './checkpoint/checkpoint-store';
+import { compareSequenceNumbers } from './checkpoint/checkpoint-tracker';
 import { DeadLetterQueue } from './dead-letter/dead-letter-queue';
 import { Lease } from './leases/lease';
 import { LeaseBalancer } from './leases/lease-balancer';
@@ -57,7 +58,7 @@ export class LeaseWorker {
   private readonly balancer: LeaseBalancer;
   private capacity = 0;
   private started = false;
-  private readonly counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0 };
+  private readonly counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
 
   constructor(private readonly opts: LeaseWorkerOptions) {
     const { config, keys, log } = opts;
@@ -162,6 +163,10 @@ export class LeaseWorker {
       return 'finished';
     }
     const start: StartPosition = checkpoint ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: checkpoint } : startOf(job.data);
+    // After a crash the previous owner may have sent records past its last checkpoint.
+    const submitted = await this.checkpoints.submitted(shardId);
+    const replayUntil = submitted && (!checkpoint || compareSequenceNumbers(submitted, checkpoint) > 0) ? submitted : undefined;
+    if (replayUntil) log.info({ checkpoint, previouslySentUpTo: replayUntil }, 'taking over after an unclean hand-over: records up to the previous owner\'s last sent one may be written again');
     const runner = new ShardRunner(
       lease,
       {
@@ -176,6 +181,7 @@ export class LeaseWorker {
         log,
       },
       checkpoint,
+      replayUntil,
     );
     this.runners.set(job.id!, { lease, runner });
     log.info({ start, worker: this.opts.id }, 'lease taken');
@@ -260,7 +266,7 @@ export class LeaseWorker {
     return {
       worker: this.opts.id,
       updatedAt: Date.now(),
-      totals: { read: this.counters.recordsRead, written: this.sink.stats.recordsWritten, deadLettered: this.counters.recordsDeadLettered },
+      totals: { read: this.counters.recordsRead, written: this.sink.stats.recordsWritten, deadLettered: this.counters.recordsDeadLettered, duplicated: this.counters.recordsDuplicated },
       sinkBuffered: this.sink.buffered,
       sink: { ...this.sink.stats },
       leases: [...this.runners.values()].map(({ runner }) => ({ ...runner.progress })),

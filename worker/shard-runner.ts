@@ -5,7 +5,7 @@
 import type { OutputStreamConfig } from '../shared/config/app-config';
 import type { Logger } from '../shared/logging';
 import { deadLetterOf, type DeadLetter, type OutputRecord, type SourceRecord } from '../shared/records';
-import { CheckpointTracker } from './checkpoint/checkpoint-tracker';
+import { CheckpointTracker, compareSequenceNumbers } from './checkpoint/checkpoint-tracker';
 import type { CheckpointStore, FencedWriteResult } from './checkpoint/checkpoint-store';
 import type { DeadLetterQueue } from './dead-letter/dead-letter-queue';
 import type { Lease } from './leases/lease';
@@ -21,6 +21,7 @@ export interface ShardProgress {
   recordsRead: number;
   bytesRead: number;
   recordsDeadLettered: number;
+  recordsDuplicated: number;
   checkpoint?: string;
   millisBehindLatest?: number;
 }
@@ -29,6 +30,8 @@ export interface ShardProgress {
 export interface WorkerCounters {
   recordsRead: number;
   recordsDeadLettered: number;
+  /** Records read again after an unclean hand-over that the previous owner had already sent on. */
+  recordsDuplicated: number;
 }
 
 export interface ShardRunnerDeps {
@@ -58,10 +61,15 @@ export class ShardRunner {
     private readonly lease: Lease,
     private readonly deps: ShardRunnerDeps,
     startCheckpoint: string | undefined,
+    replayUntil?: string,
   ) {
-    this.progress = { shardId: lease.shardId, reader: deps.reader.kind, recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, checkpoint: startCheckpoint };
+    this.progress = { shardId: lease.shardId, reader: deps.reader.kind, recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0, checkpoint: startCheckpoint };
     this.savedCheckpoint = startCheckpoint;
+    this.replayUntil = replayUntil;
   }
+
+  /** Up to here (inclusive), records read again were already sent on by a previous owner that crashed. */
+  private readonly replayUntil: string | undefined;
 
   async run(): Promise<RunOutcome> {
     const { reader, log } = this.deps;
@@ -94,6 +102,10 @@ export class ShardRunner {
     const letters: DeadLetter[] = [];
     this.deps.counters.recordsRead += records.length;
     for (const record of records) {
+      if (this.replayUntil !== undefined && compareSequenceNumbers(record.sequenceNumber, this.replayUntil) <= 0) {
+        this.progress.recordsDuplicated += 1;
+        this.deps.counters.recordsDuplicated += 1;
+      }
       this.progress.recordsRead += 1;
       this.progress.bytesRead += record.data.byteLength;
       const result = transform.transform(record);
@@ -116,7 +128,9 @@ export class ShardRunner {
       this.deps.counters.recordsDeadLettered += letters.length;
       log.warn({ count: letters.length, reason: letters[0].reason, sequenceNumber: letters[0].sequenceNumber }, 'records dead-lettered');
     }
-    const ticket = this.tracker.add(records[records.length - 1].sequenceNumber);
+    const last = records[records.length - 1].sequenceNumber;
+    this.deps.checkpoints.markSubmitted(this.lease.shardId, last);
+    const ticket = this.tracker.add(last);
     await this.deps.sink.reserve(good.length, this.lease.signal);
     const acknowledged = this.deps.sink.write(good, this.lease).then(() => this.onAcknowledged(ticket));
     this.acknowledgements.add(acknowledged);

@@ -11,7 +11,7 @@ import type { ShardProgress } from './shard-runner';
 export interface WorkerStatus {
   worker: string;
   updatedAt: number;
-  totals: { read: number; written: number; deadLettered: number };
+  totals: { read: number; written: number; deadLettered: number; duplicated: number };
   sinkBuffered: number;
   sink: SinkStats;
   leases: ShardProgress[];

@@ -30,6 +30,11 @@ export class AppKeys {
     return `${this.prefix}:checkpoints`;
   }
 
+  /** Hash shardId -> highest sequence number handed to the sink (for counting duplicates after a crash). */
+  get submitted(): string {
+    return `${this.prefix}:submitted`;
+  }
+
   /** Hash shardId -> JSON of the child shard ids recorded when the shard was finished. */
   get shardEnds(): string {
     return `${this.prefix}:shard-ends`;

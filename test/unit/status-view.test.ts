@@ -6,10 +6,11 @@ const NOW = 1_714_564_800_000;
 type Lease = WorkerStatus['leases'][number];
 
 function lease(shardId: string, millisBehindLatest?: number): Lease {
-  return { shardId, reader: 'POLLING', recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, millisBehindLatest };
+  return { shardId, reader: 'POLLING', recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0, millisBehindLatest };
 }
 
-function status(worker: string, ageMs: number, totals: WorkerStatus['totals'], leases: Lease[] = []): WorkerStatus {
+function status(worker: string, ageMs: number, counts: Omit<WorkerStatus['totals'], 'duplicated'>, leases: Lease[] = []): WorkerStatus {
+  const totals = { ...counts, duplicated: 0 };
   return {
     worker,
     updatedAt: NOW - ageMs,

@@ -65,6 +65,18 @@ export class CheckpointStore {
     return this.redis.shardflowSaveCheckpoint(this.keys.leaseLock(shardId), this.keys.checkpoints, token, shardId, sequenceNumber);
   }
 
+  /**
+   * Records (unfenced, best effort) the highest sequence number handed to the sink for a shard, so a
+   * worker that takes the shard over after a crash can count the records it may write a second time.
+   */
+  markSubmitted(shardId: string, sequenceNumber: string): void {
+    void this.redis.hset(this.keys.submitted, shardId, sequenceNumber).catch(() => undefined);
+  }
+
+  async submitted(shardId: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys.submitted, shardId)) ?? undefined;
+  }
+
   /** Marks the shard finished for good and records its children, if `token` still holds the lease. */
   finish(shardId: string, token: string, childShardIds: readonly string[]): Promise<FencedWriteResult> {
     return this.redis.shardflowFinishShard(this.keys.leaseLock(shardId), this.keys.checkpoints, this.keys.shardEnds, token, shardId, JSON.stringify(childShardIds));

@@ -329,7 +329,7 @@ export const SERIALIZATION_TYPE = enumOption(
 // ---- Cluster (shardflow's own) ----------------------------------------------------------------------
 
 export const LEASE_TIMEOUT = durationOption(
-  { groups: [CLUSTER], key: 'lease.timeout', description: 'How long a lease outlives a worker that stopped renewing it (crash, freeze, lost network) before another worker may take the shard; also the coordinator leader lease. Failover after a crash takes at most about 1.35 times this.', defaultValue: 10_000 },
+  { groups: [CLUSTER], key: 'lease.timeout', description: 'How long a lease outlives a worker that stopped renewing it (crash, freeze, lost network) before another worker may take the shard; also the coordinator leader lease. Failover after a crash takes at most 1.25 times this plus about 2 s.', defaultValue: 10_000 },
   1000,
   600_000,
 );

@@ -3,66 +3,36 @@
  * steady producer, real Redis and kinesis-local. Each scenario checks the output stream itself: every
  * input record present, and each partition key's records in input order.
  */
-import { ListShardsCommand, MergeShardsCommand, SplitShardCommand, UpdateShardCountCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { ListShardsCommand, MergeShardsCommand, SplitShardCommand, UpdateShardCountCommand } from '@aws-sdk/client-kinesis';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
-import { createStream, localClient, readAll, startKinesisLocal, type KinesisLocal } from '../support/kinesis';
+import { createStream, readAll } from '../support/kinesis';
 import { localProperties, writeProperties } from '../support/properties';
-import { spawnCli, stopCli, waitForLog, type CliProcess } from '../support/cli';
-import { dropApp, REDIS_URL, testRedis } from '../support/redis';
+import { stopCli, waitForLog, type CliProcess } from '../support/cli';
 import { SteadyProducer } from '../support/producer';
 import { compareDelivery } from '../support/delivery';
 import { uniqueName, waitFor } from '../support/wait';
+import { useClusterHarness } from '../support/harness';
 import { AppKeys } from '../../shared/redis/keys';
 import type { WorkerStatus } from '../../worker/status-reporter';
 
 const LEASE_TIMEOUT_MS = 4000;
 
-let kinesis: KinesisLocal;
-let client: KinesisClient;
-let redis: Redis;
-const apps: string[] = [];
-const running: CliProcess[] = [];
-
-beforeAll(async () => {
-  kinesis = await startKinesisLocal();
-  client = localClient(kinesis.endpoint);
-  redis = testRedis();
-});
-
-afterEach(async () => {
-  for (const p of running.splice(0)) {
-    if (p.child.signalCode === 'SIGSTOP') p.child.kill('SIGCONT');
-    await stopCli(p);
-  }
-});
-
-afterAll(async () => {
-  for (const app of apps) await dropApp(redis, app);
-  redis.disconnect();
-  client.destroy();
-  await kinesis.stop();
-});
+const h = useClusterHarness();
 
 async function setup(shards: number) {
-  const app = uniqueName('it-cluster');
-  apps.push(app);
-  const inputArn = await createStream(client, uniqueName('cin'), shards);
-  const outputArn = await createStream(client, uniqueName('cout'), 2);
-  const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn));
+  const app = h.app('it-cluster');
+  const inputArn = await createStream(h.client, uniqueName('cin'), shards);
+  const outputArn = await createStream(h.client, uniqueName('cout'), 2);
+  const properties = writeProperties(localProperties(h.kinesis.endpoint, inputArn, outputArn));
   return { app, keys: new AppKeys(app), inputArn, outputArn, properties };
 }
 
-function start(command: 'coordinator' | 'worker', properties: string, app: string): CliProcess {
-  const p = spawnCli([command, '--properties', properties, '--redis', REDIS_URL, '--app', app]);
-  running.push(p);
-  return p;
-}
+const start = (command: 'coordinator' | 'worker', properties: string, app: string) => h.start(command, properties, app);
 
 /** Leases per live worker, from the workers' published status. */
 async function leasesByWorker(keys: AppKeys): Promise<Map<string, string[]>> {
   const now = Date.now();
-  const statuses = Object.values(await redis.hgetall(keys.workerStatus)).map((s) => JSON.parse(s) as WorkerStatus);
+  const statuses = Object.values(await h.redis.hgetall(keys.workerStatus)).map((s) => JSON.parse(s) as WorkerStatus);
   return new Map(statuses.filter((s) => now - s.updatedAt < 2500).map((s) => [s.worker, s.leases.map((l) => l.shardId)]));
 }
 
@@ -72,8 +42,8 @@ function workerIdOf(p: CliProcess): string {
 
 async function allDelivered(inputArn: string, outputArn: string, timeoutMs = 60_000) {
   return waitFor(async () => {
-    const input = await readAll(client, inputArn);
-    const output = await readAll(client, outputArn);
+    const input = await readAll(h.client, inputArn);
+    const output = await readAll(h.client, outputArn);
     const delivery = compareDelivery(input, output);
     return delivery.missing.length === 0 ? delivery : undefined;
   }, timeoutMs, 'every input record in the output');
@@ -81,7 +51,7 @@ async function allDelivered(inputArn: string, outputArn: string, timeoutMs = 60_
 
 test('scale 1 -> 3 workers balances within floor/ceil; 3 -> 1 by SIGTERM hands leases over without waiting for a timeout', async () => {
   const { app, keys, inputArn, outputArn, properties } = await setup(6);
-  const producer = new SteadyProducer(client, inputArn, { perSecond: 150, keys: 40, prefix: 'scale' });
+  const producer = new SteadyProducer(h.client, inputArn, { perSecond: 150, keys: 40, prefix: 'scale' });
   producer.start();
   start('coordinator', properties, app);
   const first = start('worker', properties, app);
@@ -117,7 +87,7 @@ test('scale 1 -> 3 workers balances within floor/ceil; 3 -> 1 by SIGTERM hands l
 
 test('kill -9 of a worker mid-stream: the others resume its shards from the checkpoints; nothing is lost', async () => {
   const { app, keys, inputArn, outputArn, properties } = await setup(4);
-  const producer = new SteadyProducer(client, inputArn, { perSecond: 150, keys: 40, prefix: 'kill' });
+  const producer = new SteadyProducer(h.client, inputArn, { perSecond: 150, keys: 40, prefix: 'kill' });
   producer.start();
   start('coordinator', properties, app);
   const victim = start('worker', properties, app);
@@ -126,7 +96,7 @@ test('kill -9 of a worker mid-stream: the others resume its shards from the chec
     const leases = await leasesByWorker(keys);
     return leases.get(workerIdOf(victim))?.length === 2 && leases.get(workerIdOf(survivor))?.length === 2;
   }, 20_000, 'two leases each');
-  await waitFor(async () => (await readAll(client, outputArn)).length > 200, 20_000, 'records flowing');
+  await waitFor(async () => (await readAll(h.client, outputArn)).length > 200, 20_000, 'records flowing');
 
   victim.child.kill('SIGKILL');
   const killedAt = Date.now();
@@ -142,7 +112,7 @@ test('kill -9 of a worker mid-stream: the others resume its shards from the chec
   expect(delivery.outOfOrderKeys).toEqual([]);
   // Duplicates are bounded by what the victim had in flight (at most its sink buffer), and counted:
   // every record written twice is among those the survivor counted as re-read after the crash.
-  const counted = Object.values(await redis.hgetall(keys.workerStatus))
+  const counted = Object.values(await h.redis.hgetall(keys.workerStatus))
     .map((s) => JSON.parse(s) as WorkerStatus)
     .reduce((sum, s) => sum + s.totals.duplicated, 0);
   process.stdout.write(`measured: ${delivery.duplicates} records written twice after kill -9; ${counted} counted as possible duplicates\n`);
@@ -152,7 +122,7 @@ test('kill -9 of a worker mid-stream: the others resume its shards from the chec
 
 test('SIGSTOP past the lease timeout, then SIGCONT: the frozen worker loses its leases, moves no checkpoint backwards and stops its readers for them', async () => {
   const { app, keys, inputArn, outputArn, properties } = await setup(4);
-  const producer = new SteadyProducer(client, inputArn, { perSecond: 120, keys: 40, prefix: 'freeze' });
+  const producer = new SteadyProducer(h.client, inputArn, { perSecond: 120, keys: 40, prefix: 'freeze' });
   producer.start();
   start('coordinator', properties, app);
   const frozen = start('worker', properties, app);
@@ -167,7 +137,7 @@ test('SIGSTOP past the lease timeout, then SIGCONT: the frozen worker loses its 
   const last = new Map<string, bigint>();
   let backwards = '';
   const watcher = setInterval(() => {
-    void redis.hgetall(keys.checkpoints).then((cps) => {
+    void h.redis.hgetall(keys.checkpoints).then((cps) => {
       for (const [shard, seq] of Object.entries(cps)) {
         if (seq === 'SHARD_END') continue;
         const value = BigInt(seq);
@@ -200,23 +170,23 @@ test('SIGSTOP past the lease timeout, then SIGCONT: the frozen worker loses its 
 
 test('split and merge mid-stream: every record delivered, per-key order kept, children after parents', async () => {
   const { app, keys, inputArn, outputArn, properties } = await setup(2);
-  const producer = new SteadyProducer(client, inputArn, { perSecond: 150, keys: 40, prefix: 'reshard' });
+  const producer = new SteadyProducer(h.client, inputArn, { perSecond: 150, keys: 40, prefix: 'reshard' });
   producer.start();
   start('coordinator', properties, app);
   start('worker', properties, app);
   start('worker', properties, app);
-  await waitFor(async () => (await readAll(client, outputArn)).length > 100, 20_000, 'records flowing');
+  await waitFor(async () => (await readAll(h.client, outputArn)).length > 100, 20_000, 'records flowing');
 
-  const listShards = async () => (await client.send(new ListShardsCommand({ StreamARN: inputArn }))).Shards!;
+  const listShards = async () => (await h.client.send(new ListShardsCommand({ StreamARN: inputArn }))).Shards!;
   const [s0] = await listShards();
   const mid = (BigInt(s0.HashKeyRange!.StartingHashKey!) + BigInt(s0.HashKeyRange!.EndingHashKey!)) / 2n;
-  await client.send(new SplitShardCommand({ StreamARN: inputArn, ShardToSplit: s0.ShardId!, NewStartingHashKey: mid.toString() }));
+  await h.client.send(new SplitShardCommand({ StreamARN: inputArn, ShardToSplit: s0.ShardId!, NewStartingHashKey: mid.toString() }));
   await waitFor(async () => (await listShards()).length === 4, 20_000, 'the split');
-  await waitFor(async () => (await readAll(client, outputArn)).length > 400, 20_000, 'records flowing after the split');
+  await waitFor(async () => (await readAll(h.client, outputArn)).length > 400, 20_000, 'records flowing after the split');
 
   // Merge the two children of the split back together (adjacent hash ranges).
   const children = (await listShards()).filter((s) => s.ParentShardId === s0.ShardId).sort((a, b) => (BigInt(a.HashKeyRange!.StartingHashKey!) < BigInt(b.HashKeyRange!.StartingHashKey!) ? -1 : 1));
-  await client.send(new MergeShardsCommand({ StreamARN: inputArn, ShardToMerge: children[0].ShardId!, AdjacentShardToMerge: children[1].ShardId! }));
+  await h.client.send(new MergeShardsCommand({ StreamARN: inputArn, ShardToMerge: children[0].ShardId!, AdjacentShardToMerge: children[1].ShardId! }));
   await waitFor(async () => (await listShards()).length === 5, 20_000, 'the merge');
   await new Promise((r) => setTimeout(r, 2000)); // producer writes into the merged shard
   await producer.stop();
@@ -225,23 +195,23 @@ test('split and merge mid-stream: every record delivered, per-key order kept, ch
   expect(delivery.outOfOrderKeys).toEqual([]);
   expect(delivery.duplicates).toBe(0);
   // Closed parents are finished for good, with their children recorded.
-  const checkpoints = await redis.hgetall(keys.checkpoints);
+  const checkpoints = await h.redis.hgetall(keys.checkpoints);
   expect(checkpoints[s0.ShardId!]).toBe('SHARD_END');
   for (const child of children) expect(checkpoints[child.ShardId!]).toBe('SHARD_END');
 });
 
 test('UpdateShardCount while running: every record delivered in per-key order, the old shards finished for good', async () => {
   const { app, keys, inputArn, outputArn, properties } = await setup(2);
-  const producer = new SteadyProducer(client, inputArn, { perSecond: 150, keys: 40, prefix: 'resize' });
+  const producer = new SteadyProducer(h.client, inputArn, { perSecond: 150, keys: 40, prefix: 'resize' });
   producer.start();
   start('coordinator', properties, app);
   start('worker', properties, app);
   start('worker', properties, app);
-  await waitFor(async () => (await readAll(client, outputArn)).length > 100, 20_000, 'records flowing');
-  const before = (await client.send(new ListShardsCommand({ StreamARN: inputArn }))).Shards!.map((sh) => sh.ShardId!);
-  await client.send(new UpdateShardCountCommand({ StreamARN: inputArn, TargetShardCount: 4, ScalingType: 'UNIFORM_SCALING' }));
+  await waitFor(async () => (await readAll(h.client, outputArn)).length > 100, 20_000, 'records flowing');
+  const before = (await h.client.send(new ListShardsCommand({ StreamARN: inputArn }))).Shards!.map((sh) => sh.ShardId!);
+  await h.client.send(new UpdateShardCountCommand({ StreamARN: inputArn, TargetShardCount: 4, ScalingType: 'UNIFORM_SCALING' }));
   await waitFor(
-    async () => ((await client.send(new ListShardsCommand({ StreamARN: inputArn }))).Shards ?? []).filter((sh) => !sh.SequenceNumberRange?.EndingSequenceNumber).length === 4,
+    async () => ((await h.client.send(new ListShardsCommand({ StreamARN: inputArn }))).Shards ?? []).filter((sh) => !sh.SequenceNumberRange?.EndingSequenceNumber).length === 4,
     20_000,
     'four open shards',
   );
@@ -251,7 +221,7 @@ test('UpdateShardCount while running: every record delivered in per-key order, t
   expect(delivery.outOfOrderKeys).toEqual([]);
   expect(delivery.duplicates).toBe(0);
   await waitFor(async () => {
-    const checkpoints = await redis.hgetall(keys.checkpoints);
+    const checkpoints = await h.redis.hgetall(keys.checkpoints);
     return before.every((id) => checkpoints[id] === 'SHARD_END');
   }, 10_000, 'the old shards to be finished');
   // Four open shards, two workers: two leases each, none of them an old shard.
@@ -278,9 +248,9 @@ test('kill the leading coordinator: a standby leads within the lease timeout and
   expect(takeoverMs).toBeLessThan(LEASE_TIMEOUT_MS + 2000);
 
   // New shards appear: only a leading coordinator can lease them.
-  const [s0] = (await client.send(new ListShardsCommand({ StreamARN: inputArn }))).Shards!;
+  const [s0] = (await h.client.send(new ListShardsCommand({ StreamARN: inputArn }))).Shards!;
   const mid = (BigInt(s0.HashKeyRange!.StartingHashKey!) + BigInt(s0.HashKeyRange!.EndingHashKey!)) / 2n;
-  await client.send(new SplitShardCommand({ StreamARN: inputArn, ShardToSplit: s0.ShardId!, NewStartingHashKey: mid.toString() }));
+  await h.client.send(new SplitShardCommand({ StreamARN: inputArn, ShardToSplit: s0.ShardId!, NewStartingHashKey: mid.toString() }));
   await waitFor(async () => {
     const leases = [...(await leasesByWorker(keys)).values()].flat();
     return leases.length === 2 && !leases.includes(s0.ShardId!);

@@ -3,47 +3,21 @@
  * both readers from one table in pipeline.test.ts and resharding.test.ts.)
  */
 import { randomUUID } from 'node:crypto';
-import { DeregisterStreamConsumerCommand, DescribeStreamConsumerCommand, RegisterStreamConsumerCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import type { Redis } from 'ioredis';
-import { createStream, json, localClient, putAll, readAll, startKinesisLocal, type KinesisLocal } from '../support/kinesis';
+import { DeregisterStreamConsumerCommand, DescribeStreamConsumerCommand, RegisterStreamConsumerCommand } from '@aws-sdk/client-kinesis';
+import { createStream, json, putAll, readAll } from '../support/kinesis';
 import { localProperties, writeProperties } from '../support/properties';
-import { runCli, spawnCli, stopCli, waitForLog, type CliProcess } from '../support/cli';
-import { dropApp, REDIS_URL, testRedis } from '../support/redis';
+import { runCli, stopCli, waitForLog } from '../support/cli';
+import { REDIS_URL } from '../support/redis';
 import { uniqueName, waitFor } from '../support/wait';
+import { useClusterHarness } from '../support/harness';
 import { AppKeys } from '../../shared/redis/keys';
 
-let kinesis: KinesisLocal;
-let client: KinesisClient;
-let redis: Redis;
-const apps: string[] = [];
-const running: CliProcess[] = [];
-
-beforeAll(async () => {
-  kinesis = await startKinesisLocal();
-  client = localClient(kinesis.endpoint);
-  redis = testRedis();
-});
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => stopCli(p)));
-});
-
-afterAll(async () => {
-  for (const app of apps) await dropApp(redis, app);
-  redis.disconnect();
-  client.destroy();
-  await kinesis.stop();
-});
-
-function start(command: string, properties: string, app: string, env: NodeJS.ProcessEnv = {}): CliProcess {
-  const p = spawnCli([command, '--properties', properties, '--redis', REDIS_URL, '--app', app], env);
-  running.push(p);
-  return p;
-}
+const h = useClusterHarness();
+const start = (command: string, properties: string, app: string, env: NodeJS.ProcessEnv = {}) => h.start(command, properties, app, env);
 
 async function consumerStatus(streamArn: string, name: string): Promise<string | undefined> {
   try {
-    const out = await client.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: name }));
+    const out = await h.client.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: name }));
     return out.ConsumerDescription?.ConsumerStatus;
   } catch (err) {
     if ((err as Error).name === 'ResourceNotFoundException') return undefined;
@@ -60,12 +34,11 @@ function entries(stocks: Array<{ id: string }>) {
 }
 
 async function setup(efo: Record<string, string>) {
-  const app = uniqueName('it-efo');
-  apps.push(app);
-  const inputArn = await createStream(client, uniqueName('ein'), 2);
-  const outputArn = await createStream(client, uniqueName('eout'), 1);
+  const app = h.app('it-efo');
+  const inputArn = await createStream(h.client, uniqueName('ein'), 2);
+  const outputArn = await createStream(h.client, uniqueName('eout'), 1);
   const properties = writeProperties(
-    localProperties(kinesis.endpoint, inputArn, outputArn, {
+    localProperties(h.kinesis.endpoint, inputArn, outputArn, {
       InputStream0: { 'source.reader.type': 'EFO', 'source.efo.describe.retry-strategy.delay.min': '50 ms', ...efo },
     }),
   );
@@ -81,13 +54,13 @@ test('JOB_MANAGED: the coordinator registers the consumer; a coordinator restart
   const worker = start('worker', properties, app);
   await waitForLog(coordinator, 'EFO consumer ACTIVE');
   expect(await consumerStatus(inputArn, name)).toBe('ACTIVE');
-  const published = JSON.parse((await redis.get(new AppKeys(app).efoConsumer))!);
+  const published = JSON.parse((await h.redis.get(new AppKeys(app).efoConsumer))!);
   expect(published).toMatchObject({ name, lifecycle: 'JOB_MANAGED' });
   expect(published.arn).toContain(name);
 
   const batch = records('job', 100);
-  await putAll(client, inputArn, entries(batch));
-  await waitFor(async () => (await readAll(client, outputArn)).length >= batch.length, 30_000, 'the records in the output');
+  await putAll(h.client, inputArn, entries(batch));
+  await waitFor(async () => (await readAll(h.client, outputArn)).length >= batch.length, 30_000, 'the records in the output');
 
   // A coordinator stop (restart, failover) leaves the consumer to the running workers.
   expect(await stopCli(coordinator)).toBe(0);
@@ -95,8 +68,8 @@ test('JOB_MANAGED: the coordinator registers the consumer; a coordinator restart
   const second = start('coordinator', properties, app);
   await waitForLog(second, 'EFO consumer ACTIVE');
   const more = records('job2', 50);
-  await putAll(client, inputArn, entries(more));
-  await waitFor(async () => (await readAll(client, outputArn)).length >= batch.length + more.length, 30_000, 'the second batch');
+  await putAll(h.client, inputArn, entries(more));
+  await waitFor(async () => (await readAll(h.client, outputArn)).length >= batch.length + more.length, 30_000, 'the second batch');
 
   // The on-purpose shutdown: every process exits 0, then the consumer is deregistered.
   const shutdown = await runCli(['shutdown', '--properties', properties, '--redis', REDIS_URL, '--app', app, '--timeout', '60']);
@@ -105,9 +78,9 @@ test('JOB_MANAGED: the coordinator registers the consumer; a coordinator restart
   expect((await worker.exited).code).toBe(0);
   expect((await second.exited).code).toBe(0);
   await waitFor(async () => (await consumerStatus(inputArn, name)) === undefined, 10_000, 'the consumer to be gone');
-  expect(await redis.exists(new AppKeys(app).shutdown)).toBe(0);
+  expect(await h.redis.exists(new AppKeys(app).shutdown)).toBe(0);
 
-  const output = await readAll(client, outputArn);
+  const output = await readAll(h.client, outputArn);
   expect(new Set(output.map((r) => json(r).id))).toEqual(new Set([...batch, ...more].map((r) => r.id)));
 });
 
@@ -127,18 +100,18 @@ test('SELF_MANAGED: a missing consumer is refused with exit 2 by the coordinator
 test('SELF_MANAGED: an existing consumer is used and never registered or deregistered by shardflow', async () => {
   const name = uniqueName('own-consumer');
   const { app, inputArn, outputArn, properties } = await setup({ 'source.efo.consumer.name': name, 'source.efo.lifecycle': 'SELF_MANAGED' });
-  await client.send(new RegisterStreamConsumerCommand({ StreamARN: inputArn, ConsumerName: name }));
+  await h.client.send(new RegisterStreamConsumerCommand({ StreamARN: inputArn, ConsumerName: name }));
   await waitFor(async () => (await consumerStatus(inputArn, name)) === 'ACTIVE', 10_000, 'our consumer to be ACTIVE');
   start('coordinator', properties, app);
   start('worker', properties, app);
   const batch = records('self', 80);
-  await putAll(client, inputArn, entries(batch));
-  await waitFor(async () => (await readAll(client, outputArn)).length >= batch.length, 30_000, 'the records in the output');
+  await putAll(h.client, inputArn, entries(batch));
+  await waitFor(async () => (await readAll(h.client, outputArn)).length >= batch.length, 30_000, 'the records in the output');
   const shutdown = await runCli(['shutdown', '--properties', properties, '--redis', REDIS_URL, '--app', app]);
   expect(shutdown.code).toBe(0);
   expect(shutdown.output).toContain('left in place');
   expect(await consumerStatus(inputArn, name)).toBe('ACTIVE');
-  await client.send(new DeregisterStreamConsumerCommand({ StreamARN: inputArn, ConsumerName: name }));
+  await h.client.send(new DeregisterStreamConsumerCommand({ StreamARN: inputArn, ConsumerName: name }));
 });
 
 test('re-subscription: subscriptions that end mid-stream lose nothing and re-send nothing', async () => {
@@ -152,11 +125,11 @@ test('re-subscription: subscriptions that end mid-stream lose nothing and re-sen
   for (let round = 0; round < 25; round++) {
     const batch = records(`r${round}`, 25);
     all.push(...batch);
-    await putAll(client, inputArn, entries(batch));
+    await putAll(h.client, inputArn, entries(batch));
     await new Promise((r) => setTimeout(r, 400)); // pacing the producer, not waiting for a result
   }
   const output = await waitFor(async () => {
-    const found = await readAll(client, outputArn);
+    const found = await readAll(h.client, outputArn);
     return found.length >= all.length ? found : undefined;
   }, 60_000, 'every record in the output');
   // Exactly once: no gap and no record re-sent across re-subscriptions.

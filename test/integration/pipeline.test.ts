@@ -3,13 +3,13 @@
  * `shardflow worker` processes reading a 4-shard stream.
  */
 import { randomUUID } from 'node:crypto';
-import { DescribeStreamConsumerCommand, RegisterStreamConsumerCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import type { Redis } from 'ioredis';
-import { createStream, json, localClient, putAll, readAll, startKinesisLocal, type KinesisLocal } from '../support/kinesis';
+import { DescribeStreamConsumerCommand, RegisterStreamConsumerCommand } from '@aws-sdk/client-kinesis';
+import { createStream, json, putAll, readAll } from '../support/kinesis';
 import { localProperties, writeProperties } from '../support/properties';
-import { spawnCli, stopCli, waitForLog, type CliProcess } from '../support/cli';
-import { deadLetters, dropApp, REDIS_URL, testRedis } from '../support/redis';
+import { waitForLog } from '../support/cli';
+import { deadLetters } from '../support/redis';
 import { uniqueName, waitFor } from '../support/wait';
+import { useClusterHarness } from '../support/harness';
 import { AppKeys } from '../../shared/redis/keys';
 
 const TICKERS = ['AAPL', 'AMZN', 'MSFT', 'INTC', 'TBV'];
@@ -22,28 +22,7 @@ function entries(stocks: object[]) {
   return stocks.map((s) => ({ PartitionKey: randomUUID(), Data: Buffer.from(JSON.stringify(s)) }));
 }
 
-let kinesis: KinesisLocal;
-let client: KinesisClient;
-let redis: Redis;
-const apps: string[] = [];
-const running: CliProcess[] = [];
-
-beforeAll(async () => {
-  kinesis = await startKinesisLocal();
-  client = localClient(kinesis.endpoint);
-  redis = testRedis();
-});
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => stopCli(p)));
-});
-
-afterAll(async () => {
-  for (const app of apps) await dropApp(redis, app);
-  redis.disconnect();
-  client.destroy();
-  await kinesis.stop();
-});
+const h = useClusterHarness();
 
 /** The scenarios run once per reader type, so the two readers cannot drift apart. */
 interface ReaderCase {
@@ -62,9 +41,9 @@ const READERS: ReaderCase[] = [
     reader: 'EFO',
     input: (app) => ({ 'source.reader.type': 'EFO', 'source.efo.consumer.name': `own-${app}`, 'source.efo.consumer.lifecycle': 'SELF_MANAGED' }),
     prepare: async (inputArn, app) => {
-      await client.send(new RegisterStreamConsumerCommand({ StreamARN: inputArn, ConsumerName: `own-${app}` }));
+      await h.client.send(new RegisterStreamConsumerCommand({ StreamARN: inputArn, ConsumerName: `own-${app}` }));
       await waitFor(
-        async () => (await client.send(new DescribeStreamConsumerCommand({ StreamARN: inputArn, ConsumerName: `own-${app}` }))).ConsumerDescription?.ConsumerStatus === 'ACTIVE',
+        async () => (await h.client.send(new DescribeStreamConsumerCommand({ StreamARN: inputArn, ConsumerName: `own-${app}` }))).ConsumerDescription?.ConsumerStatus === 'ACTIVE',
         10_000,
         'the self-managed consumer to be ACTIVE',
       );
@@ -72,23 +51,13 @@ const READERS: ReaderCase[] = [
   },
 ];
 
-function start(command: 'coordinator' | 'worker', properties: string, app: string): CliProcess {
-  const p = spawnCli([command, '--properties', properties, '--redis', REDIS_URL, '--app', app]);
-  running.push(p);
-  return p;
-}
-
-async function stopAll(): Promise<Array<number | null>> {
-  // Workers first, as a graceful scale-down would.
-  const procs = running.splice(0).reverse();
-  const codes: Array<number | null> = [];
-  for (const p of procs) codes.push(await stopCli(p));
-  return codes;
-}
+const start = (command: 'coordinator' | 'worker', properties: string, app: string) => h.start(command, properties, app);
+// Workers first, as a graceful scale-down would.
+const stopAll = () => h.stopAll();
 
 describe.each(READERS)('$name reader', ({ reader, input, prepare }) => {
 describe('pipeline: coordinator and two workers on a 4-shard stream', () => {
-  const app = uniqueName('it-pipeline');
+  const app = h.app('it-pipeline');
   const inName = uniqueName('in');
   const outName = uniqueName('out');
   let properties: string;
@@ -97,22 +66,21 @@ describe('pipeline: coordinator and two workers on a 4-shard stream', () => {
   const first = Array.from({ length: 2000 }, (_, i) => stock(`a-${i}`, i));
 
   beforeAll(async () => {
-    apps.push(app);
-    inputArn = await createStream(client, inName, 4);
-    outputArn = await createStream(client, outName, 2);
+    inputArn = await createStream(h.client, inName, 4);
+    outputArn = await createStream(h.client, outName, 2);
     await prepare?.(inputArn, app);
-    properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: input(app) }));
+    properties = writeProperties(localProperties(h.kinesis.endpoint, inputArn, outputArn, { InputStream0: input(app) }));
   });
 
   test('2,000 records written before start-up all arrive transformed, read by both workers', async () => {
-    await putAll(client, inputArn, entries(first));
+    await putAll(h.client, inputArn, entries(first));
     start('coordinator', properties, app);
     const w1 = start('worker', properties, app);
     const w2 = start('worker', properties, app);
     await Promise.all([waitForLog(w1, 'lease taken'), waitForLog(w2, 'lease taken')]);
 
     const output = await waitFor(async () => {
-      const records = await readAll(client, outputArn);
+      const records = await readAll(h.client, outputArn);
       return records.length >= first.length ? records : undefined;
     }, 90_000, 'all 2,000 records in the output stream');
 
@@ -124,7 +92,7 @@ describe('pipeline: coordinator and two workers on a 4-shard stream', () => {
     }
     // Four shards over two workers: each settles at two leases.
     await waitFor(async () => {
-      const statuses = Object.values(await redis.hgetall(new AppKeys(app).workerStatus)).map((s) => JSON.parse(s) as { leases: Array<{ reader: string }> });
+      const statuses = Object.values(await h.redis.hgetall(new AppKeys(app).workerStatus)).map((s) => JSON.parse(s) as { leases: Array<{ reader: string }> });
       return statuses.length === 2 && statuses.every((s) => s.leases.length === 2 && s.leases.every((l) => l.reader === reader));
     }, 20_000, `two ${reader} leases on each worker`);
 
@@ -132,15 +100,15 @@ describe('pipeline: coordinator and two workers on a 4-shard stream', () => {
   });
 
   test('a stop and restart re-sends nothing that was acknowledged', async () => {
-    const before = (await readAll(client, outputArn)).length;
+    const before = (await readAll(h.client, outputArn)).length;
     expect(before).toBe(first.length);
     const more = Array.from({ length: 300 }, (_, i) => stock(`b-${i}`, i));
-    await putAll(client, inputArn, entries(more));
+    await putAll(h.client, inputArn, entries(more));
 
     start('coordinator', properties, app);
     start('worker', properties, app);
     const output = await waitFor(async () => {
-      const records = await readAll(client, outputArn);
+      const records = await readAll(h.client, outputArn);
       return records.filter((r) => String(json(r).id).startsWith('b-')).length >= more.length ? records : undefined;
     }, 60_000, 'the 300 new records in the output stream');
     // Exactly the new records were added: no acknowledged record was sent again.
@@ -152,26 +120,25 @@ describe('pipeline: coordinator and two workers on a 4-shard stream', () => {
 
 describe('LATEST', () => {
   test('records written before start-up are skipped; every record written after the readers started arrives', async () => {
-    const app = uniqueName('it-latest');
-    apps.push(app);
-    const inputArn = await createStream(client, uniqueName('in'), 4);
-    const outputArn = await createStream(client, uniqueName('out'), 1);
+    const app = h.app('it-latest');
+    const inputArn = await createStream(h.client, uniqueName('in'), 4);
+    const outputArn = await createStream(h.client, uniqueName('out'), 1);
     await prepare?.(inputArn, app);
-    const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: { ...input(app), 'source.init.position': 'LATEST' } }));
-    await putAll(client, inputArn, entries(Array.from({ length: 100 }, (_, i) => stock(`old-${i}`, i))));
+    const properties = writeProperties(localProperties(h.kinesis.endpoint, inputArn, outputArn, { InputStream0: { ...input(app), 'source.init.position': 'LATEST' } }));
+    await putAll(h.client, inputArn, entries(Array.from({ length: 100 }, (_, i) => stock(`old-${i}`, i))));
     start('coordinator', properties, app);
     start('worker', properties, app);
     start('worker', properties, app);
     // Every shard's reader has its position once it has reported lag (after its first fetch or event).
     await waitFor(async () => {
-      const statuses = Object.values(await redis.hgetall(new AppKeys(app).workerStatus)).map((s) => JSON.parse(s) as { leases: Array<{ millisBehindLatest?: number }> });
+      const statuses = Object.values(await h.redis.hgetall(new AppKeys(app).workerStatus)).map((s) => JSON.parse(s) as { leases: Array<{ millisBehindLatest?: number }> });
       const leases = statuses.flatMap((s) => s.leases);
       return leases.length === 4 && leases.every((l) => l.millisBehindLatest !== undefined);
     }, 30_000, 'all four readers positioned at LATEST');
     const fresh = Array.from({ length: 300 }, (_, i) => stock(`new-${i}`, i));
-    await putAll(client, inputArn, entries(fresh));
+    await putAll(h.client, inputArn, entries(fresh));
     const output = await waitFor(async () => {
-      const records = await readAll(client, outputArn);
+      const records = await readAll(h.client, outputArn);
       return records.length >= fresh.length ? records : undefined;
     }, 60_000, 'the 300 records written after start-up');
     expect(new Set(output.map((r) => json(r).id))).toEqual(new Set(fresh.map((f) => f.id)));
@@ -181,14 +148,13 @@ describe('LATEST', () => {
 });
 
 describe('bad input goes to the dead-letter queue while the rest passes', () => {
-  const app = uniqueName('it-dlq');
+  const app = h.app('it-dlq');
 
   test('invalid JSON, invalid UTF-8, schema failures and oversized records are dead-lettered with their details', async () => {
-    apps.push(app);
-    const inputArn = await createStream(client, uniqueName('in'), 2);
-    const outputArn = await createStream(client, uniqueName('out'), 1);
+    const inputArn = await createStream(h.client, uniqueName('in'), 2);
+    const outputArn = await createStream(h.client, uniqueName('out'), 1);
     await prepare?.(inputArn, app);
-    const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: input(app), OutputStream0: { 'sink.max-record-size': '2 kb' } }));
+    const properties = writeProperties(localProperties(h.kinesis.endpoint, inputArn, outputArn, { InputStream0: input(app), OutputStream0: { 'sink.max-record-size': '2 kb' } }));
 
     const good = Array.from({ length: 100 }, (_, i) => stock(`g-${i}`, i));
     const poison: Array<{ data: Buffer; reason: RegExp }> = [
@@ -201,17 +167,17 @@ describe('bad input goes to the dead-letter queue while the rest passes', () => 
       { data: Buffer.from(JSON.stringify({ ...stock('big', 1), padding: 'x'.repeat(3000) })), reason: /too large/ },
     ];
     const mixed = [...entries(good.slice(0, 50)), ...poison.map((p) => ({ PartitionKey: randomUUID(), Data: p.data })), ...entries(good.slice(50))];
-    await putAll(client, inputArn, mixed);
+    await putAll(h.client, inputArn, mixed);
 
     start('coordinator', properties, app);
     start('worker', properties, app);
 
     const letters = await waitFor(async () => {
-      const found = await deadLetters(redis, app);
+      const found = await deadLetters(h.redis, app);
       return found.length >= poison.length ? found : undefined;
     }, 60_000, 'seven dead letters');
     const output = await waitFor(async () => {
-      const records = await readAll(client, outputArn);
+      const records = await readAll(h.client, outputArn);
       return records.length >= good.length ? records : undefined;
     }, 60_000, 'the 100 good records in the output');
 
@@ -233,32 +199,31 @@ describe('bad input goes to the dead-letter queue while the rest passes', () => 
 
 describe('crash', () => {
   test('a worker killed with SIGKILL: another resumes its shards from the checkpoints after the lease timeout, nothing lost', async () => {
-    const app = uniqueName('it-crash');
-    apps.push(app);
-    const inputArn = await createStream(client, uniqueName('in'), 2);
-    const outputArn = await createStream(client, uniqueName('out'), 1);
+    const app = h.app('it-crash');
+    const inputArn = await createStream(h.client, uniqueName('in'), 2);
+    const outputArn = await createStream(h.client, uniqueName('out'), 1);
     await prepare?.(inputArn, app);
-    const properties = writeProperties(localProperties(kinesis.endpoint, inputArn, outputArn, { InputStream0: input(app) }));
+    const properties = writeProperties(localProperties(h.kinesis.endpoint, inputArn, outputArn, { InputStream0: input(app) }));
     const first = Array.from({ length: 400 }, (_, i) => stock(`c1-${i}`, i));
-    await putAll(client, inputArn, entries(first));
+    await putAll(h.client, inputArn, entries(first));
 
     start('coordinator', properties, app);
     const victim = start('worker', properties, app);
     // Every shard checkpointed at its last record: the first batch is fully acknowledged.
     const lastPerShard = new Map<string, string>();
-    for (const r of await readAll(client, inputArn)) lastPerShard.set(r.shardId, r.sequenceNumber);
+    for (const r of await readAll(h.client, inputArn)) lastPerShard.set(r.shardId, r.sequenceNumber);
     await waitFor(async () => {
-      const checkpoints = await redis.hgetall(new AppKeys(app).checkpoints);
+      const checkpoints = await h.redis.hgetall(new AppKeys(app).checkpoints);
       return [...lastPerShard].every(([shard, seq]) => checkpoints[shard] === seq);
     }, 30_000, 'checkpoints at the end of the first batch');
     victim.child.kill('SIGKILL');
     await victim.exited;
 
     const second = Array.from({ length: 400 }, (_, i) => stock(`c2-${i}`, i));
-    await putAll(client, inputArn, entries(second));
+    await putAll(h.client, inputArn, entries(second));
     const survivor = start('worker', properties, app);
     const output = await waitFor(async () => {
-      const records = await readAll(client, outputArn);
+      const records = await readAll(h.client, outputArn);
       const ids = new Set(records.map((r) => json(r).id));
       return [...first, ...second].every((s) => ids.has(s.id)) ? records : undefined;
     }, 60_000, 'every record of both batches in the output');

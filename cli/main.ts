@@ -8,6 +8,7 @@ import { runWorker } from './run-worker';
 import { runGenerate } from './run-generate';
 import { runLocal } from './local/stack';
 import { runShutdown } from './run-shutdown';
+import { DEFAULT_METRICS_PORT } from './ops';
 
 function withCommon(command: Command): Command {
   return command
@@ -16,14 +17,20 @@ function withCommon(command: Command): Command {
     .addOption(new Option('--app <name>', `application name; every Redis key and queue lives under it (env SHARDFLOW_APP, default ${DEFAULT_APP})`));
 }
 
+function withOps(command: Command): Command {
+  return command
+    .addOption(new Option('--metrics-port <port>', `port of /metrics, /healthz and /readyz; 0 picks a free one (env METRICS_PORT, default ${DEFAULT_METRICS_PORT})`))
+    .addOption(new Option('--metrics-host <host>', 'address they listen on (env METRICS_HOST, default 127.0.0.1; 0.0.0.0 in containers)'));
+}
+
 export function buildProgram(): Command {
   const program = new Command('shardflow')
     .description('Reads a Kinesis data stream with a fleet of leased workers, transforms the records and writes them to another stream.')
     .exitOverride()
     .showHelpAfterError();
 
-  withCommon(program.command('coordinator').description('list shards and keep one lease per shard in the lease queue')).action((opts) => runCoordinator(opts));
-  withCommon(program.command('worker').description('take shard leases, read, transform and write records')).action((opts) => runWorker(opts));
+  withOps(withCommon(program.command('coordinator').description('list shards and keep one lease per shard in the lease queue'))).action((opts) => runCoordinator(opts));
+  withOps(withCommon(program.command('worker').description('take shard leases, read, transform and write records'))).action((opts) => runWorker(opts));
   withCommon(program.command('generate').description('write stock records like the reference stock.py to the input stream'))
     .option('--count <n>', 'records to write (default: until stopped)')
     .option('--rate <r>', 'records per second', '100')

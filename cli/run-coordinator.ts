@@ -7,8 +7,10 @@ import { workerId } from '../shared/identity';
 import { loadConfig, resolveContext, type CommonOptions } from './context';
 import { FatalError, onShutdownSignal } from './lifecycle';
 import { connectRedis } from './services';
+import { startOps, type OpsOptions } from './ops';
+import { KinesisGateway } from '../shared/aws/kinesis-gateway';
 
-export async function runCoordinator(opts: CommonOptions): Promise<void> {
+export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<void> {
   const ctx = resolveContext(opts);
   const id = workerId('coordinator');
   const log = createLogger('coordinator', { app: ctx.app, coordinator: id });
@@ -16,10 +18,14 @@ export async function runCoordinator(opts: CommonOptions): Promise<void> {
   const redis = await connectRedis(ctx.redisUrl);
   const eventsConnection = redis.duplicate();
   eventsConnection.on('error', () => undefined);
+  const probe = KinesisGateway.fromConfig(config.input.client);
+  const ops = await startOps(opts, { app: ctx.app, role: 'coordinator', process: id }, redis, () => probe.ping(config.input.stream.arn), log);
   const coordinator = new Coordinator({ config, keys: ctx.keys, redis, eventsConnection, log, id, onShutdownRequested: () => stop('application shutdown requested') });
   const stop = onShutdownSignal(async (reason) => {
     log.info({ reason }, 'coordinator stopping');
     await coordinator.stop();
+    await ops.stop();
+    probe.destroy();
     eventsConnection.disconnect();
     await redis.quit();
   });

@@ -9,8 +9,9 @@ import { ConsumerNotReady, waitForActiveConsumer } from '../shared/aws/efo-consu
 import { describeError } from '../shared/aws/kinesis-errors';
 import { selfManagedError } from '../coordinator/efo-consumer-lifecycle';
 import { connectRedis } from './services';
+import { startOps, type OpsOptions } from './ops';
 
-export async function runWorker(opts: CommonOptions): Promise<void> {
+export async function runWorker(opts: CommonOptions & OpsOptions): Promise<void> {
   const ctx = resolveContext(opts);
   const id = workerId('worker');
   const log = createLogger('worker', { app: ctx.app, worker: id });
@@ -19,10 +20,15 @@ export async function runWorker(opts: CommonOptions): Promise<void> {
   if (config.input.readerType === 'EFO' && config.input.efo.lifecycle === 'SELF_MANAGED') {
     await requireSelfManagedConsumer(config);
   }
+  const probe = KinesisGateway.fromConfig(config.input.client);
+  const ops = await startOps(opts, { app: ctx.app, role: 'worker', process: id }, redis, () => probe.ping(config.input.stream.arn), log);
+  ops.metrics.sinkCapacity.set(config.output.maxBufferedRecords);
   const worker = new LeaseWorker({ config, keys: ctx.keys, connection: redis, redis, id, log, onShutdownRequested: () => stop('application shutdown requested') });
   const stop = onShutdownSignal(async (reason) => {
     log.info({ reason }, 'worker stopping');
     await worker.stop();
+    await ops.stop();
+    probe.destroy();
     await redis.quit();
     log.info('worker stopped cleanly');
   });

@@ -16,6 +16,7 @@ import { SHARD_END } from '../worker/checkpoint/checkpoint-store';
 import { LeaseQueue } from './lease-queue';
 import { EfoConsumerLifecycle } from './efo-consumer-lifecycle';
 import { LeaderLease } from './leader-lease';
+import { metrics } from '../shared/metrics';
 import { planLeases, type ShardInfo } from './shard-lineage';
 
 export interface CoordinatorOptions {
@@ -75,6 +76,7 @@ export class Coordinator {
   async start(): Promise<void> {
     await this.beat();
     const leads = await this.leadership.step();
+    metrics().isLeader.set(leads ? 1 : 0);
     if (leads) {
       await this.efoConsumer?.prepare(this.stopController.signal);
       await this.discover();
@@ -91,6 +93,7 @@ export class Coordinator {
     if (this.stopController.signal.aborted) return;
     await this.beat();
     const leads = await this.leadership.step();
+    metrics().isLeader.set(leads ? 1 : 0);
     if (leads && !this.leading) {
       this.opts.log.info('leader lease acquired: this coordinator leads now');
       this.lead({ ready: false });
@@ -175,6 +178,10 @@ export class Coordinator {
     const checkpoints = await redis.hgetall(keys.checkpoints);
     const finished = new Set(Object.keys(checkpoints).filter((id) => checkpoints[id] === SHARD_END));
     const plan = planLeases({ shards, finished, initialShards: new Set(initial), firstDiscovery, initialPosition: config.input.initialPosition });
+    const m = metrics();
+    m.shards.set({ state: 'open' }, shards.filter((s) => !s.closed).length);
+    m.shards.set({ state: 'closed' }, shards.filter((s) => s.closed).length);
+    m.shards.set({ state: 'finished' }, finished.size);
 
     for (const shardId of plan.skip) await redis.hsetnx(keys.checkpoints, shardId, SHARD_END);
     // Recorded after the skips: a crash in between repeats this first discovery, with the same result.

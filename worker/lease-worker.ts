@@ -27,6 +27,7 @@ import type { ShardReader, StartPosition } from './shard-reader';
 import { KinesisSink, sinkSettings } from './sink/kinesis-sink';
 import { createTransform } from './transform/transform';
 import { StatusReporter, type WorkerStatus } from './status-reporter';
+import { metrics } from '../shared/metrics';
 
 export interface LeaseWorkerOptions {
   config: AppConfig;
@@ -184,20 +185,26 @@ export class LeaseWorker {
       replayUntil,
     );
     this.runners.set(job.id!, { lease, runner });
+    const m = metrics();
+    m.leaseGains.inc();
+    m.leasesHeld.set(this.runners.size);
     log.info({ start, worker: this.opts.id }, 'lease taken');
     try {
       const outcome = await runner.run();
       if (outcome.type === 'finished') return 'finished';
       if (outcome.type === 'lost') {
+        m.leaseLosses.inc();
         log.warn({ reason: lease.lostReason }, 'lease lost: stopped reading and writing the shard; its new owner resumes from the checkpoint');
         // The job belongs to another worker now; moving it would touch their lease.
         throw new WaitingError();
       }
+      m.leaseReleases.inc();
       log.info({ checkpoint: runner.progress.checkpoint }, 'lease released');
       return await this.release(job, token, 0);
     } catch (err) {
       if (err instanceof WaitingError || err instanceof DelayedError) throw err;
       if (lease.isLost) {
+        m.leaseLosses.inc();
         log.warn({ reason: lease.lostReason, err: describeError(err) }, 'lease lost: stopped reading and writing the shard');
         throw new WaitingError();
       }
@@ -208,6 +215,8 @@ export class LeaseWorker {
       return this.release(job, token, delay);
     } finally {
       this.runners.delete(job.id!);
+      m.leasesHeld.set(this.runners.size);
+      m.millisBehindLatest.remove({ shard: shardId, reader: runner.progress.reader });
     }
   }
 
@@ -263,6 +272,7 @@ export class LeaseWorker {
   }
 
   snapshot(): WorkerStatus {
+    metrics().sinkBuffered.set(this.sink.buffered);
     return {
       worker: this.opts.id,
       updatedAt: Date.now(),

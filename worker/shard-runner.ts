@@ -13,6 +13,7 @@ import type { ShardReader } from './shard-reader';
 import type { KinesisSink } from './sink/kinesis-sink';
 import { recordSize } from './sink/batch-packer';
 import { outputPartitionKey } from './sink/partition-key';
+import { metrics } from '../shared/metrics';
 import type { RecordTransform } from './transform/transform';
 
 export interface ShardProgress {
@@ -78,6 +79,7 @@ export class ShardRunner {
         const batch = await reader.next(this.lease.signal);
         if (this.lease.isLost) break;
         this.progress.millisBehindLatest = batch.millisBehindLatest;
+        if (batch.millisBehindLatest !== undefined) metrics().millisBehindLatest.set({ shard: this.lease.shardId, reader: reader.kind }, batch.millisBehindLatest);
         if (batch.records.length > 0) await this.process(batch.records);
         if (batch.shardEnded) {
           await this.drain();
@@ -105,6 +107,7 @@ export class ShardRunner {
       if (this.replayUntil !== undefined && compareSequenceNumbers(record.sequenceNumber, this.replayUntil) <= 0) {
         this.progress.recordsDuplicated += 1;
         this.deps.counters.recordsDuplicated += 1;
+        metrics().recordsDuplicated.inc({ stream: this.deps.inputStreamArn, shard: this.lease.shardId });
       }
       this.progress.recordsRead += 1;
       this.progress.bytesRead += record.data.byteLength;
@@ -121,9 +124,14 @@ export class ShardRunner {
       }
       good.push({ partitionKey, data: result.data });
     }
+    const m = metrics();
+    const stream = this.deps.inputStreamArn;
+    m.recordsRead.inc({ stream, shard: this.lease.shardId }, records.length);
+    m.recordsTransformed.inc({ stream }, good.length);
     if (letters.length > 0) {
       // Stored before the checkpoint can pass these records.
       await this.deps.deadLetters.add(letters);
+      for (const letter of letters) m.recordsDeadLettered.inc({ stream, reason: letter.reason.split(':')[0] });
       this.progress.recordsDeadLettered += letters.length;
       this.deps.counters.recordsDeadLettered += letters.length;
       log.warn({ count: letters.length, reason: letters[0].reason, sequenceNumber: letters[0].sequenceNumber }, 'records dead-lettered');

@@ -17,7 +17,7 @@ import { readWorkerStatuses } from '../../worker/status-reporter';
 import { loadConfig, resolveContext, type CommonOptions } from '../context';
 import { FatalError } from '../lifecycle';
 import { createLogger } from '../../shared/logging';
-import { portAnswers } from './free-port';
+import { freePort, portAnswers } from './free-port';
 import { startKinesisLocal, stopChild, type KinesisLocal } from './kinesis-local';
 import { startRedisServer, type RedisServer } from './redis-server';
 import { formatStatus, summarize } from './status-view';
@@ -122,9 +122,16 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
 
     // 3. The fleet, as real processes.
     const common = ['--properties', ctx.propertiesFile, '--redis', redisUrl, '--app', ctx.app];
-    const spawnChild = (name: string, args: string[]) => {
+    const endpoints: Record<string, string> = {};
+    const spawnChild = async (name: string, args: string[]) => {
       const out = createWriteStream(join(logDir, `${name}.log`));
-      const child = fork(BIN, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, SHARDFLOW_LOG_FORMAT: 'json' }, detached: true });
+      const env: NodeJS.ProcessEnv = { ...process.env, SHARDFLOW_LOG_FORMAT: 'json' };
+      if (name !== 'generator') {
+        // Each process of the stack gets its own /metrics port on this one host.
+        env.METRICS_PORT = String(await freePort());
+        endpoints[name] = `http://127.0.0.1:${env.METRICS_PORT}/metrics`;
+      }
+      const child = fork(BIN, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env, detached: true });
       child.stdout!.pipe(out);
       child.stderr!.pipe(out);
       child.once('exit', (code, signal) => {
@@ -136,10 +143,10 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
       });
       children.push({ name, child });
     };
-    spawnChild('coordinator', ['coordinator', ...common]);
-    for (let i = 1; i <= workers; i++) spawnChild(`worker-${i}`, ['worker', ...common]);
-    spawnChild('generator', ['generate', ...common, '--rate', String(rate)]);
-    log.info({ workers, shards, rate, logs: logDir }, 'coordinator, workers and generator started; Ctrl-C stops everything');
+    await spawnChild('coordinator', ['coordinator', ...common]);
+    for (let i = 1; i <= workers; i++) await spawnChild(`worker-${i}`, ['worker', ...common]);
+    await spawnChild('generator', ['generate', ...common, '--rate', String(rate)]);
+    log.info({ workers, shards, rate, logs: logDir, metrics: endpoints }, 'coordinator, workers and generator started; Ctrl-C stops everything');
 
     // 4. The live status line.
     const redis = createRedis(redisUrl);

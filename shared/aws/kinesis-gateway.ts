@@ -24,6 +24,8 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { AwsClientConfig } from '../config/app-config';
 import { createKinesisClient } from './kinesis-client';
+import { classifyKinesisError } from './kinesis-errors';
+import { metrics } from '../metrics';
 
 export type { Shard, ChildShard };
 
@@ -76,6 +78,16 @@ export interface RecordPutter {
 export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter, StreamConsumers, ShardSubscriber {
   constructor(readonly client: KinesisClient) {}
 
+  /** Every call goes through here, so errors are counted by operation and kind in one place. */
+  private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      metrics().kinesisErrors.inc({ operation, kind: classifyKinesisError(err) });
+      throw err;
+    }
+  }
+
   static fromConfig(config: AwsClientConfig, options: { streaming?: boolean } = {}): KinesisGateway {
     return new KinesisGateway(createKinesisClient(config, options));
   }
@@ -85,10 +97,9 @@ export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter, 
     const shards: Shard[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.client.send(
-        // A paged call names only the token; the stream is implied by it.
-        new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamARN: streamArn }),
-      );
+      // A paged call names only the token; the stream is implied by it.
+      const request = nextToken ? { NextToken: nextToken } : { StreamARN: streamArn };
+      const page = await this.send('ListShards', () => this.client.send(new ListShardsCommand(request)));
       shards.push(...(page.Shards ?? []));
       nextToken = page.NextToken;
     } while (nextToken);
@@ -96,7 +107,7 @@ export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter, 
   }
 
   async getShardIterator(streamArn: string, shardId: string, start: IteratorStart): Promise<string | undefined> {
-    const out = await this.client.send(
+    const out = await this.send('GetShardIterator', () => this.client.send(
       new GetShardIteratorCommand({
         StreamARN: streamArn,
         ShardId: shardId,
@@ -104,12 +115,12 @@ export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter, 
         StartingSequenceNumber: start.sequenceNumber,
         Timestamp: start.timestamp,
       }),
-    );
+    ));
     return out.ShardIterator;
   }
 
   async getRecords(streamArn: string, iterator: string, limit: number): Promise<GetRecordsResult> {
-    const out = await this.client.send(new GetRecordsCommand({ StreamARN: streamArn, ShardIterator: iterator, Limit: limit }));
+    const out = await this.send('GetRecords', () => this.client.send(new GetRecordsCommand({ StreamARN: streamArn, ShardIterator: iterator, Limit: limit })));
     return {
       records: out.Records ?? [],
       nextIterator: out.NextShardIterator ?? undefined,
@@ -119,13 +130,13 @@ export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter, 
   }
 
   async putRecords(streamArn: string, records: PutRecordsRequestEntry[]): Promise<PutRecordsResult> {
-    const out = await this.client.send(new PutRecordsCommand({ StreamARN: streamArn, Records: records }));
+    const out = await this.send('PutRecords', () => this.client.send(new PutRecordsCommand({ StreamARN: streamArn, Records: records })));
     return { failedCount: out.FailedRecordCount ?? 0, entries: out.Records ?? [] };
   }
 
   async describeConsumer(streamArn: string, consumerName: string): Promise<ConsumerDescription | undefined> {
     try {
-      const out = await this.client.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName }));
+      const out = await this.send('DescribeStreamConsumer', () => this.client.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName })));
       return out.ConsumerDescription;
     } catch (err) {
       if ((err as Error).name === 'ResourceNotFoundException') return undefined;
@@ -135,7 +146,7 @@ export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter, 
 
   async registerConsumer(streamArn: string, consumerName: string): Promise<void> {
     try {
-      await this.client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName }));
+      await this.send('RegisterStreamConsumer', () => this.client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName })));
     } catch (err) {
       // The consumer exists already (perhaps registered by an earlier coordinator): reuse it.
       if ((err as Error).name !== 'ResourceInUseException') throw err;
@@ -144,16 +155,21 @@ export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter, 
 
   async deregisterConsumer(streamArn: string, consumerName: string): Promise<void> {
     try {
-      await this.client.send(new DeregisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName }));
+      await this.send('DeregisterStreamConsumer', () => this.client.send(new DeregisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName })));
     } catch (err) {
       if ((err as Error).name !== 'ResourceNotFoundException') throw err;
     }
   }
 
   async subscribe(consumerArn: string, shardId: string, start: StartingPosition, signal: AbortSignal): Promise<AsyncIterable<SubscribeToShardEventStream>> {
-    const out = await this.client.send(new SubscribeToShardCommand({ ConsumerARN: consumerArn, ShardId: shardId, StartingPosition: start }), { abortSignal: signal });
+    const out = await this.send('SubscribeToShard', () => this.client.send(new SubscribeToShardCommand({ ConsumerARN: consumerArn, ShardId: shardId, StartingPosition: start }), { abortSignal: signal }));
     if (!out.EventStream) throw new Error('SubscribeToShard returned no event stream');
     return out.EventStream;
+  }
+
+  /** A cheap reachability probe (readiness): one ListShards page of one shard. */
+  async ping(streamArn: string): Promise<void> {
+    await this.send('ListShards', () => this.client.send(new ListShardsCommand({ StreamARN: streamArn, MaxResults: 1 })));
   }
 
   destroy(): void {

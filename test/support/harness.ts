@@ -24,8 +24,8 @@ export class ClusterHarness {
   }
 
   /** Starts `shardflow <command>` for the app; stopped after the test if it is still running. */
-  start(command: string, properties: string, app: string, env: NodeJS.ProcessEnv = {}): CliProcess {
-    const p = spawnCli([command, '--properties', properties, '--redis', REDIS_URL, '--app', app], env);
+  start(command: string, properties: string, app: string, env: NodeJS.ProcessEnv = {}, redisUrl = REDIS_URL): CliProcess {
+    const p = spawnCli([command, '--properties', properties, '--redis', redisUrl, '--app', app], env);
     this.running.push(p);
     return p;
   }

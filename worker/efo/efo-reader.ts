@@ -16,6 +16,7 @@ import { backoffDelay, sleep } from '../../shared/backoff';
 import type { Logger } from '../../shared/logging';
 import type { RecordBatch, ShardReader, StartPosition } from '../shard-reader';
 import type { ShardEndProbe } from './shard-end-probe';
+import { metrics } from '../../shared/metrics';
 
 export interface EfoSettings {
   subscriptionTimeoutMs: number;
@@ -190,6 +191,7 @@ export class EfoReader implements ShardReader {
   private async onError(err: unknown, signal: AbortSignal): Promise<void> {
     const name = (err as Error)?.name ?? '';
     const attempt = this.failures++;
+    metrics().readThrottles.inc({ shard: this.shardId });
     let delay: number;
     if (name === 'ResourceInUseException') {
       // The previous subscription on this shard (perhaps the lease's previous owner's) is still open.

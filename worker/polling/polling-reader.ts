@@ -8,6 +8,7 @@ import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-er
 import { backoffDelay, sleep } from '../../shared/backoff';
 import type { Logger } from '../../shared/logging';
 import type { SourceRecord } from '../../shared/records';
+import { metrics } from '../../shared/metrics';
 import type { RecordBatch, ShardReader, StartPosition } from '../shard-reader';
 
 export interface PollingSettings {
@@ -71,6 +72,7 @@ export class PollingReader implements ShardReader {
         }
         if (kind === 'fatal' || kind === 'not-found') throw err;
         const delay = backoffDelay(this.failures++, { baseMs: 200, maxMs: 10_000 });
+        metrics().readThrottles.inc({ shard: this.shardId });
         this.log.warn({ err: describeError(err), kind, retryInMs: delay }, 'GetRecords failed; retrying');
         await sleep(delay, signal);
       }

@@ -18,6 +18,7 @@ import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-er
 import { backoffDelay, type BackoffPolicy } from '../../shared/backoff';
 import type { Logger } from '../../shared/logging';
 import type { OutputRecord } from '../../shared/records';
+import { metrics } from '../../shared/metrics';
 import { isFullBatch, nextBatchLength, nextOrderedBatch, recordSize, type BatchLimits } from './batch-packer';
 
 export interface SinkSettings extends BatchLimits {
@@ -230,11 +231,14 @@ export class KinesisSink {
     this.stats.requests += 1;
     let retry: Entry[] = [];
     let throttled = false;
+    const m = metrics();
+    const stopTimer = m.putRecordsDuration.startTimer();
     try {
       const result = await this.putter.putRecords(
         this.streamArn,
         batch.map((entry) => entry.request),
       );
+      stopTimer();
       batch.forEach((entry, i) => {
         const outcome = result.entries[i];
         if (outcome && !outcome.ErrorCode && outcome.SequenceNumber) {
@@ -244,18 +248,28 @@ export class KinesisSink {
           if (outcome?.ErrorCode === 'ProvisionedThroughputExceededException') throttled = true;
         }
       });
+      m.recordsWritten.inc({ stream: this.streamArn }, batch.length - retry.length);
       if (retry.length > 0) {
         this.stats.retriedRecords += retry.length;
-        if (throttled) this.stats.throttledRecords += retry.length;
+        m.putRecordsRetried.inc(retry.length);
+        if (throttled) {
+          this.stats.throttledRecords += retry.length;
+          m.putRecordsThrottled.inc(retry.length);
+        }
         this.log.debug({ failed: retry.length, of: batch.length, code: result.entries.find((e) => e.ErrorCode)?.ErrorCode }, 'PutRecords partial failure; re-sending the failed entries');
       }
     } catch (err) {
+      stopTimer();
       retry = batch;
       this.stats.failedRequests += 1;
       this.stats.retriedRecords += batch.length;
+      m.putRecordsRetried.inc(batch.length);
       const kind = classifyKinesisError(err);
       throttled = kind === 'throttled';
-      if (throttled) this.stats.throttledRecords += batch.length;
+      if (throttled) {
+        this.stats.throttledRecords += batch.length;
+        m.putRecordsThrottled.inc(batch.length);
+      }
       const level = kind === 'fatal' ? 'error' : 'warn';
       this.log[level]({ err: describeError(err), kind, records: batch.length }, 'PutRecords failed; the whole request will be retried');
     } finally {

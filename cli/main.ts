@@ -9,6 +9,8 @@ import { runGenerate } from './run-generate';
 import { runLocal } from './local/stack';
 import { runShutdown } from './run-shutdown';
 import { DEFAULT_METRICS_PORT } from './ops';
+import { runDashboard } from './run-dashboard';
+import { runDlq } from './run-dlq';
 
 function withCommon(command: Command): Command {
   return command
@@ -40,6 +42,12 @@ export function buildProgram(): Command {
   withCommon(program.command('shutdown').description('stop the whole application on purpose (and deregister a JOB_MANAGED EFO consumer)'))
     .option('--timeout <seconds>', 'how long to wait for every process to stop', '120')
     .action((opts) => runShutdown(opts));
+  withCommon(program.command('dashboard').description('serve the Bull Board dashboard (leases and dead letters) on its own')).action((opts) => runDashboard(opts));
+  withCommon(program.command('dlq <action>').description('dead letters: list, replay (through the current transform and sink) or purge'))
+    .option('--reason <text>', 'only dead letters whose reason contains this text')
+    .option('--json', 'list as JSON')
+    .option('--timeout <seconds>', 'replay: how long to wait for every letter to be processed', '120')
+    .action((action, opts) => runDlq(action, opts));
   withCommon(program.command('local').description('run the whole pipeline locally: local Kinesis, Redis, coordinator, workers and generator'))
     .option('--workers <n>', 'worker processes', '2')
     .option('--shards <n>', 'input stream shards, when the stack creates it', '4')

@@ -9,6 +9,8 @@ import { FatalError, onShutdownSignal } from './lifecycle';
 import { connectRedis } from './services';
 import { startOps, type OpsOptions } from './ops';
 import { KinesisGateway } from '../shared/aws/kinesis-gateway';
+import { Dashboard } from '../coordinator/dashboard';
+import { DeadLetterReplayer } from '../worker/dead-letter/dead-letter-replayer';
 
 export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<void> {
   const ctx = resolveContext(opts);
@@ -21,8 +23,12 @@ export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<
   const probe = KinesisGateway.fromConfig(config.input.client);
   const ops = await startOps(opts, { app: ctx.app, role: 'coordinator', process: id }, redis, () => probe.ping(config.input.stream.arn), log);
   const coordinator = new Coordinator({ config, keys: ctx.keys, redis, eventsConnection, log, id, onShutdownRequested: () => stop('application shutdown requested') });
+  const replayer = new DeadLetterReplayer(redis.duplicate(), ctx.keys, config, log);
+  const dashboard = config.dashboard.enabled ? new Dashboard(config.dashboard, redis, ctx.keys) : undefined;
   const stop = onShutdownSignal(async (reason) => {
     log.info({ reason }, 'coordinator stopping');
+    await dashboard?.close();
+    await replayer.stop();
     await coordinator.stop();
     await ops.stop();
     probe.destroy();
@@ -35,6 +41,15 @@ export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<
     if (err instanceof ConfigError) throw err;
     if (err instanceof ConsumerNotReady) throw new FatalError(`cannot prepare the EFO consumer: ${err.message}`);
     throw new FatalError(`cannot list the shards of ${config.input.stream.arn}: ${describeError(err)}`);
+  }
+  replayer.start();
+  if (dashboard) {
+    try {
+      log.info({ dashboard: await dashboard.listen() }, 'dashboard listening');
+    } catch (err) {
+      // Several coordinators on one host: the first one serves it.
+      log.warn({ err: (err as Error).message, host: config.dashboard.host, port: config.dashboard.port }, 'cannot serve the dashboard there; running without it');
+    }
   }
   log.info({ stream: config.input.stream.arn, reader: config.input.readerType, redis: safeRedisUrl(ctx.redisUrl), discoveryIntervalMs: config.input.discoveryIntervalMs }, 'coordinator started');
 }

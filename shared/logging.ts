@@ -17,6 +17,13 @@ export const REDACT_PATHS = [
   '*.password',
   'redisUrl',
   '*.redisUrl',
+  'token',
+  '*.token',
+  'basic',
+  '*.basic',
+  'authorization',
+  '*.authorization',
+  '*.headers.authorization',
 ];
 
 export function createLogger(name: string, bindings: Record<string, unknown> = {}): Logger {

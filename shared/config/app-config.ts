@@ -81,9 +81,19 @@ export interface ClusterConfig {
   maxLeasesPerWorker: number;
 }
 
+export interface DashboardConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+  path: string;
+  basic?: { username: string; password: string };
+  token?: string;
+}
+
 export interface AppConfig {
   input: InputStreamConfig;
   output: OutputStreamConfig;
   serialization: 'JSON' | 'STRING';
   cluster: ClusterConfig;
+  dashboard: DashboardConfig;
 }

@@ -10,7 +10,8 @@ export const INPUT = 'InputStream0';
 export const OUTPUT = 'OutputStream0';
 export const SERIALIZATION = 'SerializationType';
 export const CLUSTER = 'Cluster';
-export type GroupId = typeof INPUT | typeof OUTPUT | typeof SERIALIZATION | typeof CLUSTER;
+export const DASHBOARD = 'Dashboard';
+export type GroupId = typeof INPUT | typeof OUTPUT | typeof SERIALIZATION | typeof CLUSTER | typeof DASHBOARD;
 
 export interface Option<T> {
   /** The property groups the key is read from. */
@@ -339,6 +340,42 @@ export const WORKER_MAX_LEASES = intOption(
   100_000,
 );
 
+// ---- Dashboard (Bull Board) ---------------------------------------------------------------------------
+
+export const DASHBOARD_ENABLED = enumOption(
+  { groups: [DASHBOARD], key: 'enabled', description: 'Whether each coordinator also serves the dashboard (`shardflow dashboard` always does).', defaultValue: 'true' },
+  ['true', 'false'],
+);
+export const DASHBOARD_HOST = stringOption(
+  { groups: [DASHBOARD], key: 'host', description: 'Address the dashboard listens on. Anything but loopback requires credentials.', defaultValue: '127.0.0.1' },
+  'an IP address or host name',
+);
+export const DASHBOARD_PORT = intOption({ groups: [DASHBOARD], key: 'port', description: 'Port of the dashboard.', defaultValue: 3000 }, 0, 65535);
+export const DASHBOARD_PATH: Option<string> = {
+  groups: [DASHBOARD],
+  key: 'path',
+  description: 'URL path of the dashboard.',
+  defaultValue: '/',
+  defaultText: '/',
+  allowed: 'a path starting with "/"',
+  parse: (raw) => (/^\/[A-Za-z0-9/_.-]*$/.test(raw.trim()) ? raw.trim().replace(/(.)\/$/, '$1') : undefined),
+};
+export const DASHBOARD_USERNAME = stringOption({
+  groups: [DASHBOARD],
+  key: 'auth.basic.username',
+  description: 'Basic-auth user (env `SHARDFLOW_DASHBOARD_USERNAME` overrides).',
+});
+export const DASHBOARD_PASSWORD = stringOption({
+  groups: [DASHBOARD],
+  key: 'auth.basic.password',
+  description: 'Basic-auth password; better given as env `SHARDFLOW_DASHBOARD_PASSWORD` than in the file. Never logged.',
+});
+export const DASHBOARD_TOKEN = stringOption({
+  groups: [DASHBOARD],
+  key: 'auth.bearer.token',
+  description: 'Bearer token accepted instead of basic auth (env `SHARDFLOW_DASHBOARD_TOKEN` overrides). Never logged.',
+});
+
 /** Every option, in README order. */
 export const ALL_OPTIONS: readonly Option<unknown>[] = [
   STREAM_ARN, AWS_REGION, AWS_ENDPOINT, HTTP_MAX_CONCURRENCY, HTTP_READ_TIMEOUT,
@@ -350,4 +387,5 @@ export const ALL_OPTIONS: readonly Option<unknown>[] = [
   SINK_BATCH_MAX_SIZE, SINK_FLUSH_BUFFER_SIZE, SINK_MAX_RECORD_SIZE, SINK_FLUSH_TIMEOUT, SINK_MAX_INFLIGHT,
   SINK_MAX_BUFFERED, SINK_PARTITION_KEY, SINK_ORDERING,
   SERIALIZATION_TYPE, LEASE_TIMEOUT, WORKER_MAX_LEASES,
+  DASHBOARD_ENABLED, DASHBOARD_HOST, DASHBOARD_PORT, DASHBOARD_PATH, DASHBOARD_USERNAME, DASHBOARD_PASSWORD, DASHBOARD_TOKEN,
 ];

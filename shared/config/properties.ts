@@ -107,7 +107,7 @@ export interface ParsedConfig {
   warnings: string[];
 }
 
-export function buildAppConfig(groups: PropertyGroups): ParsedConfig {
+export function buildAppConfig(groups: PropertyGroups, env: NodeJS.ProcessEnv = process.env): ParsedConfig {
   const readers = new Map<string, GroupReader>();
   const reader = (group: string) => {
     let r = readers.get(group);
@@ -159,13 +159,14 @@ export function buildAppConfig(groups: PropertyGroups): ParsedConfig {
       leaseTimeoutMs: reader(o.CLUSTER).get(o.LEASE_TIMEOUT),
       maxLeasesPerWorker: reader(o.CLUSTER).get(o.WORKER_MAX_LEASES),
     },
+    dashboard: dashboardConfig(reader(o.DASHBOARD), env),
   };
 
   const warnings: string[] = [];
   for (const group of groups.keys()) {
     const r = readers.get(group);
     if (!r) {
-      warnings.push(`Unknown property group "${group}" is ignored (known groups: ${[o.INPUT, o.OUTPUT, o.SERIALIZATION, o.CLUSTER].join(', ')})`);
+      warnings.push(`Unknown property group "${group}" is ignored (known groups: ${[o.INPUT, o.OUTPUT, o.SERIALIZATION, o.CLUSTER, o.DASHBOARD].join(', ')})`);
       continue;
     }
     for (const key of r.unknownKeys()) {
@@ -266,6 +267,32 @@ function outputConfig(r: GroupReader) {
     partitionKey: partitionKeyRule(r),
     ordering: r.get(o.SINK_ORDERING),
   };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+function dashboardConfig(r: GroupReader, env: NodeJS.ProcessEnv) {
+  const username = env.SHARDFLOW_DASHBOARD_USERNAME || r.optional(o.DASHBOARD_USERNAME);
+  const password = env.SHARDFLOW_DASHBOARD_PASSWORD || r.optional(o.DASHBOARD_PASSWORD);
+  const token = env.SHARDFLOW_DASHBOARD_TOKEN || r.optional(o.DASHBOARD_TOKEN);
+  if ((username === undefined) !== (password === undefined)) {
+    r.fail(username === undefined ? o.DASHBOARD_USERNAME.key : o.DASHBOARD_PASSWORD.key, undefined, 'set with its partner: basic auth needs both a user name and a password');
+  }
+  const host = r.get(o.DASHBOARD_HOST);
+  const basic = username && password ? { username, password } : undefined;
+  const enabled = r.get(o.DASHBOARD_ENABLED) === 'true';
+  if (enabled && !isLoopback(host) && !basic && !token) {
+    r.fail(
+      o.DASHBOARD_HOST.key,
+      host,
+      `a loopback address (127.0.0.1, ::1), or credentials: ${o.DASHBOARD_USERNAME.key} and ${o.DASHBOARD_PASSWORD.key} or ${o.DASHBOARD_TOKEN.key} (or SHARDFLOW_DASHBOARD_PASSWORD / SHARDFLOW_DASHBOARD_TOKEN), since the dashboard can retry, replay and remove jobs`,
+    );
+  }
+  return { enabled, host, port: r.get(o.DASHBOARD_PORT), path: r.get(o.DASHBOARD_PATH), basic, token };
 }
 
 export function loadAppConfig(file: string): ParsedConfig {

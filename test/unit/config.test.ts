@@ -718,8 +718,8 @@ describe('buildAppConfig: unknown keys and groups', () => {
   it('warns once for each unknown group, whatever its number of keys', () => {
     const { warnings } = build({ FlinkApplicationProperties: { a: '1', b: '2', c: '3' }, inputstream0: { 'stream.arn': IN_ARN } });
     expect(warnings).toEqual([
-      'Unknown property group "FlinkApplicationProperties" is ignored (known groups: InputStream0, OutputStream0, SerializationType, Cluster)',
-      'Unknown property group "inputstream0" is ignored (known groups: InputStream0, OutputStream0, SerializationType, Cluster)',
+      'Unknown property group "FlinkApplicationProperties" is ignored (known groups: InputStream0, OutputStream0, SerializationType, Cluster, Dashboard)',
+      'Unknown property group "inputstream0" is ignored (known groups: InputStream0, OutputStream0, SerializationType, Cluster, Dashboard)',
     ]);
   });
 

@@ -1,0 +1,29 @@
+import { Dashboard } from '../coordinator/dashboard';
+import { createLogger } from '../shared/logging';
+import { DeadLetterReplayer } from '../worker/dead-letter/dead-letter-replayer';
+import { loadConfig, resolveContext, type CommonOptions } from './context';
+import { FatalError, onShutdownSignal } from './lifecycle';
+import { connectRedis } from './services';
+
+/** `shardflow dashboard`: Bull Board on its own, plus a dead-letter replayer for the dashboard's retries. */
+export async function runDashboard(opts: CommonOptions): Promise<void> {
+  const ctx = resolveContext(opts);
+  const log = createLogger('dashboard', { app: ctx.app });
+  const config = loadConfig(ctx, log);
+  const redis = await connectRedis(ctx.redisUrl);
+  const dashboard = new Dashboard(config.dashboard, redis, ctx.keys);
+  const replayer = new DeadLetterReplayer(redis.duplicate(), ctx.keys, config, log);
+  let url: string;
+  try {
+    url = await dashboard.listen();
+  } catch (err) {
+    throw new FatalError(`cannot serve the dashboard on ${config.dashboard.host}:${config.dashboard.port}: ${(err as Error).message}`);
+  }
+  replayer.start();
+  log.info({ dashboard: url, auth: config.dashboard.token ? 'bearer' : config.dashboard.basic ? 'basic' : 'none (loopback only)' }, 'dashboard listening');
+  onShutdownSignal(async () => {
+    await replayer.stop();
+    await dashboard.close();
+    await redis.quit();
+  });
+}

@@ -1,0 +1,116 @@
+/**
+ * `shardflow dlq list|replay|purge [--reason TEXT]`: look at, replay or remove dead letters. Replay runs
+ * each matching letter through the current transform and sink (as retrying it in the dashboard does);
+ * one that fails again stays in the queue with its new reason.
+ */
+import { Job, Queue, type JobType } from 'bullmq';
+import { DEAD_LETTER_QUEUE } from '../shared/redis/keys';
+import { createLogger } from '../shared/logging';
+import { sleep } from '../shared/backoff';
+import { DeadLetterReplayer, type ParkedDeadLetter } from '../worker/dead-letter/dead-letter-replayer';
+import { loadConfig, resolveContext, type CommonOptions } from './context';
+import { ConfigError } from '../shared/config/config-error';
+import { FatalError } from './lifecycle';
+import { connectRedis } from './services';
+
+export interface DlqOptions extends CommonOptions {
+  reason?: string;
+  json?: boolean;
+  timeout?: string;
+}
+
+const PENDING: JobType[] = ['failed', 'waiting', 'delayed', 'prioritized', 'active'];
+
+function reasonOf(job: Job<ParkedDeadLetter>): string {
+  return job.failedReason || job.data.reason;
+}
+
+async function matching(queue: Queue<ParkedDeadLetter>, reason?: string): Promise<Array<{ job: Job<ParkedDeadLetter>; state: string }>> {
+  const found: Array<{ job: Job<ParkedDeadLetter>; state: string }> = [];
+  for (const state of PENDING) {
+    for (const job of await queue.getJobs([state])) {
+      if (!reason || reasonOf(job).includes(reason)) found.push({ job, state: state === 'waiting' ? 'waiting' : state });
+    }
+  }
+  return found;
+}
+
+export async function runDlq(action: string, opts: DlqOptions): Promise<void> {
+  if (!['list', 'replay', 'purge'].includes(action)) {
+    throw new ConfigError(`Invalid argument: dlq action: value ${JSON.stringify(action)} is not allowed; allowed: list | replay | purge`);
+  }
+  const ctx = resolveContext(opts);
+  const log = createLogger('dlq', { app: ctx.app });
+  const config = loadConfig(ctx, log);
+  const redis = await connectRedis(ctx.redisUrl);
+  const queue = new Queue<ParkedDeadLetter>(DEAD_LETTER_QUEUE, { connection: redis, prefix: ctx.keys.bullPrefix });
+  try {
+    const jobs = await matching(queue, opts.reason);
+    if (action === 'list') {
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(jobs.map(({ job, state }) => ({ id: job.id, state, ...job.data, reason: reasonOf(job) })), null, 2)}\n`);
+      } else {
+        for (const { job, state } of jobs) {
+          const d = job.data;
+          process.stdout.write(`${job.id}\t${state}\t${d.shardId}\t${d.sequenceNumber}\t${d.arrivalTime ?? '-'}\t${reasonOf(job)}\n`);
+        }
+        process.stdout.write(`${jobs.length} dead letter(s)${opts.reason ? ` matching "${opts.reason}"` : ''} in application "${ctx.app}"\n`);
+      }
+      return;
+    }
+    if (action === 'purge') {
+      for (const { job } of jobs) await job.remove();
+      process.stdout.write(`purged ${jobs.length} dead letter(s)${opts.reason ? ` matching "${opts.reason}"` : ''} from application "${ctx.app}"\n`);
+      return;
+    }
+    await replay(jobs, queue, opts, config, ctx, redis, log);
+  } finally {
+    await queue.close();
+    await redis.quit().catch(() => undefined);
+  }
+}
+
+async function replay(
+  jobs: Array<{ job: Job<ParkedDeadLetter>; state: string }>,
+  queue: Queue<ParkedDeadLetter>,
+  opts: DlqOptions,
+  config: ReturnType<typeof loadConfig>,
+  ctx: ReturnType<typeof resolveContext>,
+  redis: Awaited<ReturnType<typeof connectRedis>>,
+  log: ReturnType<typeof createLogger>,
+): Promise<void> {
+  const timeoutMs = (opts.timeout === undefined ? 120 : Number(opts.timeout)) * 1000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ConfigError(`Invalid argument: --timeout: value ${JSON.stringify(opts.timeout)} is not allowed; allowed: a positive number of seconds`);
+  const started = Date.now();
+  const replayer = new DeadLetterReplayer(redis.duplicate(), ctx.keys, config, log);
+  replayer.start();
+  try {
+    for (const { job, state } of jobs) {
+      // Marked parked first, so the replayer replays it instead of parking it.
+      await job.updateData({ ...job.data, parked: true });
+      if (state === 'failed') await job.retry('failed');
+    }
+    const outcome = new Map<string, { state: string; reason?: string }>();
+    const deadline = started + timeoutMs;
+    while (outcome.size < jobs.length) {
+      for (const { job } of jobs) {
+        if (outcome.has(job.id!)) continue;
+        const fresh = await Job.fromId<ParkedDeadLetter>(queue, job.id!);
+        if (!fresh) continue;
+        const state = await fresh.getState();
+        const finishedNow = (fresh.finishedOn ?? 0) >= started;
+        if (state === 'completed' && finishedNow) outcome.set(job.id!, { state });
+        else if (state === 'failed' && finishedNow) outcome.set(job.id!, { state, reason: fresh.failedReason });
+      }
+      if (outcome.size === jobs.length) break;
+      if (Date.now() > deadline) throw new FatalError(`replay timed out: ${jobs.length - outcome.size} of ${jobs.length} dead letter(s) not processed within ${timeoutMs / 1000} s`);
+      await sleep(200);
+    }
+    const failed = [...outcome.entries()].filter(([, o]) => o.state === 'failed');
+    process.stdout.write(`replayed ${jobs.length} dead letter(s): ${jobs.length - failed.length} reached the output stream, ${failed.length} failed again and stay in the queue\n`);
+    for (const [id, o] of failed) process.stdout.write(`  ${id}: ${o.reason}\n`);
+    if (failed.length > 0) throw new FatalError(`${failed.length} dead letter(s) failed again (see above)`);
+  } finally {
+    await replayer.stop();
+  }
+}

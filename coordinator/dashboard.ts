@@ -1,0 +1,103 @@
+/**
+ * The Bull Board dashboard: the lease queue (one active job per held shard, with live progress: owner,
+ * reader, checkpoint, records and bytes, MillisBehindLatest; completed jobs are finished parent shards)
+ * and the dead-letter queue (failed jobs; retrying one replays it). Loopback-only unless credentials are
+ * configured (basic auth or a bearer token).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { Queue } from 'bullmq';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import type { DashboardConfig } from '../shared/config/app-config';
+import { ConfigError } from '../shared/config/config-error';
+import { DASHBOARD, DASHBOARD_HOST, DASHBOARD_PASSWORD, DASHBOARD_TOKEN, DASHBOARD_USERNAME } from '../shared/config/options';
+import { isLoopback } from '../shared/config/properties';
+import { DEAD_LETTER_QUEUE, LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
+
+export function assertDashboardSecure(config: DashboardConfig): void {
+  if (!isLoopback(config.host) && !config.basic && !config.token) {
+    throw ConfigError.invalidValue(
+      DASHBOARD,
+      DASHBOARD_HOST.key,
+      config.host,
+      `a loopback address (127.0.0.1, ::1), or credentials: ${DASHBOARD_USERNAME.key} and ${DASHBOARD_PASSWORD.key} or ${DASHBOARD_TOKEN.key}`,
+    );
+  }
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Basic auth or a bearer token, when configured; nothing otherwise (loopback only). */
+export function authMiddleware(config: DashboardConfig) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!config.basic && !config.token) return next();
+    const header = req.headers.authorization ?? '';
+    if (config.token && header.startsWith('Bearer ') && same(header.slice(7), config.token)) return next();
+    if (config.basic && header.startsWith('Basic ')) {
+      const [user, ...rest] = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':');
+      if (same(user, config.basic.username) && same(rest.join(':'), config.basic.password)) return next();
+    }
+    res.setHeader('WWW-Authenticate', 'Basic realm="shardflow"');
+    res.status(401).send('authentication required\n');
+  };
+}
+
+export class Dashboard {
+  private server: Server | undefined;
+  private readonly queues: Queue[];
+
+  constructor(
+    private readonly config: DashboardConfig,
+    connection: Redis,
+    keys: AppKeys,
+  ) {
+    assertDashboardSecure(config);
+    const leases = new Queue(LEASE_QUEUE, { connection, prefix: keys.bullPrefix });
+    const deadLetters = new Queue(DEAD_LETTER_QUEUE, { connection, prefix: keys.bullPrefix });
+    this.queues = [leases, deadLetters];
+    const adapter = new ExpressAdapter();
+    adapter.setBasePath(config.path === '/' ? '' : config.path);
+    createBullBoard({
+      queues: [
+        // Lease jobs are managed by shardflow: looking is fine, moving them by hand is not.
+        new BullMQAdapter(leases, { readOnlyMode: true, displayName: `${keys.app}: shard leases`, description: 'One job per shard. Active: leased (progress shows owner, reader, checkpoint, lag). Completed: finished parent shards.' }),
+        new BullMQAdapter(deadLetters, { allowRetries: true, displayName: `${keys.app}: dead letters`, description: 'Records that could not be transformed or delivered. Retry a failed job to replay it through the current transform and sink.' }),
+      ],
+      serverAdapter: adapter,
+      options: { uiConfig: { boardTitle: `shardflow · ${keys.app}` } },
+    });
+    this.app = express();
+    this.app.disable('x-powered-by');
+    this.app.use(authMiddleware(config));
+    this.app.use(config.path, adapter.getRouter());
+  }
+
+  private readonly app: express.Express;
+
+  listen(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const server = this.app.listen(this.config.port, this.config.host);
+      this.server = server;
+      server.once('error', reject);
+      server.once('listening', () => {
+        const { port } = server.address() as AddressInfo;
+        const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+        resolve(`http://${host}:${port}${this.config.path === '/' ? '/' : `${this.config.path}/`}`);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await Promise.all(this.queues.map((q) => q.close()));
+  }
+}

@@ -29,6 +29,8 @@ import { createTransform } from './transform/transform';
 import { StatusReporter, type WorkerStatus } from './status-reporter';
 import { metrics } from '../shared/metrics';
 
+const PROGRESS_INTERVAL_MS = 5000;
+
 export interface LeaseWorkerOptions {
   config: AppConfig;
   keys: AppKeys;
@@ -52,7 +54,8 @@ export class LeaseWorker {
   private readonly checkpoints: CheckpointStore;
   private readonly deadLetters: DeadLetterQueue;
   private readonly transform;
-  readonly runners = new Map<string, { lease: Lease; runner: ShardRunner }>();
+  readonly runners = new Map<string, { lease: Lease; runner: ShardRunner; job: Job<LeaseJobData> }>();
+  private progressTimer: NodeJS.Timeout | undefined;
   private readonly status: StatusReporter;
   private stopping = false;
   private readonly leaseQueue: Queue<LeaseJobData>;
@@ -130,6 +133,10 @@ export class LeaseWorker {
     }
     this.balancer.start();
     this.status.start();
+    // The dashboard shows each lease job's progress: owner, reader, checkpoint, counts and lag.
+    this.progressTimer = setInterval(() => {
+      for (const { job, runner } of this.runners.values()) void this.publishProgress(job, runner);
+    }, PROGRESS_INTERVAL_MS);
     this.opts.log.info({ worker: this.opts.id, maxLeases: this.opts.config.cluster.maxLeasesPerWorker, share: this.capacity }, 'worker started; taking shard leases');
   }
 
@@ -139,6 +146,7 @@ export class LeaseWorker {
     this.stopping = true;
     this.opts.log.info({ leases: this.runners.size }, 'stopping: flushing, checkpointing and releasing leases');
     await this.balancer.stop();
+    clearInterval(this.progressTimer);
     await this.worker.pause(true);
     for (const { lease } of this.runners.values()) lease.stop();
     await this.worker.close();
@@ -184,7 +192,8 @@ export class LeaseWorker {
       checkpoint,
       replayUntil,
     );
-    this.runners.set(job.id!, { lease, runner });
+    this.runners.set(job.id!, { lease, runner, job });
+    void this.publishProgress(job, runner);
     const m = metrics();
     m.leaseGains.inc();
     m.leasesHeld.set(this.runners.size);
@@ -218,6 +227,22 @@ export class LeaseWorker {
       m.leasesHeld.set(this.runners.size);
       m.millisBehindLatest.remove({ shard: shardId, reader: runner.progress.reader });
     }
+  }
+
+  private async publishProgress(job: Job<LeaseJobData>, runner: ShardRunner): Promise<void> {
+    const p = runner.progress;
+    await job
+      .updateProgress({
+        owner: this.opts.id,
+        reader: p.reader,
+        checkpoint: p.checkpoint ?? null,
+        recordsRead: p.recordsRead,
+        bytesRead: p.bytesRead,
+        recordsDeadLettered: p.recordsDeadLettered,
+        millisBehindLatest: p.millisBehindLatest ?? null,
+        updatedAt: new Date().toISOString(),
+      })
+      .catch(() => undefined);
   }
 
   /** How many leases the BullMQ worker may hold; 0 pauses taking new ones. */

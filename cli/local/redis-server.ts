@@ -19,7 +19,7 @@ export function redisServerOnPath(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-export async function startRedisServer(options: { port?: number; dir?: string; appendOnly?: boolean } = {}): Promise<RedisServer> {
+export async function startRedisServer(options: { port?: number; dir?: string; appendOnly?: boolean; password?: string } = {}): Promise<RedisServer> {
   if (!redisServerOnPath()) {
     throw new FatalError('no Redis answers and redis-server is not on the PATH: install Redis 7 (for example `apt-get install redis-server`) or point --redis / REDIS_URL at a running one');
   }
@@ -27,10 +27,10 @@ export async function startRedisServer(options: { port?: number; dir?: string; a
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'shardflow-redis-'));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no', '--daemonize', 'no'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no', '--daemonize', 'no', ...(options.password ? ['--requirepass', options.password] : [])],
     { stdio: 'ignore' },
   );
-  const url = `redis://127.0.0.1:${port}`;
+  const url = options.password ? `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`;
   await waitFor(() => redisAnswers(url, 500), 10_000, `redis-server on port ${port}`);
   return { url, port, process: child, stop: () => stopChild(child) };
 }

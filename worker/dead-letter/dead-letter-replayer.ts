@@ -59,8 +59,9 @@ export class DeadLetterReplayer {
   }
 
   async stop(): Promise<void> {
-    await this.worker.close();
-    await this.sink.flush();
+    // Forced: a replay still waiting on the output stream stays in the queue and is picked up again.
+    await this.worker.close(true);
+    await Promise.race([this.sink.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.sink.close();
     this.output.destroy();
   }

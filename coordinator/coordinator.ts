@@ -64,10 +64,6 @@ export class Coordinator {
     }
   }
 
-  get isLeader(): boolean {
-    return this.leading !== undefined;
-  }
-
   /**
    * Joins the coordinators. The leader prepares the EFO consumer and runs the first discovery before
    * this returns, so errors such as a missing stream fail the start; a standby returns at once and

@@ -75,8 +75,4 @@ export class AppKeys {
     return `${this.prefix}:workers`;
   }
 
-  /** Hash of application-wide counters (records read, written, dead-lettered). */
-  get counters(): string {
-    return `${this.prefix}:counters`;
-  }
 }

@@ -83,13 +83,13 @@ async function replay(
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ConfigError(`Invalid argument: --timeout: value ${JSON.stringify(opts.timeout)} is not allowed; allowed: a positive number of seconds`);
   const started = Date.now();
   const replayer = new DeadLetterReplayer(redis.duplicate(), ctx.keys, config, log);
-  replayer.start();
   try {
     for (const { job, state } of jobs) {
-      // Marked parked first, so the replayer replays it instead of parking it.
+      // Marked parked before the replayer starts, so it replays each letter instead of parking it again.
       await job.updateData({ ...job.data, parked: true });
       if (state === 'failed') await job.retry('failed');
     }
+    replayer.start();
     const outcome = new Map<string, { state: string; reason?: string }>();
     const deadline = started + timeoutMs;
     while (outcome.size < jobs.length) {

@@ -26,10 +26,13 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
   return { child, output: () => text, exited };
 }
 
-/** Runs the CLI to completion. */
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
+/** Runs the CLI to completion; one that has not exited within `timeoutMs` is killed and fails the test. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 90_000): Promise<{ code: number | null; output: string }> {
   const p = spawnCli(args, env);
-  const { code } = await p.exited;
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const { code, signal } = await p.exited;
+  clearTimeout(timer);
+  if (signal === 'SIGKILL') throw new Error(`shardflow ${args.join(' ')} did not exit within ${timeoutMs / 1000} s:\n${p.output()}`);
   return { code, output: p.output() };
 }
 

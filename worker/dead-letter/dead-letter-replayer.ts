@@ -34,8 +34,9 @@ export class DeadLetterReplayer {
   private readonly sink: KinesisSink;
   private readonly transform;
 
+  /** `connection` becomes the replayer's own: BullMQ does not close a connection it was given, so `stop` does. */
   constructor(
-    connection: Redis,
+    private readonly connection: Redis,
     keys: AppKeys,
     private readonly config: AppConfig,
     private readonly log: Logger,
@@ -64,6 +65,7 @@ export class DeadLetterReplayer {
     await Promise.race([this.sink.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.sink.close();
     this.output.destroy();
+    await this.connection.quit().catch(() => this.connection.disconnect());
   }
 
   private async process(job: Job<ParkedDeadLetter, ReplayResult>): Promise<ReplayResult> {

@@ -347,7 +347,7 @@ export const DASHBOARD_ENABLED = enumOption(
   ['true', 'false'],
 );
 export const DASHBOARD_HOST = stringOption(
-  { groups: [DASHBOARD], key: 'host', description: 'Address the dashboard listens on. Anything but loopback requires credentials.', defaultValue: '127.0.0.1' },
+  { groups: [DASHBOARD], key: 'host', description: 'Address the dashboard listens on (env `SHARDFLOW_DASHBOARD_HOST` overrides). Anything but loopback requires credentials.', defaultValue: '127.0.0.1' },
   'an IP address or host name',
 );
 export const DASHBOARD_PORT = intOption({ groups: [DASHBOARD], key: 'port', description: 'Port of the dashboard.', defaultValue: 3000 }, 0, 65535);

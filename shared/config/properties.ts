@@ -78,6 +78,15 @@ class GroupReader {
     return value;
   }
 
+  /** The option from an environment variable when that is set (it wins over the file), else as `get`. */
+  getOrEnv<T>(option: o.Option<T>, env: NodeJS.ProcessEnv, name: string): T {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return this.get(option);
+    const value = option.parse(raw);
+    if (value === undefined) this.fail(`${option.key} (env ${name})`, raw, option.allowed);
+    return value;
+  }
+
   has(option: o.Option<unknown>): boolean {
     return [option.key, ...(option.aliases ?? [])].some((key) => key in this.map);
   }
@@ -282,7 +291,9 @@ function dashboardConfig(r: GroupReader, env: NodeJS.ProcessEnv) {
   if ((username === undefined) !== (password === undefined)) {
     r.fail(username === undefined ? o.DASHBOARD_USERNAME.key : o.DASHBOARD_PASSWORD.key, undefined, 'set with its partner: basic auth needs both a user name and a password');
   }
-  const host = r.get(o.DASHBOARD_HOST);
+  // From the environment too, so one properties file serves every container and only the coordinator's
+  // container opens the dashboard to its network.
+  const host = r.getOrEnv(o.DASHBOARD_HOST, env, 'SHARDFLOW_DASHBOARD_HOST');
   const basic = username && password ? { username, password } : undefined;
   const enabled = r.get(o.DASHBOARD_ENABLED) === 'true';
   if (enabled && !isLoopback(host) && !basic && !token) {

@@ -800,3 +800,32 @@ describe('sink.max-record-size follows a smaller request size when unset', () =>
     expect(() => build({ OutputStream0: { 'sink.flush-buffer.size': '512 kb', 'sink.max-record-size': '1 mb' } })).toThrow(/sink\.max-record-size/);
   });
 });
+
+describe('Dashboard: loopback unless secured', () => {
+  const dash = (props: Record<string, string>, env: NodeJS.ProcessEnv = {}) => buildAppConfig(groupsOf({ Dashboard: props }), env).config.dashboard;
+
+  it('defaults to 127.0.0.1:3000 without credentials', () => {
+    expect(dash({})).toMatchObject({ enabled: true, host: '127.0.0.1', port: 3000, path: '/', basic: undefined, token: undefined });
+  });
+
+  it('refuses a non-loopback host without credentials, naming the group, key, value and what is allowed', () => {
+    const err = configError(() => dash({ host: '0.0.0.0' }));
+    expect(err.message).toContain('property group "Dashboard", key "host": value "0.0.0.0" is not allowed; allowed: a loopback address');
+  });
+
+  it('takes credentials from the environment over the file', () => {
+    const d = dash({ host: '0.0.0.0', 'auth.basic.username': 'file-user', 'auth.basic.password': 'file-pass' }, { SHARDFLOW_DASHBOARD_USERNAME: 'env-user', SHARDFLOW_DASHBOARD_PASSWORD: 'env-pass', SHARDFLOW_DASHBOARD_TOKEN: 'env-token' });
+    expect(d.basic).toEqual({ username: 'env-user', password: 'env-pass' });
+    expect(d.token).toBe('env-token');
+  });
+
+  it('takes the host from SHARDFLOW_DASHBOARD_HOST, which still needs credentials', () => {
+    expect(dash({}, { SHARDFLOW_DASHBOARD_HOST: '0.0.0.0', SHARDFLOW_DASHBOARD_TOKEN: 't' }).host).toBe('0.0.0.0');
+    expect(configError(() => dash({}, { SHARDFLOW_DASHBOARD_HOST: '0.0.0.0' })).message).toContain('key "host"');
+    expect(configError(() => dash({}, { SHARDFLOW_DASHBOARD_HOST: '   ' })).message).toContain('key "host (env SHARDFLOW_DASHBOARD_HOST)"');
+  });
+
+  it('needs both halves of basic auth', () => {
+    expect(configError(() => dash({ 'auth.basic.username': 'ops' })).message).toContain('key "auth.basic.password"');
+  });
+});

@@ -6,7 +6,6 @@
  *
  * Chromium is `CHROMIUM_PATH` or /usr/bin/chromium (`.ci/run` installs Debian's package when it is missing).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +13,12 @@ import { ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { freePort, portAnswers } from '../../cli/local/free-port';
 import { LEASE_QUEUE } from '../../shared/redis/keys';
-import { spawnCli, stopCli, waitForLog, type CliProcess } from '../support/cli';
+import { spawnCli, waitForLog, type CliProcess } from '../support/cli';
 import { localClient } from '../support/kinesis';
 import { localProperties, writeProperties } from '../support/properties';
 import { dropApp, REDIS_URL, testRedis } from '../support/redis';
 import { uniqueName, waitFor } from '../support/wait';
+import { stopWithDescendants } from '../support/process-tree';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -44,40 +44,13 @@ afterAll(async () => {
   await context?.close().catch(() => undefined);
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   if (stack) {
-    const family = descendants(stack.child.pid!);
-    await stopCli(stack, 30_000);
-    for (const pid of family) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    await stopWithDescendants(stack);
   }
   const redis = testRedis();
   await dropApp(redis, app).finally(() => redis.disconnect());
 }, 60_000);
 
-function descendants(pid: number): number[] {
-  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid=']).toString();
-  const rows = out.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
-  const found = new Set<number>([pid]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [p, ppid] of rows) {
-      if (found.has(ppid) && !found.has(p)) {
-        found.add(p);
-        grew = true;
-      }
-    }
-  }
-  found.delete(pid);
-  return [...found];
-}
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The progress object as Bull Board's JSON view prints it (`owner:"worker-…",` one key per line). */
 function parseProgress(text: string): LeaseProgress {

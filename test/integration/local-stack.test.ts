@@ -2,14 +2,14 @@
  * `shardflow local` (what `npm start` runs): local Kinesis, Redis (a private redis-server when none
  * answers), coordinator, workers and generator; records flow; Ctrl-C leaves no process behind.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, portAnswers } from '../../cli/local/free-port';
 import { localProperties, writeProperties } from '../support/properties';
-import { spawnCli, stopCli, waitForLog, type CliProcess } from '../support/cli';
+import { spawnCli, waitForLog, type CliProcess } from '../support/cli';
 import { uniqueName, waitFor } from '../support/wait';
+import { alive, descendants, stopWithDescendants } from '../support/process-tree';
 import { dropApp, REDIS_URL, testRedis } from '../support/redis';
 
 const stacks: CliProcess[] = [];
@@ -17,38 +17,11 @@ const stacks: CliProcess[] = [];
 // A failed expectation must not leave a stack (and its children) running.
 afterEach(async () => {
   for (const stack of stacks.splice(0)) {
-    const family = descendants(stack.child.pid!);
-    await stopCli(stack, 30_000);
-    for (const pid of family) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    await stopWithDescendants(stack);
   }
 });
 
-function descendants(pid: number): number[] {
-  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,pgid=']).toString();
-  const rows = out.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
-  const found = new Set<number>([pid]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [p, ppid] of rows) {
-      if (found.has(ppid) && !found.has(p)) {
-        found.add(p);
-        grew = true;
-      }
-    }
-  }
-  found.delete(pid);
-  return [...found];
-}
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('records flow through the whole local stack, and Ctrl-C stops every process it started', async () => {
   const kinesisPort = await freePort();

@@ -1,9 +1,11 @@
 /** Spawns the real `shardflow` CLI (built by `npm test`'s build step) as a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './wait';
 
-export const BIN = join(__dirname, '..', '..', 'bin', 'shardflow.js');
+// From test/support under ts-jest, or from dist/test/support when the benchmark (compiled) uses it.
+export const BIN = [join(__dirname, '..', '..', 'bin', 'shardflow.js'), join(__dirname, '..', '..', '..', 'bin', 'shardflow.js')].find((p) => existsSync(p))!;
 
 export interface CliProcess {
   child: ChildProcess;
@@ -11,8 +13,9 @@ export interface CliProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+/** `nodeArgs` go to node itself, e.g. `--cpu-prof`, which NODE_OPTIONS does not accept. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): CliProcess {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
     // Any free port for /metrics, so parallel processes never collide.
     env: { ...process.env, SHARDFLOW_LOG_FORMAT: 'json', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

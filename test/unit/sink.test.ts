@@ -561,6 +561,32 @@ describe('KinesisSink: concurrency and backpressure', () => {
     expect(putter.allLabels().flat()).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}`));
   });
 
+  it('halves the requests in flight when throttled and grows them back by one per accepted request (AIMD)', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxRecords: 1, maxInFlightRequests: 8, lingerMs: 0 });
+    const labels = Array.from({ length: 40 }, (_, i) => `r${i}`);
+    const written = track(sink.write(recs(...labels)));
+    expect(putter.active).toBe(8);
+    // One burst of eight throttled answers: the limit halves once per answer, down to 1, and the
+    // burst counts as one backoff step.
+    for (const call of putter.open()) call.reply(['ProvisionedThroughputExceededException']);
+    await drain();
+    expect(sink.requestLimit).toBe(1);
+    await until(() => putter.active === 1, 'one request after the pause');
+    await drain();
+    expect(putter.active).toBe(1);
+    // Accepted answers add one each: 1 -> 2 -> 3.
+    putter.open()[0].succeed();
+    await until(() => putter.active === 2, 'two requests in flight');
+    for (const call of putter.open()) call.succeed();
+    await until(() => sink.requestLimit === 4, 'the limit grown to 4');
+    putter.auto = (call) => setImmediate(() => call.succeed());
+    for (const call of putter.open()) call.succeed();
+    await until(() => written.done, 'the write');
+    expect(sink.requestLimit).toBe(8);
+    expect(putter.allLabels().flat().filter((l, i, all) => all.indexOf(l) === i).sort()).toEqual([...labels].sort());
+  });
+
   it('reserve() resolves at once while there is room', async () => {
     const putter = new FakePutter();
     const sink = makeSink(putter, { maxBufferedRecords: 4 });

@@ -46,13 +46,14 @@ export interface Keyed extends Sized {
  * leave strictly in order and a retried record is never overtaken by a newer one.
  */
 export function nextOrderedBatch(pending: readonly Keyed[], limits: BatchLimits, inFlightKeys: ReadonlySet<string>): number[] {
-  const blocked = new Set(inFlightKeys);
+  // Keys met in this scan; the in-flight set is only read, never copied (it can hold tens of thousands of keys).
+  const seen = new Set<string>();
   const taken: number[] = [];
   let bytes = 0;
   for (let i = 0; i < pending.length && taken.length < limits.maxRecords; i++) {
     const entry = pending[i];
-    if (blocked.has(entry.key)) continue;
-    blocked.add(entry.key);
+    if (inFlightKeys.has(entry.key) || seen.has(entry.key)) continue;
+    seen.add(entry.key);
     if (taken.length > 0 && bytes + entry.size > limits.maxBytes) continue;
     taken.push(i);
     bytes += entry.size;

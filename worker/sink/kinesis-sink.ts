@@ -10,6 +10,11 @@
  * arrival order and a retried record may land after newer ones of its key.
  *
  * Records of a lease that was lost are dropped before they are sent: the new owner re-reads them.
+ *
+ * Congestion control, as Flink's sink does it (AIMD): a throttled answer halves the number of requests
+ * allowed in flight, each fully accepted one adds one back, up to `maxInFlightRequests`. Without it, a
+ * throttled stream sees every pause end in a burst of 50 full requests that is refused again, and the
+ * backoff climbs to its ceiling: the sink then delivers a fraction of what the stream would accept.
  */
 import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
@@ -93,6 +98,8 @@ export class KinesisSink {
   /** Entries accepted and not yet acknowledged: pending, in flight or waiting to be retried. */
   private unacknowledged = 0;
   private inFlight = 0;
+  /** Requests allowed in flight now: halved on throttling, grown by one per accepted request. */
+  private inFlightLimit: number;
   private lingerTimer: NodeJS.Timeout | undefined;
   private lingerExpired = false;
   private pausedUntil = 0;
@@ -107,7 +114,14 @@ export class KinesisSink {
     private readonly streamArn: string,
     private readonly settings: SinkSettings,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.inFlightLimit = settings.maxInFlightRequests;
+  }
+
+  /** Requests currently allowed in flight (for tests and the status view). */
+  get requestLimit(): number {
+    return this.inFlightLimit;
+  }
 
   /** Records accepted but not yet acknowledged. */
   get buffered(): number {
@@ -178,7 +192,7 @@ export class KinesisSink {
   private pump(): void {
     if (Date.now() < this.pausedUntil) return;
     this.dropLost();
-    while (this.inFlight < this.settings.maxInFlightRequests && this.pending.length > 0) {
+    while (this.inFlight < this.inFlightLimit && this.pending.length > 0) {
       const flushing = this.lingerExpired || this.flushWaiters.length > 0;
       if (!flushing && !isFullBatch(this.pending.length, this.pendingBytes, this.settings)) break;
       const batch = this.takeBatch();
@@ -281,10 +295,15 @@ export class KinesisSink {
       // Back to the front, in their original order, so they go out before anything newer.
       this.pending.unshift(...retry);
       for (const entry of retry) this.pendingBytes += entry.size;
-      this.throttleStreak += 1;
-      this.pause(backoffDelay(this.throttleStreak - 1, this.settings.backoff) + (throttled ? 50 : 0));
+      if (throttled) this.inFlightLimit = Math.max(1, Math.floor(this.inFlightLimit / 2));
+      // The answers of one burst count as one step of the backoff, not one step each.
+      if (Date.now() >= this.pausedUntil) {
+        this.throttleStreak += 1;
+        this.pause(backoffDelay(this.throttleStreak - 1, this.settings.backoff) + (throttled ? 50 : 0));
+      }
     } else {
       this.throttleStreak = 0;
+      this.inFlightLimit = Math.min(this.settings.maxInFlightRequests, this.inFlightLimit + 1);
       this.pump();
     }
     this.settle();

@@ -792,4 +792,20 @@ describe('per-key ordering (ordering: KEY, the default)', () => {
     expect(sink.stats.droppedRecords).toBe(2);
     expect(lost.done).toBe(false);
   });
+
+  test('records of a lease lost while they were in flight are dropped when they come back for a retry', async () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0 });
+    const owner = { isLost: false };
+    const lost = track(sink.write(recs('x1', 'x2'), owner));
+    await until(() => putter.calls.length === 1, 'the first request');
+    owner.isLost = true;
+    putter.calls[0].reply(['ProvisionedThroughputExceededException', undefined]);
+    void sink.write(recs('y1'));
+    putter.auto = (call) => call.succeed();
+    await until(() => sink.buffered === 0, 'the buffer to empty');
+    expect(putter.allLabels().slice(1)).toEqual([['y1']]);
+    expect(sink.stats.droppedRecords).toBe(1);
+    expect(lost.done).toBe(false);
+  });
 });

@@ -92,6 +92,8 @@ interface Entry {
 export class KinesisSink {
   readonly stats: SinkStats = { recordsWritten: 0, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0 };
   private pending: Entry[] = [];
+  /** How many pending entries each writer has, so finding a lost lease's entries does not scan them all. */
+  private readonly pendingByOwner = new Map<RecordOwner, number>();
   /** With KEY ordering: the partition keys of the records in flight. */
   private readonly inFlightKeys = new Set<string>();
   private pendingBytes = 0;
@@ -161,6 +163,7 @@ export class KinesisSink {
       this.pending.push({ request: { Data: record.data, PartitionKey: record.partitionKey }, key: record.partitionKey, size, group, owner, attempts: 0 });
       this.pendingBytes += size;
     }
+    if (owner && records.length > 0) this.pendingByOwner.set(owner, (this.pendingByOwner.get(owner) ?? 0) + records.length);
     this.unacknowledged += records.length;
     if (this.pending.length > 0 && !this.lingerTimer && !this.lingerExpired) {
       this.lingerTimer = setTimeout(() => {
@@ -209,15 +212,31 @@ export class KinesisSink {
   }
 
   private takeBatch(): Entry[] {
-    if (this.settings.ordering === 'NONE') return this.pending.splice(0, nextBatchLength(this.pending, this.settings));
+    const batch = this.settings.ordering === 'NONE' ? this.pending.splice(0, nextBatchLength(this.pending, this.settings)) : this.takeOrderedBatch();
+    for (const entry of batch) {
+      if (!entry.owner) continue;
+      const left = this.pendingByOwner.get(entry.owner)! - 1;
+      if (left === 0) this.pendingByOwner.delete(entry.owner);
+      else this.pendingByOwner.set(entry.owner, left);
+    }
+    return batch;
+  }
+
+  private takeOrderedBatch(): Entry[] {
     const positions = nextOrderedBatch(this.pending, this.settings, this.inFlightKeys);
     let batch: Entry[];
     if (positions.length === this.pending.length) {
       batch = this.pending.splice(0);
     } else {
-      const chosen = new Set(positions);
-      batch = positions.map((i) => this.pending[i]);
-      this.pending = this.pending.filter((_, i) => !chosen.has(i));
+      // One pass: positions are ascending, so the kept entries are the gaps between them.
+      batch = new Array<Entry>(positions.length);
+      const kept: Entry[] = [];
+      let next = 0;
+      for (let i = 0; i < this.pending.length; i++) {
+        if (next < positions.length && positions[next] === i) batch[next++] = this.pending[i];
+        else kept.push(this.pending[i]);
+      }
+      this.pending = kept;
     }
     for (const entry of batch) this.inFlightKeys.add(entry.key);
     return batch;
@@ -225,7 +244,14 @@ export class KinesisSink {
 
   /** Unsent records of lost leases leave the buffer; their writers have stopped waiting for them. */
   private dropLost(): void {
-    if (!this.pending.some((entry) => entry.owner?.isLost)) return;
+    let anyLost = false;
+    for (const owner of this.pendingByOwner.keys()) {
+      if (owner.isLost) {
+        anyLost = true;
+        this.pendingByOwner.delete(owner);
+      }
+    }
+    if (!anyLost) return;
     const kept: Entry[] = [];
     for (const entry of this.pending) {
       if (entry.owner?.isLost) {
@@ -294,7 +320,10 @@ export class KinesisSink {
       for (const entry of retry) entry.attempts += 1;
       // Back to the front, in their original order, so they go out before anything newer.
       this.pending.unshift(...retry);
-      for (const entry of retry) this.pendingBytes += entry.size;
+      for (const entry of retry) {
+        this.pendingBytes += entry.size;
+        if (entry.owner) this.pendingByOwner.set(entry.owner, (this.pendingByOwner.get(entry.owner) ?? 0) + 1);
+      }
       if (throttled) this.inFlightLimit = Math.max(1, Math.floor(this.inFlightLimit / 2));
       // The answers of one burst count as one step of the backoff, not one step each.
       if (Date.now() >= this.pausedUntil) {

@@ -120,7 +120,7 @@ export class KinesisSink {
     this.inFlightLimit = settings.maxInFlightRequests;
   }
 
-  /** Requests currently allowed in flight (for tests and the status view). */
+  /** Requests currently allowed in flight. */
   get requestLimit(): number {
     return this.inFlightLimit;
   }

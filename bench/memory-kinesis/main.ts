@@ -1,7 +1,11 @@
 /**
- * Runs the benchmark's in-memory Kinesis in its own process (so its CPU is not the measured process's):
+ * Runs the benchmark's in-memory Kinesis in its own process, so its CPU is not the measured process's:
  *   node dist/bench/memory-kinesis/main.js [--port N] [--host 127.0.0.1] [--subscription-seconds S]
- * Prints {"event":"listening","endpoint":"http://127.0.0.1:PORT"} when ready; SIGTERM or SIGINT stops it.
+ * `--port 0` (the default) takes any free port. Prints {"event":"listening","endpoint":"http://HOST:PORT"}
+ * on stdout when ready; SIGTERM or SIGINT closes it and exits 0. Wrong arguments exit 2.
+ *
+ * Besides the Kinesis operations it serves `POST /_bench/throttle {"stream":"<name>","maxRecordsPerSecond":N}`
+ * (0 lifts the cap) and `GET /_bench/stats?stream=<name>`; see server.ts.
  */
 import { MemoryKinesis } from './server';
 
@@ -10,14 +14,29 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+function numberArg(name: string, fallback: number, valid: (n: number) => boolean): number {
+  const text = arg(name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!valid(n)) {
+    process.stderr.write(`memory-kinesis: ${name} ${text} is not valid\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
 async function main(): Promise<void> {
-  const subscription = arg('--subscription-seconds');
-  const server = new MemoryKinesis({ subscriptionMs: subscription ? Number(subscription) * 1000 : undefined });
-  const endpoint = await server.listen(Number(arg('--port') ?? 0), arg('--host') ?? '127.0.0.1');
+  const port = numberArg('--port', 0, (n) => Number.isInteger(n) && n >= 0 && n <= 65535);
+  const subscriptionSeconds = numberArg('--subscription-seconds', 300, (n) => Number.isFinite(n) && n > 0);
+  const server = new MemoryKinesis({ subscriptionMs: subscriptionSeconds * 1000 });
+  const endpoint = await server.listen(port, arg('--host') ?? '127.0.0.1');
   process.stdout.write(`${JSON.stringify({ event: 'listening', endpoint })}\n`);
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 }
 
-void main();
+main().catch((err: unknown) => {
+  process.stderr.write(`memory-kinesis: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

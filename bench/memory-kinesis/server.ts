@@ -4,19 +4,32 @@
  * HTTP 400 with `__type`) for the request/response operations, and the event-stream encoding, framed by
  * `@smithy/eventstream-codec`, for SubscribeToShard. Signatures are not checked.
  *
+ * SubscribeToShard, as the SDK's event-stream deserializer reads it: every message carries the string
+ * headers `:message-type` = `event`, `:event-type` and `:content-type` = `application/json`. The first
+ * is an `initial-response` event (the SDK does not resolve `send()` until it arrives); then
+ * `SubscribeToShardEvent` events whose JSON body is the event structure itself (Records with base64
+ * Data, ContinuationSequenceNumber, MillisBehindLatest). The subscription ends, like AWS's after five
+ * minutes, by ending the response. Shards never close here, so no event carries ChildShards.
+ *
  * Two routes that are not Kinesis, for the benchmark driver:
  *   GET  /_bench/stats?stream=<name>   → {"records": n, "firstArrivalMs": t, "lastArrivalMs": t}
  *   POST /_bench/throttle {"stream": "<name>", "maxRecordsPerSecond": n}   (0 lifts the cap)
+ * A throttled stream refuses PutRecords entries beyond n per wall-clock second, each on its own, with
+ * ErrorCode ProvisionedThroughputExceededException.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventStreamCodec, type MessageHeaders } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
-import { KinesisError, StreamStore, type IteratorType, type PutEntry, type Shard, type StartingPosition, type Stream } from './stream-store';
+import { KinesisError, LIMITS, SHARD_START_SEQUENCE, StreamStore, type IteratorType, type PutOutcome, type Shard, type StartingPosition, type Stream } from './stream-store';
 
-type Body = Record<string, unknown> & { StreamName?: string; StreamARN?: string };
+type Body = Record<string, unknown>;
 
 const JSON_TYPE = 'application/x-amz-json-1.1';
+const TARGET_PREFIX = 'Kinesis_20131202.';
+const REQUEST_ID = '00000000-0000-0000-0000-000000000000';
+/** AWS keeps an idle subscription alive with an empty event about every five seconds. */
+const HEARTBEAT_MS = 5000;
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 
 export interface MemoryKinesisOptions {
@@ -25,7 +38,7 @@ export interface MemoryKinesisOptions {
 }
 
 function reply(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': '00000000-0000-0000-0000-000000000000' });
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': REQUEST_ID });
   res.end(body);
 }
 
@@ -47,6 +60,12 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+function parseBody(text: string): Body {
+  const body: unknown = text ? JSON.parse(text) : {};
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new KinesisError('SerializationException', 'the request body must be a JSON object');
+  return body as Body;
+}
+
 function summary(stream: Stream, consumers: number) {
   return {
     StreamName: stream.name,
@@ -66,18 +85,30 @@ function shardJson(shard: Shard) {
   return {
     ShardId: shard.id,
     HashKeyRange: { StartingHashKey: shard.startingHashKey.toString(), EndingHashKey: shard.endingHashKey.toString() },
-    SequenceNumberRange: { StartingSequenceNumber: `49${'0'.repeat(54)}` },
+    SequenceNumberRange: { StartingSequenceNumber: SHARD_START_SEQUENCE },
   };
 }
 
-function position(p: { Type?: string; SequenceNumber?: string; Timestamp?: number } | undefined): StartingPosition {
-  return { type: (p?.Type ?? 'LATEST') as IteratorType, sequenceNumber: p?.SequenceNumber, timestampMs: p?.Timestamp === undefined ? undefined : Number(p.Timestamp) * 1000 };
+/** GetShardIterator's or SubscribeToShard's starting position; the JSON protocol sends timestamps as epoch seconds. */
+function position(type: unknown, sequenceNumber: unknown, timestamp: unknown): StartingPosition {
+  const timestampMs = typeof timestamp === 'number' ? timestamp * 1000 : typeof timestamp === 'string' ? (/^[\d.]+$/.test(timestamp) ? Number(timestamp) * 1000 : Date.parse(timestamp)) : undefined;
+  return { type: type as IteratorType, sequenceNumber: sequenceNumber as string | undefined, timestampMs };
+}
+
+function putOutcomeJson(o: PutOutcome): string {
+  return 'ErrorCode' in o ? `{"ErrorCode":"${o.ErrorCode}","ErrorMessage":${JSON.stringify(o.ErrorMessage)}}` : `{"SequenceNumber":"${o.SequenceNumber}","ShardId":"${o.ShardId}"}`;
+}
+
+function consumerJson(c: { name: string; arn: string; createdAt: number }) {
+  return { ConsumerName: c.name, ConsumerARN: c.arn, ConsumerStatus: 'ACTIVE', ConsumerCreationTimestamp: c.createdAt / 1000 };
 }
 
 export class MemoryKinesis {
   readonly store = new StreamStore();
   private readonly server: Server;
+  /** Subscriptions waiting for records, woken by the store as soon as a PutRecords lands in their shard. */
   private readonly waiting = new Map<Shard, Set<() => void>>();
+  private streaming = 0;
 
   constructor(private readonly options: MemoryKinesisOptions = {}) {
     this.store.onAppend = (_stream, shard) => {
@@ -87,12 +118,25 @@ export class MemoryKinesis {
       for (const wake of wakers) wake();
     };
     this.server = createServer((req, res) => void this.handle(req, res));
+    // Longer than the SDK agent keeps idle sockets, so the server never closes one under a request.
     this.server.keepAliveTimeout = 65_000;
   }
 
+  /** SubscribeToShard responses still streaming. */
+  get subscriptions(): number {
+    return this.streaming;
+  }
+
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
-    return `http://${host}:${(this.server.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = (this.server.address() as AddressInfo).port;
+    return host.includes(':') ? `http://[${host}]:${bound}` : `http://${host}:${bound}`;
   }
 
   async close(): Promise<void> {
@@ -105,9 +149,9 @@ export class MemoryKinesis {
       const text = await readBody(req);
       if (req.url?.startsWith('/_bench/')) return this.benchRoute(req, res, text);
       const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.startsWith('Kinesis_20131202.') ? target.slice('Kinesis_20131202.'.length) : '';
-      const body = (text ? JSON.parse(text) : {}) as Body;
-      if (operation === 'SubscribeToShard') return this.subscribe(body, req, res);
+      const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
+      const body = parseBody(text);
+      if (operation === 'SubscribeToShard') return await this.subscribe(body, res);
       reply(res, 200, this.operation(operation, body));
     } catch (err) {
       if (res.headersSent) {
@@ -131,117 +175,144 @@ export class MemoryKinesis {
       }
       case 'DescribeStream': {
         const stream = store.stream(body);
-        return JSON.stringify({ StreamDescription: { ...summary(stream, 0), Shards: stream.shards.map(shardJson), HasMoreShards: false } });
+        return JSON.stringify({ StreamDescription: { ...summary(stream, store.consumersOf(stream).length), Shards: stream.shards.map(shardJson), HasMoreShards: false } });
       }
-      case 'ListShards': {
-        // One page holds every shard, so a NextToken (which names no stream) never arrives.
-        const stream = store.stream(body);
-        return JSON.stringify({ Shards: stream.shards.map(shardJson) });
-      }
+      case 'ListShards':
+        return this.listShards(body);
       case 'GetShardIterator': {
         const stream = store.stream(body);
-        const shard = store.shard(stream, String(body.ShardId));
-        const index = store.startIndex(shard, position({ Type: body.ShardIteratorType as string, SequenceNumber: body.StartingSequenceNumber as string, Timestamp: body.Timestamp as number }));
-        return JSON.stringify({ ShardIterator: store.encodeIterator(stream, shard, index) });
+        const shard = store.shard(stream, body.ShardId);
+        const index = store.startIndex(shard, position(body.ShardIteratorType, body.StartingSequenceNumber, body.Timestamp));
+        return `{"ShardIterator":"${store.encodeIterator(stream, shard, index)}"}`;
       }
       case 'GetRecords': {
-        const { stream, shard, index } = store.decodeIterator(String(body.ShardIterator));
-        const limit = Math.min(10_000, Math.max(1, Number(body.Limit ?? 10_000)));
+        const { stream, shard, index } = store.decodeIterator(body.ShardIterator);
+        const limit = body.Limit === undefined ? LIMITS.getRecords : Number(body.Limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > LIMITS.getRecords) throw new KinesisError('InvalidArgumentException', `Limit ${String(body.Limit)} is not between 1 and ${LIMITS.getRecords}`);
         const page = store.read(shard, index, limit);
         return `{"Records":${page.json},"NextShardIterator":"${store.encodeIterator(stream, shard, page.next)}","MillisBehindLatest":${page.millisBehindLatest}}`;
       }
       case 'PutRecords': {
-        const stream = store.stream(body);
-        const outcomes = store.putRecords(stream, body.Records as PutEntry[]);
-        const failed = outcomes.filter((o) => 'ErrorCode' in o).length;
-        return JSON.stringify({ FailedRecordCount: failed, Records: outcomes, EncryptionType: 'NONE' });
+        const outcomes = store.putRecords(store.stream(body), body.Records);
+        let failed = 0;
+        const records = outcomes.map((o) => {
+          if ('ErrorCode' in o) failed++;
+          return putOutcomeJson(o);
+        });
+        return `{"FailedRecordCount":${failed},"Records":[${records.join(',')}],"EncryptionType":"NONE"}`;
       }
       case 'PutRecord': {
-        const stream = store.stream(body);
-        const [outcome] = store.putRecords(stream, [body as unknown as PutEntry]);
+        const [outcome] = store.putRecords(store.stream(body), [{ Data: body.Data, PartitionKey: body.PartitionKey, ExplicitHashKey: body.ExplicitHashKey }]);
         if ('ErrorCode' in outcome) throw new KinesisError(outcome.ErrorCode, outcome.ErrorMessage);
-        return JSON.stringify({ ...outcome, EncryptionType: 'NONE' });
+        return `{"SequenceNumber":"${outcome.SequenceNumber}","ShardId":"${outcome.ShardId}","EncryptionType":"NONE"}`;
       }
-      case 'RegisterStreamConsumer': {
-        const c = store.registerConsumer(store.stream(body), String(body.ConsumerName));
-        return JSON.stringify({ Consumer: { ConsumerName: c.name, ConsumerARN: c.arn, ConsumerStatus: 'ACTIVE', ConsumerCreationTimestamp: c.createdAt / 1000 } });
-      }
+      case 'RegisterStreamConsumer':
+        return JSON.stringify({ Consumer: consumerJson(store.registerConsumer(store.stream(body), body.ConsumerName)) });
       case 'DescribeStreamConsumer': {
-        const c = store.consumer(body as { ConsumerARN?: string; StreamARN?: string; ConsumerName?: string });
-        return JSON.stringify({ ConsumerDescription: { ConsumerName: c.name, ConsumerARN: c.arn, ConsumerStatus: 'ACTIVE', ConsumerCreationTimestamp: c.createdAt / 1000, StreamARN: c.streamArn } });
+        const c = store.consumer(body);
+        return JSON.stringify({ ConsumerDescription: { ...consumerJson(c), StreamARN: c.streamArn } });
       }
       case 'DeregisterStreamConsumer':
-        store.deregisterConsumer(store.consumer(body as { ConsumerARN?: string; StreamARN?: string; ConsumerName?: string }));
+        store.deregisterConsumer(store.consumer(body));
         return '{}';
-      case 'ListStreamConsumers': {
-        const consumers = store.consumersOf(store.stream(body));
-        return JSON.stringify({ Consumers: consumers.map((c) => ({ ConsumerName: c.name, ConsumerARN: c.arn, ConsumerStatus: 'ACTIVE', ConsumerCreationTimestamp: c.createdAt / 1000 })) });
-      }
+      case 'ListStreamConsumers':
+        // AWS allows 20 consumers a stream, so one page always holds them all.
+        return JSON.stringify({ Consumers: store.consumersOf(store.stream(body)).map(consumerJson) });
       default:
         throw new KinesisError('UnknownOperationException', `operation ${operation || '(none)'} is not supported by the benchmark endpoint`);
     }
   }
 
-  /** Streams events for as long as the subscription lasts: every record as soon as it lands. */
-  private async subscribe(body: Body, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const consumer = this.store.consumer({ ConsumerARN: String(body.ConsumerARN) });
-    const stream = this.store.stream({ StreamARN: consumer.streamArn });
-    const shard = this.store.shard(stream, String(body.ShardId));
-    let index = this.store.startIndex(shard, position(body.StartingPosition as { Type?: string; SequenceNumber?: string; Timestamp?: number }));
-    res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': '00000000-0000-0000-0000-000000000000' });
-    res.write(event('initial-response', '{}'));
+  private listShards(body: Body): string {
+    const store = this.store;
+    let stream: Stream;
+    let from = 0;
+    if (body.NextToken !== undefined) {
+      if (body.StreamName !== undefined || body.StreamARN !== undefined) throw new KinesisError('InvalidArgumentException', 'NextToken and StreamName/StreamARN cannot be provided together.');
+      ({ stream, next: from } = store.decodeListToken(body.NextToken));
+    } else {
+      stream = store.stream(body);
+    }
+    const maxResults = body.MaxResults === undefined ? undefined : Number(body.MaxResults);
+    const page = store.listShards(stream, from, maxResults, typeof body.ExclusiveStartShardId === 'string' ? body.ExclusiveStartShardId : undefined);
+    const out: { Shards: unknown[]; NextToken?: string } = { Shards: page.shards.map(shardJson) };
+    if (page.next !== null) out.NextToken = store.encodeListToken(stream, page.next);
+    return JSON.stringify(out);
+  }
+
+  /**
+   * Streams one shard to one consumer until the subscription's time is up or the client goes away:
+   * an event at once, then one as soon as records land (the store wakes us; nothing polls), and an
+   * empty one after each quiet HEARTBEAT_MS.
+   */
+  private async subscribe(body: Body, res: ServerResponse): Promise<void> {
+    const store = this.store;
+    const consumer = store.consumer({ ConsumerARN: body.ConsumerARN });
+    const stream = store.stream({ StreamARN: consumer.streamArn });
+    const shard = store.shard(stream, body.ShardId);
+    const start = (body.StartingPosition ?? {}) as { Type?: unknown; SequenceNumber?: unknown; Timestamp?: unknown };
+    let index = store.startIndex(shard, position(start.Type, start.SequenceNumber, start.Timestamp));
+
     let open = true;
-    const ends = Date.now() + (this.options.subscriptionMs ?? 300_000);
     let wake: () => void = () => undefined;
     const stop = () => {
       open = false;
       wake();
     };
-    req.on('close', stop);
+    // The response's close, not the request's: in Node 20 a request "closes" as soon as its body is read.
     res.on('close', stop);
-    const timer = setTimeout(stop, Math.max(0, ends - Date.now()));
+    const timer = setTimeout(stop, this.options.subscriptionMs ?? 300_000);
+    this.streaming++;
     try {
+      res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': REQUEST_ID });
+      res.write(event('initial-response', '{}'));
+      let due = true;
       while (open) {
-        const page = this.store.read(shard, index, 10_000);
-        if (page.count > 0 || index === 0) {
+        const page = store.read(shard, index, LIMITS.getRecords);
+        if (page.count > 0 || due) {
           index = page.next;
-          const continuation = index > 0 ? shard.sequenceNumbers[index - 1] : `49${'0'.repeat(54)}`;
-          const payload = `{"Records":${page.json},"ContinuationSequenceNumber":"${continuation}","MillisBehindLatest":${page.millisBehindLatest}}`;
-          if (!res.write(event('SubscribeToShardEvent', payload))) await new Promise<void>((r) => res.once('drain', r).once('close', r));
-          if (page.count > 0) continue;
+          const payload = `{"Records":${page.json},"ContinuationSequenceNumber":"${store.continuationBefore(shard, index)}","MillisBehindLatest":${page.millisBehindLatest}}`;
+          due = false;
+          if (!res.write(event('SubscribeToShardEvent', payload))) {
+            // A slow reader holds the shard back rather than the server buffering without bound.
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+              res.once('drain', resolve);
+            });
+          }
+          continue;
         }
-        // Nothing new: wait for an append (or, like AWS, send an empty event every 5 s).
-        await new Promise<void>((resolve) => {
-          const set = this.waiting.get(shard) ?? new Set<() => void>();
-          const done = () => {
+        due = await new Promise<boolean>((resolve) => {
+          const waiters = this.waiting.get(shard) ?? new Set<() => void>();
+          const settle = (quiet: boolean) => {
             clearTimeout(heartbeat);
-            set.delete(done);
-            resolve();
+            waiters.delete(woken);
+            resolve(quiet);
           };
-          const heartbeat = setTimeout(done, 5000);
-          wake = done;
-          set.add(done);
-          this.waiting.set(shard, set);
+          const woken = () => settle(false);
+          const heartbeat = setTimeout(() => settle(true), HEARTBEAT_MS);
+          wake = woken;
+          waiters.add(woken);
+          this.waiting.set(shard, waiters);
         });
-        if (open && this.store.read(shard, index, 1).count === 0) {
-          res.write(event('SubscribeToShardEvent', `{"Records":[],"ContinuationSequenceNumber":"${index > 0 ? shard.sequenceNumbers[index - 1] : `49${'0'.repeat(54)}`}","MillisBehindLatest":0}`));
-        }
       }
     } finally {
+      this.streaming--;
       clearTimeout(timer);
+      res.off('close', stop);
       res.end();
     }
   }
 
   private benchRoute(req: IncomingMessage, res: ServerResponse, text: string): void {
-    const url = new URL(req.url!, 'http://bench');
+    const url = new URL(req.url ?? '/', 'http://bench');
     if (req.method === 'GET' && url.pathname === '/_bench/stats') {
       const s = this.store.stream({ StreamName: url.searchParams.get('stream') ?? '' });
       return reply(res, 200, JSON.stringify({ records: s.records, firstArrivalMs: s.firstArrivalMs, lastArrivalMs: s.lastArrivalMs }));
     }
     if (req.method === 'POST' && url.pathname === '/_bench/throttle') {
-      const { stream, maxRecordsPerSecond } = JSON.parse(text) as { stream: string; maxRecordsPerSecond: number };
-      this.store.stream({ StreamName: stream }).maxRecordsPerSecond = Math.max(0, Number(maxRecordsPerSecond) || 0);
+      const { stream, maxRecordsPerSecond } = parseBody(text);
+      this.store.setThrottle(this.store.stream({ StreamName: stream }), Number(maxRecordsPerSecond ?? 0));
       return reply(res, 200, '{}');
     }
     reply(res, 404, JSON.stringify({ __type: 'NotFound', message: `no bench route ${req.method} ${url.pathname}` }));

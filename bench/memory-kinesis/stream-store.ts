@@ -4,14 +4,38 @@
  *
  * Built for speed, since it is both the input and the output of the throughput benchmark: each record is
  * kept as the JSON fragment GetRecords returns (its base64 data exactly as PutRecords received it), so a
- * GetRecords response is one string join, with no per-record encoding.
+ * GetRecords response or a SubscribeToShard event is one string join, with no per-record encoding. A
+ * record costs one flat string and two numbers, which keeps the garbage collector's work small when a
+ * benchmark holds millions of them.
+ *
+ * Sequence numbers are 56 decimal digits wide like real ones, so they compare the same as BigInts and
+ * as (length, lexicographic) strings; shardflow's checkpoint ordering relies on the latter.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const ACCOUNT = '000000000000';
 export const REGION = 'us-east-1';
 const HASH_SPACE = 1n << 128n;
+const MAX_HASH_KEY = HASH_SPACE - 1n;
+/** Kinesis' limits, so a client that breaks them fails here as it would against AWS. */
+export const LIMITS = {
+  putRecordsEntries: 500,
+  recordBytes: 1024 * 1024,
+  partitionKeyChars: 256,
+  getRecords: 10_000,
+  /** GetRecords returns at most 10 MiB; fragments are measured in characters, close enough for a cap. */
+  readChars: 10 * 1024 * 1024,
+  listShardsDefault: 1000,
+  listShardsMax: 10_000,
+} as const;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const SEQUENCE_PREFIX = '49';
+const SEQUENCE_DIGITS = 56;
+const COUNTER_DIGITS = SEQUENCE_DIGITS - SEQUENCE_PREFIX.length;
+/** What a shard's first record would follow: resuming AFTER it reads the shard from its start. */
+export const SHARD_START_SEQUENCE = SEQUENCE_PREFIX + '0'.repeat(COUNTER_DIGITS);
 
+/** A Kinesis error; `type` becomes the response's `__type`. */
 export class KinesisError extends Error {
   constructor(
     readonly type: string,
@@ -27,7 +51,9 @@ export interface Shard {
   readonly endingHashKey: bigint;
   /** GetRecords' JSON fragment per record, in sequence order. */
   readonly fragments: string[];
-  readonly sequenceNumbers: string[];
+  /** Each record's sequence number as its counter (see sequenceNumberOf), increasing. */
+  readonly counters: number[];
+  /** Never decreasing, so AT_TIMESTAMP can binary-search it. */
   readonly arrivalMs: number[];
 }
 
@@ -42,7 +68,7 @@ export interface Stream {
   readonly name: string;
   readonly arn: string;
   readonly createdAt: number;
-  readonly shards: Shard[];
+  readonly shards: readonly Shard[];
   records: number;
   firstArrivalMs: number | null;
   lastArrivalMs: number | null;
@@ -51,6 +77,7 @@ export interface Stream {
   throttleWindow: { second: number; count: number };
 }
 
+/** A PutRecords entry as the JSON 1.1 protocol carries it: `Data` is base64. */
 export interface PutEntry {
   Data: string;
   PartitionKey: string;
@@ -68,9 +95,32 @@ export interface StartingPosition {
   timestampMs?: number;
 }
 
-/** Fixed width, so sequence numbers compare the same as numbers and as strings. */
-function sequenceNumber(n: number): string {
-  return `49${String(n).padStart(54, '0')}`;
+export interface ReadPage {
+  /** The records as a JSON array, ready to embed in a response. */
+  json: string;
+  count: number;
+  /** The index to read from next. */
+  next: number;
+  millisBehindLatest: number;
+}
+
+/** The sequence number of counter `n`: "49" and `n`, zero-padded to 56 digits. */
+export function sequenceNumberOf(n: number): string {
+  const digits = String(n);
+  return SEQUENCE_PREFIX + '0'.repeat(COUNTER_DIGITS - digits.length) + digits;
+}
+
+/**
+ * Where a client-given sequence number falls among counters: its counter when it is one of ours, or
+ * -1 below all of them, or Infinity above. Numbers above 2^53 are above every counter this process can
+ * reach, so Number's rounding there does not matter.
+ */
+function counterOf(sequenceNumber: string): number {
+  const digits = sequenceNumber.replace(/^0+(?=\d)/, '');
+  if (digits.length !== SEQUENCE_DIGITS) return digits.length < SEQUENCE_DIGITS ? -1 : Infinity;
+  const prefix = digits.slice(0, SEQUENCE_PREFIX.length);
+  if (prefix !== SEQUENCE_PREFIX) return prefix < SEQUENCE_PREFIX ? -1 : Infinity;
+  return Number(digits.slice(SEQUENCE_PREFIX.length));
 }
 
 export function shardIdOf(index: number): string {
@@ -79,13 +129,28 @@ export function shardIdOf(index: number): string {
 
 /** Kinesis maps a partition key to the 128-bit MD5 of its UTF-8 bytes. */
 export function hashKeyOf(partitionKey: string): bigint {
-  return BigInt(`0x${createHash('md5').update(partitionKey, 'utf8').digest('hex')}`);
+  return BigInt(`0x${hash('md5', partitionKey, 'hex')}`);
+}
+
+function parseHashKey(text: unknown): bigint {
+  if (typeof text !== 'string' || !/^\d{1,39}$/.test(text) || BigInt(text) > MAX_HASH_KEY) {
+    throw new KinesisError('InvalidArgumentException', `ExplicitHashKey ${String(text)} is not a decimal number between 0 and 2^128 - 1`);
+  }
+  return BigInt(text);
+}
+
+/** Bytes a base64 string decodes to, without decoding it. */
+function base64Bytes(data: string): number {
+  const padding = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
+  return (data.length / 4) * 3 - padding;
 }
 
 export class StreamStore {
   private readonly streams = new Map<string, Stream>();
   private readonly consumers = new Map<string, Consumer>();
-  private nextSequence = 1;
+  /** One counter for every shard: simpler than one per shard and still strictly increasing in each. */
+  private nextCounter = 1;
+  private lastNowMs = 0;
   /** Called after records land in a shard, for subscriptions waiting on it. */
   onAppend: (stream: Stream, shard: Shard) => void = () => undefined;
 
@@ -94,12 +159,13 @@ export class StreamStore {
   createStream(name: string, shardCount: number): Stream {
     if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(name)) throw new KinesisError('ValidationException', `invalid stream name ${name}`);
     if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 1000) throw new KinesisError('InvalidArgumentException', `invalid ShardCount ${shardCount}`);
-    if (this.streams.has(name)) throw new KinesisError('ResourceInUseException', `Stream ${name} already exists`);
+    if (this.streams.has(name)) throw new KinesisError('ResourceInUseException', `Stream ${name} under account ${ACCOUNT} already exists.`);
     const shards: Shard[] = [];
     for (let i = 0; i < shardCount; i++) {
+      // Real Kinesis' even split: shard i starts at floor(2^128 * i / n).
       const start = (HASH_SPACE * BigInt(i)) / BigInt(shardCount);
       const end = (HASH_SPACE * BigInt(i + 1)) / BigInt(shardCount) - 1n;
-      shards.push({ id: shardIdOf(i), startingHashKey: start, endingHashKey: end, fragments: [], sequenceNumbers: [], arrivalMs: [] });
+      shards.push({ id: shardIdOf(i), startingHashKey: start, endingHashKey: end, fragments: [], counters: [], arrivalMs: [] });
     }
     const stream: Stream = {
       name,
@@ -117,23 +183,64 @@ export class StreamStore {
   }
 
   /** By StreamName or StreamARN, as every Kinesis operation accepts. */
-  stream(ref: { StreamName?: string; StreamARN?: string }): Stream {
-    const name = ref.StreamName ?? ref.StreamARN?.split(':stream/')[1]?.split('/')[0];
+  stream(ref: { StreamName?: unknown; StreamARN?: unknown }): Stream {
+    const name = typeof ref.StreamName === 'string' ? ref.StreamName : typeof ref.StreamARN === 'string' ? ref.StreamARN.split(':stream/')[1]?.split('/')[0] : undefined;
     const stream = name === undefined ? undefined : this.streams.get(name);
     if (!stream) throw new KinesisError('ResourceNotFoundException', `Stream ${name ?? '(none given)'} under account ${ACCOUNT} not found.`);
     return stream;
   }
 
-  shard(stream: Stream, shardId: string): Shard {
+  shard(stream: Stream, shardId: unknown): Shard {
     const shard = stream.shards.find((s) => s.id === shardId);
-    if (!shard) throw new KinesisError('ResourceNotFoundException', `Shard ${shardId} in stream ${stream.name} under account ${ACCOUNT} does not exist`);
+    if (!shard) throw new KinesisError('ResourceNotFoundException', `Shard ${String(shardId)} in stream ${stream.name} under account ${ACCOUNT} does not exist`);
     return shard;
   }
 
-  private shardFor(stream: Stream, entry: PutEntry): Shard {
-    const hash = entry.ExplicitHashKey !== undefined ? BigInt(entry.ExplicitHashKey) : hashKeyOf(entry.PartitionKey);
-    const index = Number((hash * BigInt(stream.shards.length)) / HASH_SPACE);
-    return stream.shards[Math.min(index, stream.shards.length - 1)];
+  /** One ListShards page: up to `maxResults` shards from index `from` (or after `exclusiveStartShardId`), and where the next page starts. */
+  listShards(stream: Stream, from: number, maxResults?: number, exclusiveStartShardId?: string): { shards: readonly Shard[]; next: number | null } {
+    const max = maxResults ?? LIMITS.listShardsDefault;
+    if (!Number.isInteger(max) || max < 1 || max > LIMITS.listShardsMax) throw new KinesisError('InvalidArgumentException', `MaxResults ${max} is not between 1 and ${LIMITS.listShardsMax}`);
+    let start = from;
+    if (exclusiveStartShardId !== undefined) {
+      // Shard ids sort in creation order, and an id that is not there still names a place.
+      const after = stream.shards.findIndex((s) => s.id > exclusiveStartShardId);
+      start = Math.max(start, after < 0 ? stream.shards.length : after);
+    }
+    // Kinesis accepts MaxResults up to 10,000 but returns at most 1,000 shards a page.
+    const end = Math.min(stream.shards.length, start + Math.min(max, LIMITS.listShardsDefault));
+    return { shards: stream.shards.slice(start, end), next: end < stream.shards.length ? end : null };
+  }
+
+  /** ListShards' NextToken names the stream itself, because a request that carries one may not name it. */
+  encodeListToken(stream: Stream, next: number): string {
+    return Buffer.from(`list|${stream.name}|${next}`).toString('base64');
+  }
+
+  decodeListToken(token: unknown): { stream: Stream; next: number } {
+    const [kind, name, next] = typeof token === 'string' ? Buffer.from(token, 'base64').toString().split('|') : [];
+    if (kind !== 'list' || !name || !/^\d+$/.test(next ?? '')) throw new KinesisError('InvalidArgumentException', 'invalid NextToken');
+    return { stream: this.stream({ StreamName: name }), next: Number(next) };
+  }
+
+  /** The shard whose hash key range holds the entry's hash key. */
+  shardFor(stream: Stream, entry: Pick<PutEntry, 'PartitionKey' | 'ExplicitHashKey'>): Shard {
+    const key = entry.ExplicitHashKey !== undefined ? parseHashKey(entry.ExplicitHashKey) : hashKeyOf(entry.PartitionKey);
+    const shards = stream.shards;
+    let lo = 0;
+    let hi = shards.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (shards[mid].startingHashKey <= key) lo = mid;
+      else hi = mid - 1;
+    }
+    return shards[lo];
+  }
+
+  /** Caps PutRecords into the stream (0 lifts the cap); the budget renews every wall-clock second. */
+  setThrottle(stream: Stream, maxRecordsPerSecond: number): void {
+    if (!Number.isFinite(maxRecordsPerSecond) || maxRecordsPerSecond < 0) throw new KinesisError('InvalidArgumentException', `maxRecordsPerSecond ${maxRecordsPerSecond} must be a number ≥ 0`);
+    stream.maxRecordsPerSecond = Math.floor(maxRecordsPerSecond);
+    stream.throttleWindow = { second: 0, count: 0 };
   }
 
   /** Whether one more record fits this second's budget (always, without a throttle). */
@@ -146,27 +253,53 @@ export class StreamStore {
     return true;
   }
 
-  putRecords(stream: Stream, entries: readonly PutEntry[]): PutOutcome[] {
-    const nowMs = this.now();
+  /**
+   * Appends the entries that fit the throttle, each to its shard, and returns one outcome per entry in
+   * order. A malformed entry fails the whole request before anything is written, as in Kinesis.
+   */
+  putRecords(stream: Stream, entries: unknown): PutOutcome[] {
+    if (!Array.isArray(entries) || entries.length < 1 || entries.length > LIMITS.putRecordsEntries) {
+      throw new KinesisError('ValidationException', `Records must hold 1 to ${LIMITS.putRecordsEntries} entries`);
+    }
+    const valid = entries as PutEntry[];
+    const targets = valid.map((entry) => {
+      if (entry === null || typeof entry !== 'object') throw new KinesisError('ValidationException', 'a record must be an object');
+      const { Data, PartitionKey } = entry;
+      if (typeof PartitionKey !== 'string' || PartitionKey.length === 0 || PartitionKey.length > LIMITS.partitionKeyChars) {
+        throw new KinesisError('ValidationException', `PartitionKey must be 1 to ${LIMITS.partitionKeyChars} characters`);
+      }
+      // The fragment embeds Data unescaped, so it must really be base64.
+      if (typeof Data !== 'string' || Data.length % 4 !== 0 || !BASE64.test(Data)) throw new KinesisError('SerializationException', 'Data must be a base64 string');
+      if (base64Bytes(Data) + Buffer.byteLength(PartitionKey) > LIMITS.recordBytes) {
+        throw new KinesisError('ValidationException', `a record's data and partition key exceed ${LIMITS.recordBytes} bytes`);
+      }
+      return this.shardFor(stream, entry);
+    });
+    // Arrival times never go back, even if the wall clock does, so AT_TIMESTAMP can binary-search them.
+    const nowMs = (this.lastNowMs = Math.max(this.lastNowMs, this.now()));
+    const arrival = String(nowMs / 1000);
     const touched = new Set<Shard>();
-    const outcomes = entries.map((entry): PutOutcome => {
-      if (typeof entry.PartitionKey !== 'string' || entry.PartitionKey.length === 0 || entry.PartitionKey.length > 256) {
-        throw new KinesisError('ValidationException', 'PartitionKey must be 1 to 256 characters');
-      }
+    const outcomes = new Array<PutOutcome>(targets.length);
+    for (let i = 0; i < targets.length; i++) {
       if (!this.admit(stream, nowMs)) {
-        return { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: `Rate exceeded for stream ${stream.name} under account ${ACCOUNT}.` };
+        outcomes[i] = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: `Rate exceeded for stream ${stream.name} under account ${ACCOUNT}.` };
+        continue;
       }
-      const shard = this.shardFor(stream, entry);
-      const seq = sequenceNumber(this.nextSequence++);
-      shard.fragments.push(`{"SequenceNumber":"${seq}","ApproximateArrivalTimestamp":${nowMs / 1000},"Data":${JSON.stringify(entry.Data)},"PartitionKey":${JSON.stringify(entry.PartitionKey)}}`);
-      shard.sequenceNumbers.push(seq);
+      const entry = valid[i];
+      const shard = targets[i];
+      const counter = this.nextCounter++;
+      const seq = sequenceNumberOf(counter);
+      // join, unlike + or a template, gives one flat string instead of a tree of pieces to keep alive.
+      const fragment = ['{"SequenceNumber":"', seq, '","ApproximateArrivalTimestamp":', arrival, ',"Data":"', entry.Data, '","PartitionKey":', JSON.stringify(entry.PartitionKey), '}'].join('');
+      shard.fragments.push(fragment);
+      shard.counters.push(counter);
       shard.arrivalMs.push(nowMs);
       touched.add(shard);
       stream.records += 1;
       stream.firstArrivalMs ??= nowMs;
       stream.lastArrivalMs = nowMs;
-      return { SequenceNumber: seq, ShardId: shard.id };
-    });
+      outcomes[i] = { SequenceNumber: seq, ShardId: shard.id };
+    }
     for (const shard of touched) this.onAppend(stream, shard);
     return outcomes;
   }
@@ -180,45 +313,68 @@ export class StreamStore {
         return shard.fragments.length;
       case 'AT_SEQUENCE_NUMBER':
       case 'AFTER_SEQUENCE_NUMBER': {
-        if (!position.sequenceNumber || !/^\d+$/.test(position.sequenceNumber)) throw new KinesisError('InvalidArgumentException', 'StartingSequenceNumber is required and must be numeric');
-        const at = lowerBound(shard.sequenceNumbers, position.sequenceNumber.padStart(56, '0'));
-        const exact = shard.sequenceNumbers[at] === position.sequenceNumber;
-        return position.type === 'AFTER_SEQUENCE_NUMBER' && exact ? at + 1 : at;
+        const given = position.sequenceNumber;
+        if (typeof given !== 'string' || !/^\d{1,128}$/.test(given)) throw new KinesisError('InvalidArgumentException', `StartingSequenceNumber ${String(given)} must be a decimal number`);
+        const counter = counterOf(given);
+        const at = lowerBound(shard.counters, counter);
+        return position.type === 'AFTER_SEQUENCE_NUMBER' && shard.counters[at] === counter ? at + 1 : at;
       }
       case 'AT_TIMESTAMP': {
-        if (position.timestampMs === undefined) throw new KinesisError('InvalidArgumentException', 'Timestamp is required with AT_TIMESTAMP');
-        let i = 0;
-        while (i < shard.arrivalMs.length && shard.arrivalMs[i] < position.timestampMs) i++;
-        return i;
+        const t = position.timestampMs;
+        if (typeof t !== 'number' || !Number.isFinite(t)) throw new KinesisError('InvalidArgumentException', 'Timestamp is required with AT_TIMESTAMP');
+        return lowerBound(shard.arrivalMs, t);
       }
       default:
         throw new KinesisError('InvalidArgumentException', `unknown ShardIteratorType ${String(position.type)}`);
     }
   }
 
-  /** Records from `from` (at most `limit`) as a JSON array body, the next index and the lag. */
-  read(shard: Shard, from: number, limit: number): { json: string; count: number; next: number; millisBehindLatest: number } {
-    const end = Math.min(shard.fragments.length, from + limit);
+  /**
+   * Records from index `from`: at most `limit` of them and about 10 MiB, like GetRecords. The lag is
+   * the age of the oldest record not returned, 0 once the reader is at the tip.
+   */
+  read(shard: Shard, from: number, limit: number): ReadPage {
+    const fragments = shard.fragments;
+    const last = Math.min(fragments.length, from + limit);
+    let end = from;
+    let chars = 0;
+    while (end < last) {
+      chars += fragments[end].length;
+      if (chars > LIMITS.readChars && end > from) break;
+      end++;
+    }
     const count = Math.max(0, end - from);
-    const json = count === 0 ? '[]' : `[${shard.fragments.slice(from, end).join(',')}]`;
-    const millisBehindLatest = end < shard.fragments.length ? Math.max(0, this.now() - shard.arrivalMs[end]) : 0;
-    return { json, count, next: from + count, millisBehindLatest };
+    const json = count === 0 ? '[]' : `[${fragments.slice(from, end).join(',')}]`;
+    const millisBehindLatest = end < fragments.length ? Math.max(0, this.now() - shard.arrivalMs[end]) : 0;
+    return { json, count, next: Math.max(from, end), millisBehindLatest };
+  }
+
+  /** The sequence number of the record at `index`. */
+  sequenceNumberAt(shard: Shard, index: number): string {
+    return sequenceNumberOf(shard.counters[index]);
+  }
+
+  /** The sequence number to resume AFTER so that reading continues at `index`. */
+  continuationBefore(shard: Shard, index: number): string {
+    return index > 0 ? sequenceNumberOf(shard.counters[index - 1]) : SHARD_START_SEQUENCE;
   }
 
   encodeIterator(stream: Stream, shard: Shard, index: number): string {
     return Buffer.from(`${stream.name}|${shard.id}|${index}`).toString('base64');
   }
 
-  decodeIterator(iterator: string): { stream: Stream; shard: Shard; index: number } {
-    const [name, shardId, index] = Buffer.from(iterator ?? '', 'base64').toString().split('|');
+  decodeIterator(iterator: unknown): { stream: Stream; shard: Shard; index: number } {
+    const [name, shardId, index] = typeof iterator === 'string' ? Buffer.from(iterator, 'base64').toString().split('|') : [];
     if (!name || !shardId || !/^\d+$/.test(index ?? '')) throw new KinesisError('InvalidArgumentException', 'invalid ShardIterator');
     const stream = this.stream({ StreamName: name });
     return { stream, shard: this.shard(stream, shardId), index: Number(index) };
   }
 
-  registerConsumer(stream: Stream, name: string): Consumer {
-    if ([...this.consumers.values()].some((c) => c.streamArn === stream.arn && c.name === name)) {
-      throw new KinesisError('ResourceInUseException', `Consumer ${name} already exists`);
+  /** Registers a consumer, ACTIVE at once: benchmarks have no reason to wait the real few seconds. */
+  registerConsumer(stream: Stream, name: unknown): Consumer {
+    if (typeof name !== 'string' || !/^[a-zA-Z0-9_.-]{1,128}$/.test(name)) throw new KinesisError('ValidationException', `invalid ConsumerName ${String(name)}`);
+    if (this.consumersOf(stream).some((c) => c.name === name)) {
+      throw new KinesisError('ResourceInUseException', `Consumer ${name} under stream ${stream.name} already exists for account ${ACCOUNT}.`);
     }
     const createdAt = this.now();
     const consumer = { name, arn: `${stream.arn}/consumer/${name}:${Math.floor(createdAt / 1000)}`, streamArn: stream.arn, createdAt };
@@ -226,9 +382,13 @@ export class StreamStore {
     return consumer;
   }
 
-  consumer(ref: { ConsumerARN?: string; StreamARN?: string; ConsumerName?: string }): Consumer {
-    const found = ref.ConsumerARN ? this.consumers.get(ref.ConsumerARN) : [...this.consumers.values()].find((c) => c.streamArn === ref.StreamARN && c.name === ref.ConsumerName);
-    if (!found) throw new KinesisError('ResourceNotFoundException', `Consumer ${ref.ConsumerARN ?? ref.ConsumerName} not found`);
+  /** By ConsumerARN, or by StreamARN and ConsumerName. */
+  consumer(ref: { ConsumerARN?: unknown; StreamARN?: unknown; ConsumerName?: unknown }): Consumer {
+    const found =
+      typeof ref.ConsumerARN === 'string'
+        ? this.consumers.get(ref.ConsumerARN)
+        : [...this.consumers.values()].find((c) => c.streamArn === ref.StreamARN && c.name === ref.ConsumerName);
+    if (!found) throw new KinesisError('ResourceNotFoundException', `Consumer ${String(ref.ConsumerARN ?? ref.ConsumerName)} under account ${ACCOUNT} not found.`);
     return found;
   }
 
@@ -241,8 +401,8 @@ export class StreamStore {
   }
 }
 
-/** The first index whose value is ≥ `target` (equal-width decimal strings compare as numbers). */
-function lowerBound(sorted: readonly string[], target: string): number {
+/** The first index whose value is not below `target`. */
+function lowerBound(sorted: readonly number[], target: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {

@@ -1,101 +1,283 @@
 /**
- * The benchmark's in-memory Kinesis against the real AWS SDK: if the SDK cannot talk to it, the
- * benchmark measures nothing. Request/response operations, per-shard order, the throttle, and
- * SubscribeToShard's event stream.
+ * The benchmark's in-memory Kinesis against the real AWS SDK over HTTP/1.1: if the SDK cannot talk to
+ * it, the benchmark measures nothing. Request/response operations, per-shard order, pagination, the
+ * throttle route, SubscribeToShard's event stream (before and after subscribing, its end, a client
+ * going away), and the stand-alone process the benchmark starts.
  */
-import { Agent } from 'node:http';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request, type IncomingMessage } from 'node:http';
+import { join } from 'node:path';
 import {
   CreateStreamCommand,
+  DeregisterStreamConsumerCommand,
+  DescribeStreamConsumerCommand,
+  DescribeStreamSummaryCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
   KinesisClient,
   ListShardsCommand,
+  ListStreamConsumersCommand,
+  PutRecordCommand,
   PutRecordsCommand,
   RegisterStreamConsumerCommand,
+  ResourceNotFoundException,
   SubscribeToShardCommand,
-  type SubscribeToShardEvent,
+  type PutRecordsRequestEntry,
+  type Shard,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { MemoryKinesis } from '../../bench/memory-kinesis/server';
+import { waitFor } from '../support/wait';
 
-let server: MemoryKinesis;
-let client: KinesisClient;
+const ROOT = join(__dirname, '..', '..');
+const SUBSCRIPTION_MS = 1500;
+const arnOf = (name: string) => `arn:aws:kinesis:us-east-1:000000000000:stream/${name}`;
 
-beforeAll(async () => {
-  server = new MemoryKinesis({ subscriptionMs: 1500 });
-  const endpoint = await server.listen();
-  client = new KinesisClient({
+function sdkClient(endpoint: string): KinesisClient {
+  return new KinesisClient({
     region: 'us-east-1',
     endpoint,
-    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-checked' },
     maxAttempts: 1,
     requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true }) }),
   });
-});
-afterAll(async () => {
-  client.destroy();
-  await server.close();
-});
-
-const entries = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ PartitionKey: `key-${i % 37}`, Data: Buffer.from(`${tag}-${i}`) }));
-
-async function readShard(arn: string, shardId: string): Promise<string[]> {
-  let iterator = (await client.send(new GetShardIteratorCommand({ StreamARN: arn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
-  const out: string[] = [];
-  for (;;) {
-    const page = await client.send(new GetRecordsCommand({ StreamARN: arn, ShardIterator: iterator, Limit: 300 }));
-    out.push(...(page.Records ?? []).map((r) => Buffer.from(r.Data!).toString()));
-    if ((page.Records ?? []).length === 0) return out;
-    iterator = page.NextShardIterator;
-  }
 }
 
-test('the SDK creates, lists, writes and reads back every record in per-shard order', async () => {
-  await client.send(new CreateStreamCommand({ StreamName: 'order', ShardCount: 4 }));
-  const arn = 'arn:aws:kinesis:us-east-1:000000000000:stream/order';
-  const shards = (await client.send(new ListShardsCommand({ StreamARN: arn }))).Shards!;
-  expect(shards.map((s) => s.ShardId)).toEqual(['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003']);
-  const all = entries(2000, 'r');
-  for (let i = 0; i < all.length; i += 500) {
-    const out = await client.send(new PutRecordsCommand({ StreamARN: arn, Records: all.slice(i, i + 500) }));
-    expect(out.FailedRecordCount).toBe(0);
-  }
-  const read = (await Promise.all(shards.map((s) => readShard(arn, s.ShardId!)))).flat();
-  expect(read.sort()).toEqual(all.map((e) => e.Data.toString()).sort());
-  // One key lands in one shard, in the order written.
-  const perShard = await Promise.all(shards.map((s) => readShard(arn, s.ShardId!)));
-  const key0 = all.filter((_, i) => i % 37 === 0).map((e) => e.Data.toString());
-  expect(perShard.filter((list) => list.includes('r-0'))).toHaveLength(1);
-  expect(perShard.find((list) => list.includes('r-0'))!.filter((d) => key0.includes(d))).toEqual(key0);
-});
+const entries = (n: number, tag: string): PutRecordsRequestEntry[] => Array.from({ length: n }, (_, i) => ({ PartitionKey: `key-${i % 37}`, Data: Buffer.from(`${tag}-${i}`) }));
+const text = (data: Uint8Array | undefined) => Buffer.from(data!).toString();
 
-test('a throttled stream refuses records past its budget per record, as Kinesis does', async () => {
-  await client.send(new CreateStreamCommand({ StreamName: 'throttled', ShardCount: 1 }));
-  server.store.stream({ StreamName: 'throttled' }).maxRecordsPerSecond = 100;
-  const out = await client.send(new PutRecordsCommand({ StreamName: 'throttled', Records: entries(300, 't') }));
-  expect(out.FailedRecordCount).toBeGreaterThanOrEqual(200);
-  expect(out.Records!.find((r) => r.ErrorCode)!.ErrorCode).toBe('ProvisionedThroughputExceededException');
-});
+async function postThrottle(endpoint: string, stream: string, maxRecordsPerSecond: number): Promise<Response> {
+  return fetch(`${endpoint}/_bench/throttle`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream, maxRecordsPerSecond }) });
+}
 
-test('SubscribeToShard streams records written before and after subscribing, then ends', async () => {
-  await client.send(new CreateStreamCommand({ StreamName: 'efo', ShardCount: 1 }));
-  const arn = 'arn:aws:kinesis:us-east-1:000000000000:stream/efo';
-  await client.send(new PutRecordsCommand({ StreamARN: arn, Records: entries(5, 'before') }));
-  const consumer = (await client.send(new RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: 'c' }))).Consumer!;
-  const out = await client.send(new SubscribeToShardCommand({ ConsumerARN: consumer.ConsumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'TRIM_HORIZON' } }));
-  const seen: string[] = [];
-  let continuation: string | undefined;
-  let wroteAfter = false;
-  for await (const e of out.EventStream!) {
-    const ev = e.SubscribeToShardEvent as SubscribeToShardEvent | undefined;
-    if (!ev) continue;
-    seen.push(...(ev.Records ?? []).map((r) => Buffer.from(r.Data!).toString()));
-    continuation = ev.ContinuationSequenceNumber;
-    if (!wroteAfter && seen.length >= 5) {
-      wroteAfter = true;
-      await client.send(new PutRecordsCommand({ StreamARN: arn, Records: entries(3, 'after') }));
+describe('in process', () => {
+  let server: MemoryKinesis;
+  let endpoint: string;
+  let client: KinesisClient;
+
+  beforeAll(async () => {
+    server = new MemoryKinesis({ subscriptionMs: SUBSCRIPTION_MS });
+    endpoint = await server.listen(0);
+    client = sdkClient(endpoint);
+  });
+  afterAll(async () => {
+    client.destroy();
+    await server.close();
+  });
+
+  async function readShard(arn: string, shardId: string): Promise<{ data: string; sequenceNumber: string; arrival: Date }[]> {
+    let iterator = (await client.send(new GetShardIteratorCommand({ StreamARN: arn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    const out: { data: string; sequenceNumber: string; arrival: Date }[] = [];
+    for (;;) {
+      const page = await client.send(new GetRecordsCommand({ StreamARN: arn, ShardIterator: iterator, Limit: 300 }));
+      const records = page.Records ?? [];
+      out.push(...records.map((r) => ({ data: text(r.Data), sequenceNumber: r.SequenceNumber!, arrival: r.ApproximateArrivalTimestamp! })));
+      if (records.length === 0) {
+        expect(page.MillisBehindLatest).toBe(0);
+        return out;
+      }
+      iterator = page.NextShardIterator;
     }
   }
-  expect(seen).toEqual(['before-0', 'before-1', 'before-2', 'before-3', 'before-4', 'after-0', 'after-1', 'after-2']);
-  expect(continuation).toMatch(/^\d{56}$/);
+
+  test('the SDK creates, lists, writes and reads back every record, each shard in the order written', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: 'order', ShardCount: 4 }));
+    const arn = arnOf('order');
+    expect((await client.send(new DescribeStreamSummaryCommand({ StreamName: 'order' }))).StreamDescriptionSummary).toMatchObject({ StreamARN: arn, StreamStatus: 'ACTIVE', OpenShardCount: 4 });
+    const shards = (await client.send(new ListShardsCommand({ StreamARN: arn }))).Shards!;
+    expect(shards.map((s) => s.ShardId)).toEqual(['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003']);
+
+    const all = entries(2000, 'r');
+    const written = new Map<string, string[]>();
+    for (let i = 0; i < all.length; i += 500) {
+      const out = await client.send(new PutRecordsCommand({ StreamARN: arn, Records: all.slice(i, i + 500) }));
+      expect(out.FailedRecordCount).toBe(0);
+      out.Records!.forEach((r, j) => written.set(r.ShardId!, [...(written.get(r.ShardId!) ?? []), text(all[i + j].Data)]));
+    }
+    const before = Date.now();
+    for (const shard of shards) {
+      const read = await readShard(arn, shard.ShardId!);
+      expect(read.map((r) => r.data)).toEqual(written.get(shard.ShardId!) ?? []);
+      for (let i = 1; i < read.length; i++) expect(BigInt(read[i].sequenceNumber) > BigInt(read[i - 1].sequenceNumber)).toBe(true);
+      for (const r of read) expect(Math.abs(r.arrival.getTime() - before)).toBeLessThan(60_000);
+    }
+    expect([...written.values()].flat().sort()).toEqual(all.map((e) => text(e.Data)).sort());
+  });
+
+  test('ListShards pages on NextToken alone, as shardflow asks for them', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: 'paged', ShardCount: 5 }));
+    const ids: string[] = [];
+    let page = await client.send(new ListShardsCommand({ StreamARN: arnOf('paged'), MaxResults: 2 }));
+    ids.push(...page.Shards!.map((s: Shard) => s.ShardId!));
+    while (page.NextToken) {
+      page = await client.send(new ListShardsCommand({ NextToken: page.NextToken, MaxResults: 2 }));
+      ids.push(...page.Shards!.map((s: Shard) => s.ShardId!));
+    }
+    expect(ids).toEqual([0, 1, 2, 3, 4].map((i) => `shardId-00000000000${i}`));
+  });
+
+  test('errors reach the SDK as their modelled exception types', async () => {
+    await expect(client.send(new DescribeStreamSummaryCommand({ StreamName: 'missing' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(client.send(new GetRecordsCommand({ ShardIterator: 'garbage' }))).rejects.toMatchObject({ name: 'InvalidArgumentException' });
+  });
+
+  test('PutRecord and AT_TIMESTAMP / AFTER_SEQUENCE_NUMBER iterators work through the SDK', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: 'single', ShardCount: 1 }));
+    const first = await client.send(new PutRecordCommand({ StreamName: 'single', PartitionKey: 'k', Data: Buffer.from('one') }));
+    await client.send(new PutRecordCommand({ StreamName: 'single', PartitionKey: 'k', Data: Buffer.from('two') }));
+    const after = await client.send(new GetShardIteratorCommand({ StreamName: 'single', ShardId: first.ShardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: first.SequenceNumber }));
+    const page = await client.send(new GetRecordsCommand({ ShardIterator: after.ShardIterator }));
+    expect(page.Records!.map((r) => text(r.Data))).toEqual(['two']);
+    const future = await client.send(new GetShardIteratorCommand({ StreamName: 'single', ShardId: first.ShardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() + 60_000) }));
+    expect((await client.send(new GetRecordsCommand({ ShardIterator: future.ShardIterator }))).Records).toEqual([]);
+    const past = await client.send(new GetShardIteratorCommand({ StreamName: 'single', ShardId: first.ShardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() - 60_000) }));
+    expect((await client.send(new GetRecordsCommand({ ShardIterator: past.ShardIterator }))).Records).toHaveLength(2);
+  });
+
+  test('the throttle route makes PutRecords refuse records past the budget, each with its own ErrorCode', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: 'throttled', ShardCount: 2 }));
+    expect((await postThrottle(endpoint, 'throttled', 100)).status).toBe(200);
+    const out = await client.send(new PutRecordsCommand({ StreamName: 'throttled', Records: entries(300, 't') }));
+    // One request is admitted at one instant, so exactly one second's budget gets through.
+    expect(out.FailedRecordCount).toBe(200);
+    expect(out.Records!.slice(0, 100).every((r) => r.SequenceNumber && !r.ErrorCode)).toBe(true);
+    expect(new Set(out.Records!.slice(100).map((r) => r.ErrorCode))).toEqual(new Set(['ProvisionedThroughputExceededException']));
+
+    expect((await postThrottle(endpoint, 'throttled', 0)).status).toBe(200);
+    expect((await client.send(new PutRecordsCommand({ StreamName: 'throttled', Records: entries(500, 'u') }))).FailedRecordCount).toBe(0);
+    const missing = await postThrottle(endpoint, 'no-such-stream', 5);
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({ __type: 'ResourceNotFoundException' });
+  });
+
+  test('consumers register ACTIVE, are described by ARN or by stream and name, listed and deregistered', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: 'consumers', ShardCount: 1 }));
+    const arn = arnOf('consumers');
+    const consumer = (await client.send(new RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: 'app' }))).Consumer!;
+    expect(consumer).toMatchObject({ ConsumerName: 'app', ConsumerStatus: 'ACTIVE', ConsumerARN: expect.stringMatching(/^arn:aws:kinesis:us-east-1:000000000000:stream\/consumers\/consumer\/app:\d+$/) });
+    expect(consumer.ConsumerCreationTimestamp).toBeInstanceOf(Date);
+    const byArn = await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: consumer.ConsumerARN }));
+    const byName = await client.send(new DescribeStreamConsumerCommand({ StreamARN: arn, ConsumerName: 'app' }));
+    expect(byArn.ConsumerDescription).toEqual(byName.ConsumerDescription);
+    expect(byArn.ConsumerDescription).toMatchObject({ StreamARN: arn, ConsumerStatus: 'ACTIVE' });
+    expect((await client.send(new ListStreamConsumersCommand({ StreamARN: arn }))).Consumers!.map((c) => c.ConsumerName)).toEqual(['app']);
+    await client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: consumer.ConsumerARN }));
+    await expect(client.send(new DescribeStreamConsumerCommand({ ConsumerARN: consumer.ConsumerARN }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  test('SubscribeToShard pushes records written before and after subscribing, then ends after its maximum duration', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: 'efo', ShardCount: 1 }));
+    const arn = arnOf('efo');
+    await client.send(new PutRecordsCommand({ StreamARN: arn, Records: entries(5, 'before') }));
+    const consumer = (await client.send(new RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: 'c' }))).Consumer!;
+    const started = Date.now();
+    const out = await client.send(new SubscribeToShardCommand({ ConsumerARN: consumer.ConsumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'TRIM_HORIZON' } }));
+    const seen: string[] = [];
+    const continuations: string[] = [];
+    let pushedAfterMs: number | undefined;
+    let wroteAt = 0;
+    for await (const e of out.EventStream!) {
+      const ev = e.SubscribeToShardEvent;
+      if (!ev) continue;
+      const records = ev.Records ?? [];
+      seen.push(...records.map((r) => text(r.Data)));
+      continuations.push(ev.ContinuationSequenceNumber!);
+      if (wroteAt > 0 && records.length > 0) pushedAfterMs ??= Date.now() - wroteAt;
+      if (wroteAt === 0 && seen.length >= 5) {
+        wroteAt = Date.now();
+        await client.send(new PutRecordsCommand({ StreamARN: arn, Records: entries(3, 'after') }));
+      }
+    }
+    const lasted = Date.now() - started;
+    expect(seen).toEqual(['before-0', 'before-1', 'before-2', 'before-3', 'before-4', 'after-0', 'after-1', 'after-2']);
+    for (const c of continuations) expect(c).toMatch(/^\d{56}$/);
+    // Pushed on arrival, far sooner than the 5 s heartbeat or the end of the subscription.
+    expect(pushedAfterMs).toBeLessThan(1000);
+    expect(lasted).toBeGreaterThanOrEqual(SUBSCRIPTION_MS - 50);
+    expect(lasted).toBeLessThan(SUBSCRIPTION_MS + 5000);
+    await waitFor(() => server.subscriptions === 0, 5000, 'the subscription to be released');
+  });
+
+  test('a subscription stops when its client goes away, long before its maximum duration', async () => {
+    const lasting = new MemoryKinesis({ subscriptionMs: 120_000 });
+    const at = new URL(await lasting.listen(0));
+    try {
+      const stream = lasting.store.createStream('gone', 1);
+      const consumer = lasting.store.registerConsumer(stream, 'c');
+      const req = request({
+        host: at.hostname,
+        port: at.port,
+        method: 'POST',
+        headers: { 'x-amz-target': 'Kinesis_20131202.SubscribeToShard', 'content-type': 'application/x-amz-json-1.1' },
+      });
+      req.end(JSON.stringify({ ConsumerARN: consumer.arn, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } }));
+      const res = await new Promise<IncomingMessage>((resolve) => req.once('response', resolve));
+      expect(res.headers['content-type']).toBe('application/vnd.amazon.eventstream');
+      await waitFor(() => lasting.subscriptions === 1, 5000, 'the subscription to start');
+      req.on('error', () => undefined);
+      req.destroy();
+      await waitFor(() => lasting.subscriptions === 0, 5000, 'the server to notice the client left');
+    } finally {
+      await lasting.close();
+    }
+  });
+});
+
+describe('as its own process (node dist/bench/memory-kinesis/main.js)', () => {
+  let buildDir: string;
+  let child: ChildProcess | undefined;
+
+  beforeAll(() => {
+    // A private output directory: rewriting dist/ could hand a half-written file to a test spawning it now.
+    mkdirSync(join(ROOT, '.local'), { recursive: true });
+    buildDir = mkdtempSync(join(ROOT, '.local', 'memory-kinesis-build-'));
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json', '--outDir', buildDir], { cwd: ROOT, stdio: 'pipe' });
+  }, 180_000);
+  afterAll(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    rmSync(buildDir, { recursive: true, force: true });
+  });
+
+  const main = () => join(buildDir, 'bench', 'memory-kinesis', 'main.js');
+
+  test('prints its listening line, serves the SDK and the bench routes, and exits 0 on SIGTERM', async () => {
+    const proc = spawn(process.execPath, [main(), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const line = await waitFor(() => stdout.split('\n').find((l) => l.includes('"listening"')), 15_000, () => `the listening line (stdout ${stdout}, stderr ${stderr})`, 20);
+    const { event, endpoint } = JSON.parse(line) as { event: string; endpoint: string };
+    expect(event).toBe('listening');
+    expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+    const client = sdkClient(endpoint);
+    try {
+      await client.send(new CreateStreamCommand({ StreamName: 'proc', ShardCount: 2 }));
+      expect((await postThrottle(endpoint, 'proc', 10)).status).toBe(200);
+      const out = await client.send(new PutRecordsCommand({ StreamName: 'proc', Records: entries(30, 'p') }));
+      expect(out.FailedRecordCount).toBe(20);
+      const stats = (await (await fetch(`${endpoint}/_bench/stats?stream=proc`)).json()) as { records: number };
+      expect(stats.records).toBe(10);
+    } finally {
+      client.destroy();
+    }
+
+    const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    proc.kill('SIGTERM');
+    const code = await Promise.race([exit, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref())]);
+    expect(code).toBe(0);
+  });
+
+  test('refuses a bad port with exit code 2', () => {
+    let status: number | null = null;
+    try {
+      execFileSync(process.execPath, [main(), '--port', 'eighty'], { stdio: 'pipe' });
+    } catch (err) {
+      status = (err as { status: number | null }).status;
+    }
+    expect(status).toBe(2);
+  });
 });

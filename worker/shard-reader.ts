@@ -22,7 +22,11 @@ export type StartPosition =
 
 export interface ShardReader {
   readonly kind: 'POLLING' | 'EFO';
-  /** The next batch, possibly empty; waits between calls as the reader's settings say. */
-  next(signal: AbortSignal): Promise<RecordBatch>;
+  /**
+   * The next batch, possibly empty; waits between calls as the reader's settings say. `maxRecords` is
+   * how many records the caller has room for now: a reader that chooses its batch size (polling) asks
+   * for no more; one that is pushed batches (EFO) may ignore it.
+   */
+  next(signal: AbortSignal, maxRecords?: number): Promise<RecordBatch>;
   close(): Promise<void>;
 }

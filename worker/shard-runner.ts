@@ -76,7 +76,7 @@ export class ShardRunner {
     const { reader, log } = this.deps;
     try {
       while (!this.lease.signal.aborted) {
-        const batch = await reader.next(this.lease.signal);
+        const batch = await reader.next(this.lease.signal, await this.readLimit());
         if (this.lease.isLost) break;
         this.progress.millisBehindLatest = batch.millisBehindLatest;
         if (batch.millisBehindLatest !== undefined) metrics().millisBehindLatest.set({ shard: this.lease.shardId, reader: reader.kind }, batch.millisBehindLatest);
@@ -96,6 +96,18 @@ export class ShardRunner {
     } finally {
       await reader.close();
     }
+  }
+
+  /**
+   * How many records to ask for. While the output pushes back (throttling), the sink's free room, but at
+   * least one PutRecords request's worth: readers then hold small pages instead of a full GetRecords page
+   * per shard while they wait, so memory stays flat. Otherwise a full page, for throughput.
+   */
+  private async readLimit(): Promise<number | undefined> {
+    const { sink, output } = this.deps;
+    if (!sink.congested) return undefined;
+    await sink.reserve(1, this.lease.signal);
+    return Math.max(sink.room, output.maxBatchRecords);
   }
 
   private async process(records: SourceRecord[]): Promise<void> {

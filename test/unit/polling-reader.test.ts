@@ -155,6 +155,15 @@ describe('PollingReader: starting position', () => {
     expect(shard.getRecordsCalls.every((c) => c.arn === ARN && c.limit === 3)).toBe(true);
   });
 
+  it('asks for no more records than the caller has room for, and never more than max-record-count', async () => {
+    const shard = new FakeShard(10);
+    const r = reader(shard, { type: 'TRIM_HORIZON' });
+    expect(seqsOf(await r.next(signal(), 2))).toHaveLength(2);
+    expect(seqsOf(await r.next(signal(), 50))).toHaveLength(3);
+    expect(seqsOf(await r.next(signal(), 0))).toHaveLength(1);
+    expect(shard.getRecordsCalls.map((c) => c.limit)).toEqual([2, 3, 1]);
+  });
+
   it('maps each record and passes millisBehindLatest through', async () => {
     const shard = new FakeShard(4);
     const batch = await reader(shard, { type: 'TRIM_HORIZON' }, { maxRecords: 2, intervalMs: 0, emptyIntervalMs: 0 }).next(signal());

@@ -569,9 +569,11 @@ describe('KinesisSink: concurrency and backpressure', () => {
     expect(putter.active).toBe(8);
     // One burst of eight throttled answers: the limit halves once per answer, down to 1, and the
     // burst counts as one backoff step.
+    expect(sink.congested).toBe(false);
     for (const call of putter.open()) call.reply(['ProvisionedThroughputExceededException']);
     await drain();
     expect(sink.requestLimit).toBe(1);
+    expect(sink.congested).toBe(true);
     await until(() => putter.active === 1, 'one request after the pause');
     await drain();
     expect(putter.active).toBe(1);
@@ -584,7 +586,18 @@ describe('KinesisSink: concurrency and backpressure', () => {
     for (const call of putter.open()) call.succeed();
     await until(() => written.done, 'the write');
     expect(sink.requestLimit).toBe(8);
+    expect(sink.congested).toBe(false);
     expect(putter.allLabels().flat().filter((l, i, all) => all.indexOf(l) === i).sort()).toEqual([...labels].sort());
+  });
+
+  it('room is what the buffer takes before reserve() waits', () => {
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { maxBufferedRecords: 4 });
+    expect(sink.room).toBe(4);
+    void sink.write(recs('a', 'b', 'c'));
+    expect(sink.room).toBe(1);
+    void sink.write(recs('d', 'e'));
+    expect(sink.room).toBe(0);
   });
 
   it('reserve() resolves at once while there is room', async () => {

@@ -36,7 +36,8 @@ export class PollingReader implements ShardReader {
     private readonly log: Logger,
   ) {}
 
-  async next(signal: AbortSignal): Promise<RecordBatch> {
+  async next(signal: AbortSignal, maxRecords?: number): Promise<RecordBatch> {
+    const limit = Math.max(1, Math.min(this.settings.maxRecords, maxRecords ?? this.settings.maxRecords));
     const gap = this.lastWasEmpty ? Math.max(this.settings.emptyIntervalMs, this.settings.intervalMs) : this.settings.intervalMs;
     await sleep(this.lastCallAt + gap - Date.now(), signal);
     while (!signal.aborted) {
@@ -44,7 +45,7 @@ export class PollingReader implements ShardReader {
         this.iterator ??= await this.newIterator();
         this.lastCallAt = Date.now();
         if (this.iterator === undefined) return { records: [], shardEnded: true, childShardIds: [] };
-        const result = await this.fetcher.getRecords(this.streamArn, this.iterator, this.settings.maxRecords);
+        const result = await this.fetcher.getRecords(this.streamArn, this.iterator, limit);
         this.failures = 0;
         const records: SourceRecord[] = result.records.map((r) => ({
           shardId: this.shardId,

@@ -125,6 +125,16 @@ export class KinesisSink {
     return this.inFlightLimit;
   }
 
+  /** True while the output pushes back: throttled recently (fewer requests allowed) or pausing to retry. */
+  get congested(): boolean {
+    return this.inFlightLimit < this.settings.maxInFlightRequests || Date.now() < this.pausedUntil;
+  }
+
+  /** How many more records the buffer takes before `reserve` waits. */
+  get room(): number {
+    return Math.max(0, this.settings.maxBufferedRecords - this.unacknowledged);
+  }
+
   /** Records accepted but not yet acknowledged. */
   get buffered(): number {
     return this.unacknowledged;

@@ -7,6 +7,7 @@ import type { StreamConsumers } from '../../shared/aws/kinesis-gateway';
 import type { EfoConfig, InputStreamConfig } from '../../shared/config/app-config';
 import { ConfigError } from '../../shared/config/config-error';
 import { AppKeys } from '../../shared/redis/keys';
+import { track } from '../support/track';
 
 const log = pino({ level: 'silent' });
 const STREAM_ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/in';
@@ -92,20 +93,6 @@ class FakeRedis {
   }
 }
 
-interface Tracked<T> {
-  done: boolean;
-  value?: T;
-  error?: unknown;
-}
-
-function track<T>(promise: Promise<T>): Tracked<T> {
-  const state: Tracked<T> = { done: false };
-  promise.then(
-    (value) => Object.assign(state, { done: true, value }),
-    (error: unknown) => Object.assign(state, { done: true, error }),
-  );
-  return state;
-}
 
 async function advance(ms: number): Promise<void> {
   await jest.advanceTimersByTimeAsync(ms);

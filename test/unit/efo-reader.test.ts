@@ -4,6 +4,7 @@ import type { GetRecordsResult, IteratorStart, ShardFetcher, ShardSubscriber, St
 import { EfoReader, type ConsumerArnSource, type EfoSettings } from '../../worker/efo/efo-reader';
 import { ShardEndProbe } from '../../worker/efo/shard-end-probe';
 import type { RecordBatch, StartPosition } from '../../worker/shard-reader';
+import { track, type Tracked } from '../support/track';
 
 const log = pino({ level: 'silent' });
 const SHARD = 'shardId-000000000001';
@@ -239,20 +240,6 @@ function setup(opts: { start?: StartPosition; settings?: Partial<EfoSettings>; p
   return { subscriber, consumer, reader };
 }
 
-interface Tracked<T> {
-  done: boolean;
-  value?: T;
-  error?: unknown;
-}
-
-function track<T>(promise: Promise<T>): Tracked<T> {
-  const state: Tracked<T> = { done: false };
-  promise.then(
-    (value) => Object.assign(state, { done: true, value }),
-    (error: unknown) => Object.assign(state, { done: true, error }),
-  );
-  return state;
-}
 
 /** Runs due timers and lets the promise chains settle, without moving the clock. */
 async function flush(): Promise<void> {

@@ -4,6 +4,7 @@ import type { GetRecordsResult, IteratorStart, ShardFetcher } from '../../shared
 import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-errors';
 import { PollingReader, type PollingSettings } from '../../worker/polling/polling-reader';
 import type { RecordBatch, StartPosition } from '../../worker/shard-reader';
+import { track } from '../support/track';
 
 const log = pino({ level: 'silent' });
 const ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/in';
@@ -427,15 +428,11 @@ describe('PollingReader: pacing (fake timers)', () => {
     const second = track(r.next(signal()));
     await jest.advanceTimersByTimeAsync(0);
     expect(second.done).toBe(true);
+    expect(second.error).toBeUndefined();
     expect(shard.getRecordsCalls).toHaveLength(2);
   });
 });
 
-function track<T>(promise: Promise<T>): { done: boolean } {
-  const state = { done: false };
-  void promise.then(() => (state.done = true));
-  return state;
-}
 
 describe('PollingReader: close', () => {
   it('gets a new iterator after close, from the last record returned', async () => {

@@ -5,6 +5,7 @@ import type { OutputRecord } from '../../shared/records';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
 import { isFullBatch, nextBatchLength, recordSize } from '../../worker/sink/batch-packer';
 import { KinesisSink, sinkSettings, type SinkSettings } from '../../worker/sink/kinesis-sink';
+import { track } from '../support/track';
 
 const log = pino({ level: 'silent' });
 const ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/out';
@@ -100,14 +101,6 @@ function awsError(name: string, httpStatusCode?: number): Error {
 }
 
 /** Tracks whether a promise has settled, without a sleep. */
-function track<T>(promise: Promise<T>): { done: boolean; value?: T; error?: unknown } {
-  const state: { done: boolean; value?: T; error?: unknown } = { done: false };
-  promise.then(
-    (value) => Object.assign(state, { done: true, value }),
-    (error) => Object.assign(state, { done: true, error }),
-  );
-  return state;
-}
 
 /**
  * Most sink tests run on jest's fake clock: Date.now() and the timers move together, so the retry

@@ -93,15 +93,18 @@ async function replay(
     const outcome = new Map<string, { state: string; reason?: string }>();
     const deadline = started + timeoutMs;
     while (outcome.size < jobs.length) {
-      for (const { job } of jobs) {
-        if (outcome.has(job.id!)) continue;
-        const fresh = await Job.fromId<ParkedDeadLetter>(queue, job.id!);
-        if (!fresh) continue;
-        const state = await fresh.getState();
-        const finishedNow = (fresh.finishedOn ?? 0) >= started;
-        if (state === 'completed' && finishedNow) outcome.set(job.id!, { state });
-        else if (state === 'failed' && finishedNow) outcome.set(job.id!, { state, reason: fresh.failedReason });
-      }
+      // All outstanding letters at once: their reads go out together, not one round-trip after another.
+      const pending = jobs.filter(({ job }) => !outcome.has(job.id!));
+      await Promise.all(
+        pending.map(async ({ job }) => {
+          const fresh = await Job.fromId<ParkedDeadLetter>(queue, job.id!);
+          if (!fresh) return;
+          const state = await fresh.getState();
+          const finishedNow = (fresh.finishedOn ?? 0) >= started;
+          if (state === 'completed' && finishedNow) outcome.set(job.id!, { state });
+          else if (state === 'failed' && finishedNow) outcome.set(job.id!, { state, reason: fresh.failedReason });
+        }),
+      );
       if (outcome.size === jobs.length) break;
       if (Date.now() > deadline) throw new FatalError(`replay timed out: ${jobs.length - outcome.size} of ${jobs.length} dead letter(s) not processed within ${timeoutMs / 1000} s`);
       await sleep(200);

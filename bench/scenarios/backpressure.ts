@@ -5,36 +5,30 @@
  * AWS), one worker runs for 60 s; its RSS is sampled throughout. Then the cap is lifted and every
  * record must still arrive: throttling slows the pipeline, it never drops a record.
  */
-import { createRedis, deleteKeysUnder } from '../../shared/redis/connection';
-import { AppKeys } from '../../shared/redis/keys';
-import { spawnCli, stopCli, waitForLog, type CliProcess } from '../../test/support/cli';
 import { writeProperties } from '../../test/support/properties';
-import { uniqueName, waitFor } from '../../test/support/wait';
+import { waitFor } from '../../test/support/wait';
 import { MemoryEndpoint } from '../support/memory-endpoint';
 import { ProcessMonitor } from '../support/process-stats';
+import { BenchProcesses, waitForLog } from '../support/processes';
 import { atMost, type Scenario } from '../scenario';
 import { benchProperties, prefilled } from './throughput';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const THROTTLE = 1_000; // records/s into the output: far below what one worker reads
 
 export const backpressure: Scenario = async ({ quick, log }) => {
   const records = quick ? 20_000 : 100_000;
   const throttledMs = quick ? 10_000 : 60_000;
   const kinesis = await MemoryEndpoint.start();
-  const app = uniqueName('bench-backpressure');
-  const redis = createRedis(REDIS_URL);
-  const processes: CliProcess[] = [];
+  const run = new BenchProcesses();
+  let monitor: ProcessMonitor | undefined;
   try {
+    const app = run.app('bench-backpressure');
     const s = await prefilled(kinesis, 'bp', records);
     await kinesis.throttle(s.output, THROTTLE);
     const properties = writeProperties(benchProperties(kinesis.endpoint, s.inputArn, s.outputArn, 'POLLING'));
-    const args = (command: string) => [command, '--properties', properties, '--redis', REDIS_URL, '--app', app];
-    processes.push(spawnCli(args('coordinator'), { LOG_LEVEL: 'info' }));
-    await waitForLog(processes[0], 'coordinator started', 30_000);
-    const worker = spawnCli(args('worker'), { LOG_LEVEL: 'warn' });
-    processes.push(worker);
-    const monitor = new ProcessMonitor(worker.child.pid!, 250);
+    await waitForLog(run.shardflow('coordinator', properties, app), 'coordinator started', 30_000);
+    const worker = run.shardflow('worker', properties, app, { env: { LOG_LEVEL: 'warn' } });
+    monitor = new ProcessMonitor(worker.child.pid!, 250);
     await waitFor(async () => ((await kinesis.stats(s.output)).records > 0 ? true : undefined), 30_000, 'the first throttled record in the output');
     const throttledFrom = Date.now();
     // The throttled phase lasts a fixed time by design; the wait is the measurement window, not a guess.
@@ -43,7 +37,8 @@ export const backpressure: Scenario = async ({ quick, log }) => {
     const duringThrottle = (await kinesis.stats(s.output)).records;
     const throttledRate = duringThrottle / ((Date.now() - throttledFrom) / 1000);
     const peakThrottled = monitor.peakRssBytes;
-    const window = monitor.rss.filter((r) => r.atMs >= monitor.rss[monitor.rss.length - 1].atMs - throttledMs);
+    const lastAt = monitor.rss[monitor.rss.length - 1].atMs;
+    const window = monitor.rss.filter((r) => r.atMs >= lastAt - throttledMs);
     const firstHalf = window.slice(0, Math.floor(window.length / 2));
     const secondHalf = window.slice(Math.floor(window.length / 2));
     const mean = (xs: Array<{ bytes: number }>) => xs.reduce((sum, x) => sum + x.bytes, 0) / Math.max(1, xs.length);
@@ -67,9 +62,8 @@ export const backpressure: Scenario = async ({ quick, log }) => {
       details: { records, throttleRecordsPerSecond: THROTTLE, throttledSeconds: throttledMs / 1000, outputDuringThrottle: duringThrottle, outputTotal: done.records, rssSamples: monitor.rss.filter((_, i) => i % 4 === 0) },
     };
   } finally {
-    for (const p of processes.reverse()) await stopCli(p, 15_000);
-    await deleteKeysUnder(redis, new AppKeys(app).prefix);
-    redis.disconnect();
+    monitor?.stop();
+    await run.stopAll();
     await kinesis.stop();
   }
 };

@@ -12,16 +12,13 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { randomStock, stockEntry } from '../../generator/stock-records';
-import { createRedis, deleteKeysUnder } from '../../shared/redis/connection';
-import { AppKeys } from '../../shared/redis/keys';
-import { spawnCli, stopCli, waitForLog, type CliProcess } from '../../test/support/cli';
 import { writeProperties, type Groups } from '../../test/support/properties';
-import { uniqueName } from '../../test/support/wait';
+import { uniqueName, waitFor } from '../../test/support/wait';
 import { MemoryEndpoint } from '../support/memory-endpoint';
 import { ProcessMonitor } from '../support/process-stats';
+import { BenchProcesses, guardService, waitForLog } from '../support/processes';
 import { atLeast, type Figure, type Scenario } from '../scenario';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SHARDS = 4;
 
 export interface CopyRun {
@@ -53,28 +50,16 @@ export async function prefilled(kinesis: MemoryEndpoint, label: string, records:
   return { input, inputArn, output, outputArn };
 }
 
-/** Like waitFor, but `check` failing (a measured process died) ends the wait at once. */
-export async function pollUntil<T>(probe: () => Promise<T | undefined>, check: () => void, timeoutMs: number, what: string, everyMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    check();
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 /** Waits for the copy to finish and turns the output's arrival times and the monitor's samples into a run. */
 async function measure(kinesis: MemoryEndpoint, contender: string, output: string, records: number, monitor: ProcessMonitor, timeoutMs: number, started: number, check: () => void): Promise<CopyRun> {
   // `check` throws when a measured process has died, so a crash is reported at once instead of at the deadline.
-  const first = await pollUntil(async () => ((await kinesis.stats(output)).records > 0 ? true : undefined), check, timeoutMs, `${contender}: the first record in the output`, 20);
+  await waitFor(async () => ((await kinesis.stats(output)).records > 0 ? true : undefined), timeoutMs, `${contender}: the first record in the output`, 20, check);
   monitor.sample();
-  const cpuAtFirst = first && monitor.cpuSeconds;
-  const done = await pollUntil(async () => {
+  const cpuAtFirst = monitor.cpuSeconds;
+  const done = await waitFor(async () => {
     const s = await kinesis.stats(output);
     return s.records >= records ? s : undefined;
-  }, check, timeoutMs, `${contender}: ${records} records in the output`, 50);
+  }, timeoutMs, `${contender}: ${records} records in the output`, 50, check);
   monitor.stop();
   const seconds = (done.lastArrivalMs! - done.firstArrivalMs!) / 1000;
   return {
@@ -91,6 +76,7 @@ async function floor(kinesis: MemoryEndpoint, records: number, timeoutMs: number
   const s = await prefilled(kinesis, 'floor', records);
   const started = Date.now();
   const child = spawn(process.execPath, [join(__dirname, '..', 'floor.js'), kinesis.endpoint, s.inputArn, s.outputArn, String(records)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  guardService(child);
   const monitor = new ProcessMonitor(child.pid!, 100);
   try {
     return await measure(kinesis, 'floor (SDK loop)', s.output, records, monitor, timeoutMs, started, () => {
@@ -103,28 +89,24 @@ async function floor(kinesis: MemoryEndpoint, records: number, timeoutMs: number
 
 async function shardflow(kinesis: MemoryEndpoint, reader: 'POLLING' | 'EFO', records: number, timeoutMs: number): Promise<CopyRun> {
   const s = await prefilled(kinesis, reader.toLowerCase(), records);
-  const app = uniqueName(`bench-${reader.toLowerCase()}`);
-  const properties = writeProperties(benchProperties(kinesis.endpoint, s.inputArn, s.outputArn, reader));
-  const args = (command: string) => [command, '--properties', properties, '--redis', REDIS_URL, '--app', app];
-  const env = { LOG_LEVEL: 'warn' };
-  const processes: CliProcess[] = [];
-  const redis = createRedis(REDIS_URL);
+  const run = new BenchProcesses();
   try {
+    const app = run.app(`bench-${reader.toLowerCase()}`);
+    const properties = writeProperties(benchProperties(kinesis.endpoint, s.inputArn, s.outputArn, reader));
     const started = Date.now();
-    processes.push(spawnCli(args('coordinator'), { ...env, LOG_LEVEL: 'info' }));
-    await waitForLog(processes[0], 'coordinator started', 30_000);
+    const coordinator = run.shardflow('coordinator', properties, app);
+    await waitForLog(coordinator, 'coordinator started', 30_000);
     // BENCH_PROFILE_DIR=<dir> leaves a V8 CPU profile of each measured worker there (open it in Chrome DevTools).
     const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=worker-${reader}-${Date.now()}.cpuprofile`] : [];
-    const worker = spawnCli(args('worker'), env, profile);
-    processes.push(worker);
+    const worker = run.shardflow('worker', properties, app, { env: { LOG_LEVEL: 'warn' }, nodeArgs: profile });
     const monitor = new ProcessMonitor(worker.child.pid!, 100);
     return await measure(kinesis, `shardflow ${reader}`, s.output, records, monitor, timeoutMs, started, () => {
-      for (const p of processes) if (p.child.exitCode !== null) throw new Error(`shardflow ${p.child.spawnargs.slice(-7, -6)[0]} exited with ${p.child.exitCode}:\n${p.output().slice(-2000)}`);
+      for (const [role, p] of [['coordinator', coordinator], ['worker', worker]] as const) {
+        if (p.child.exitCode !== null) throw new Error(`shardflow ${role} exited with ${p.child.exitCode}:\n${p.output().slice(-2000)}`);
+      }
     });
   } finally {
-    for (const p of processes.reverse()) await stopCli(p, 15_000);
-    await deleteKeysUnder(redis, new AppKeys(app).prefix);
-    redis.disconnect();
+    await run.stopAll();
   }
 }
 

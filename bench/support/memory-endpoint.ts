@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { stopChild } from '../../cli/local/kinesis-local';
+import { guardService } from './processes';
 
 export interface StreamStats {
   records: number;
@@ -47,6 +48,7 @@ export class MemoryEndpoint {
       });
       child.once('exit', (code) => reject(new Error(`the in-memory Kinesis exited with ${code}: ${text}`)));
     });
+    guardService(child);
     return new MemoryEndpoint(endpoint, child);
   }
 

@@ -105,6 +105,11 @@ function track(child: ChildProcess, set: Set<ChildProcess>): void {
   if (child.exitCode !== null || child.signalCode !== null) set.delete(child);
 }
 
+/** A helper process of a run (a local Kinesis) that the guard kills after the shardflow processes. */
+export function guardService(child: ChildProcess): void {
+  track(child, services);
+}
+
 // ---- one run's processes ----------------------------------------------------------------------------
 
 /** Everything one scenario run starts: kinesis-local, shardflow processes, a Redis client and its apps' keys. */
@@ -125,13 +130,16 @@ export class BenchProcesses {
   /** A private kinesis-local on a free port (fresh streams every run; it slows down as shards fill). */
   async kinesis(): Promise<KinesisLocal> {
     this.kinesisLocal = await startKinesisLocal();
-    track(this.kinesisLocal.process, services);
+    guardService(this.kinesisLocal.process);
     return this.kinesisLocal;
   }
 
-  /** `shardflow <command> --properties <file> --redis <url> --app <app>`, logging JSON, metrics on a free port. */
-  shardflow(command: 'coordinator' | 'worker', properties: string, app: string): CliProcess {
-    const p = spawnCli([command, '--properties', properties, '--redis', REDIS_URL, '--app', app], { METRICS_PORT: '0', SHARDFLOW_LOG_FORMAT: 'json' });
+  /**
+   * `shardflow <command> --properties <file> --redis <url> --app <app>`, logging JSON, metrics on a free
+   * port; `env` adds variables (a log level, say) and `nodeArgs` go to node itself (`--cpu-prof`).
+   */
+  shardflow(command: 'coordinator' | 'worker', properties: string, app: string, options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): CliProcess {
+    const p = spawnCli([command, '--properties', properties, '--redis', REDIS_URL, '--app', app], { METRICS_PORT: '0', SHARDFLOW_LOG_FORMAT: 'json', ...options.env }, options.nodeArgs);
     track(p.child, running);
     this.started.push(p);
     return p;
@@ -164,16 +172,10 @@ export class BenchProcesses {
 
 /** Waits, with a deadline, until the process has logged `text`; fails at once if the process exits. */
 export async function waitForLog(p: CliProcess, text: string, timeoutMs: number): Promise<void> {
-  await waitFor(
-    () => {
-      if (p.output().includes(text)) return true;
-      if (p.child.exitCode !== null) throw new Error(`exited with code ${p.child.exitCode}`);
-      return false;
-    },
-    timeoutMs,
-    () => `"${text}" in the output of shardflow ${p.child.spawnargs.slice(2, 3).join(' ')}\n${p.output().slice(-4000)}`,
-    50,
-  );
+  const what = () => `"${text}" in the output of shardflow ${p.child.spawnargs.slice(2, 3).join(' ')}\n${p.output().slice(-4000)}`;
+  await waitFor(() => p.output().includes(text), timeoutMs, what, 50, () => {
+    if (p.child.exitCode !== null && !p.output().includes(text)) throw new Error(`shardflow exited with code ${p.child.exitCode} before logging ${what()}`);
+  });
 }
 
 interface LogEntry {

@@ -1,8 +1,19 @@
-/** Waits on a condition with a deadline; never a sleep for luck. */
-export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string | (() => string), everyMs = 200): Promise<T> {
+/**
+ * Waits on a condition with a deadline; never a sleep for luck. A probe that throws is retried (the
+ * thing it reads may not be up yet); `giveUpIf` throwing ends the wait at once (a process it waits on
+ * has died, so waiting out the deadline would only hide the cause).
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  what: string | (() => string),
+  everyMs = 200,
+  giveUpIf: () => void = () => undefined,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    giveUpIf();
     try {
       const value = await probe();
       if (value !== undefined && value !== false) return value as T;

@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { redisAnswers } from '../../shared/redis/connection';
 import { freePort } from '../../cli/local/free-port';
 import { stopChild } from '../../cli/local/kinesis-local';
 import { waitFor } from './wait';
@@ -40,15 +40,6 @@ export async function startTlsRedis(password: string): Promise<TlsRedis> {
   const caFile = join(dir, 'ca.pem');
   const ca = readFileSync(caFile);
   const url = `rediss://:${encodeURIComponent(password)}@localhost:${port}`;
-  await waitFor(async () => {
-    const probe = new Redis(url, { tls: { ca }, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG';
-    } finally {
-      probe.disconnect();
-    }
-  }, 10_000, `TLS redis-server on port ${port}`);
+  await waitFor(() => redisAnswers(url, 500, { tls: { ca } }), 10_000, `TLS redis-server on port ${port}`);
   return { url, password, caFile, ca, stop: () => stopChild(child) };
 }

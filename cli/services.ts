@@ -1,13 +1,14 @@
-import { createRedis, redisAnswers } from '../shared/redis/connection';
+import { createRedis, redisProblem } from '../shared/redis/connection';
 import { safeRedisUrl } from '../shared/logging';
 import { FatalError } from './lifecycle';
 import type { Redis } from 'ioredis';
 
 /** Connects to Redis, or fails with a message that says what is missing and how to get it. */
 export async function connectRedis(url: string): Promise<Redis> {
-  if (!(await redisAnswers(url, 3000))) {
+  const problem = await redisProblem(url, 3000);
+  if (problem !== undefined) {
     throw new FatalError(
-      `cannot reach Redis at ${safeRedisUrl(url)}: start one (for example \`redis-server --port 6379\`, or \`docker compose up redis\`) or point --redis / REDIS_URL at yours`,
+      `cannot reach Redis at ${safeRedisUrl(url)} (${problem}): start one (for example \`redis-server --port 6379\`, or \`docker compose up redis\`) or point --redis / REDIS_URL at yours`,
     );
   }
   const redis = createRedis(url);

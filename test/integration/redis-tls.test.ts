@@ -40,8 +40,9 @@ test('coordinator and worker keep leases and checkpoints in a TLS-only Redis wit
     client.disconnect();
   }
   // Without trusting the CA, the connection is refused rather than silently unencrypted or unverified.
-  const untrusted = await runCli(['dlq', 'list', '--properties', properties, '--redis', redis.url, '--app', app], {}, 30_000).catch((err: Error) => ({ code: null, output: err.message }));
-  expect(untrusted.code).not.toBe(0);
+  const untrusted = await runCli(['dlq', 'list', '--properties', properties, '--redis', redis.url, '--app', app], {}, 30_000);
+  expect(untrusted.code).toBe(1);
+  expect(untrusted.output).toMatch(/certificate/i);
 
   await h.stopAll();
   const everything = coordinator.output() + worker.output() + untrusted.output;

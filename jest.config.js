@@ -7,5 +7,6 @@ module.exports = {
   setupFiles: ['<rootDir>/test/support/setup.ts'],
   // Integration tests start kinesis-local and CLI processes; a 2-core machine runs two at a time.
   maxWorkers: 2,
-  testTimeout: 120000,
+  // A safety net, scaled like every wait in the tests (test/support/wait.ts: TEST_PATIENCE, default 3).
+  testTimeout: 120000 * (Number(process.env.TEST_PATIENCE) > 0 ? Number(process.env.TEST_PATIENCE) : 3),
 };

@@ -51,6 +51,34 @@ export function authMiddleware(config: DashboardConfig) {
   };
 }
 
+/** The progress a worker publishes on its lease job (see the worker's progress reporter). */
+interface LeaseJobProgress {
+  owner?: string;
+  reader?: string;
+  checkpoint?: string | null;
+  recordsRead?: number;
+  millisBehindLatest?: number;
+}
+
+/**
+ * A lease job's title in the dashboard's job list: the shard, and for a held lease what an operator looks
+ * at first (owner, reader, checkpoint, lag, records read), so it reads without opening the Progress tab.
+ * The checkpoint is shortened to its last digits: enough to see it move and to tell shards apart.
+ */
+export function leaseTitle(job: { name?: string; id?: string | number; progress?: unknown }): string {
+  const shard = job.name || String(job.id ?? '');
+  const p = job.progress;
+  if (!p || typeof p !== 'object') return shard;
+  const { owner, reader, checkpoint, millisBehindLatest, recordsRead } = p as LeaseJobProgress;
+  if (!owner) return shard;
+  const parts = [shard, owner];
+  if (reader) parts.push(reader);
+  parts.push(checkpoint ? `checkpoint …${checkpoint.slice(-10)}` : 'no checkpoint yet');
+  if (typeof millisBehindLatest === 'number') parts.push(`lag ${millisBehindLatest.toLocaleString('en-US')} ms`);
+  if (typeof recordsRead === 'number') parts.push(`${recordsRead.toLocaleString('en-US')} read`);
+  return parts.join(' · ');
+}
+
 export class Dashboard {
   private server: Server | undefined;
   private readonly queues: Queue[];
@@ -66,10 +94,12 @@ export class Dashboard {
     this.queues = [leases, deadLetters];
     const adapter = new ExpressAdapter();
     adapter.setBasePath(config.path === '/' ? '' : config.path);
+    // Lease jobs are managed by shardflow: looking is fine, moving them by hand is not.
+    const leaseAdapter = new BullMQAdapter(leases, { readOnlyMode: true, displayName: `${keys.app}: shard leases`, description: 'One job per shard. Active: leased, titled shard · owner · reader · checkpoint · lag · records read. Completed: finished parent shards.' });
+    leaseAdapter.setFormatter('name', leaseTitle);
     createBullBoard({
       queues: [
-        // Lease jobs are managed by shardflow: looking is fine, moving them by hand is not.
-        new BullMQAdapter(leases, { readOnlyMode: true, displayName: `${keys.app}: shard leases`, description: 'One job per shard. Active: leased (progress shows owner, reader, checkpoint, lag). Completed: finished parent shards.' }),
+        leaseAdapter,
         new BullMQAdapter(deadLetters, { allowRetries: true, displayName: `${keys.app}: dead letters`, description: 'Records that could not be transformed or delivered. Retry a failed job to replay it through the current transform and sink.' }),
       ],
       serverAdapter: adapter,

@@ -1,12 +1,14 @@
 /**
- * The Bull Board dashboard in a real browser: headless Chromium (Debian's `chromium` package, driven by
- * playwright-core) opens the dashboard of a running local stack (`shardflow local`), goes to the lease
- * queue's "Active" tab, sees one active job per shard of the input stream, each with its progress (owner,
- * reader, checkpoint, records read), and saves a full-page screenshot to test/artifacts/dashboard.png.
+ * The Bull Board dashboard in a real browser: headless Chromium (driven by playwright-core) opens the
+ * dashboard of a running local stack (`shardflow local`), goes to the lease queue's "Active" tab and sees
+ * one active job per shard of the input stream, each titled with what an operator looks at first (owner,
+ * reader, checkpoint, lag, records read) without opening a tab; the Progress tab has the same figures.
+ * It saves a full-page screenshot to test/artifacts/dashboard.png (docs/dashboard.png is a copy of one).
  *
- * Chromium is `CHROMIUM_PATH` or /usr/bin/chromium (`.ci/run` installs Debian's package when it is missing).
+ * Chromium: `CHROMIUM_PATH`, Debian's /usr/bin/chromium, or the one the `@sparticuz/chromium` dev
+ * dependency ships (see test/support/chromium.ts), so `npm test` needs no apt step.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListShardsCommand } from '@aws-sdk/client-kinesis';
@@ -17,11 +19,10 @@ import { spawnCli, waitForLog, type CliProcess } from '../support/cli';
 import { localClient } from '../support/kinesis';
 import { localProperties, writeProperties } from '../support/properties';
 import { dropApp, REDIS_URL, testRedis } from '../support/redis';
-import { uniqueName, waitFor } from '../support/wait';
+import { patient, uniqueName, waitFor } from '../support/wait';
 import { stopWithDescendants } from '../support/process-tree';
+import { findChromium } from '../support/chromium';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ARTIFACTS = join(__dirname, '..', 'artifacts');
 const SCREENSHOT = join(ARTIFACTS, 'dashboard.png');
 const SHARDS = 4;
@@ -48,7 +49,7 @@ afterAll(async () => {
   }
   const redis = testRedis();
   await dropApp(redis, app).finally(() => redis.disconnect());
-}, 60_000);
+}, patient(60_000));
 
 
 
@@ -63,17 +64,28 @@ function parseProgress(text: string): LeaseProgress {
   return { owner: str('owner') ?? undefined, reader: str('reader') ?? undefined, checkpoint: str('checkpoint'), recordsRead: records === undefined ? undefined : Number(records) };
 }
 
-async function activeView(page: Page): Promise<{ badge: number | undefined; jobs: string[] }> {
+async function activeView(page: Page): Promise<{ badge: number | undefined; jobs: string[]; titles: string[] }> {
   const main = page.getByRole('main');
   const tab = main.getByRole('link', { name: /^active\b/i });
   const badge = /(\d+)\s*$/.exec((await tab.textContent()) ?? '')?.[1];
-  // Each job card is titled by a level-5 heading: the job id, which is the shard id.
-  const jobs = (await main.getByRole('heading', { level: 5 }).allTextContents()).map((t) => t.trim());
-  return { badge: badge === undefined ? undefined : Number(badge), jobs };
+  // Each job card is titled by a level-5 heading: the job's name as the dashboard formats it, which
+  // starts with the shard id (the job id).
+  const titles = (await main.getByRole('heading', { level: 5 }).allTextContents()).map((t) => t.trim());
+  const jobs = titles.map((t) => t.split(' · ')[0]);
+  return { badge: badge === undefined ? undefined : Number(badge), jobs, titles };
+}
+
+/** A lease card's title: `shard · owner · reader · checkpoint …digits · lag N ms · N read`. */
+function parseTitle(title: string): { shard: string; owner?: string; reader?: string; checkpoint?: string; lag?: number; read?: number } {
+  const [shard, owner, reader, ...rest] = title.split(' · ');
+  const find = (re: RegExp) => rest.map((part) => re.exec(part)?.[1]).find((v) => v !== undefined);
+  const number = (v: string | undefined) => (v === undefined ? undefined : Number(v.replace(/,/g, '')));
+  return { shard, owner, reader, checkpoint: find(/^checkpoint …(\d+)$/), lag: number(find(/^lag ([\d,]+) ms$/)), read: number(find(/^([\d,]+) read$/)) };
 }
 
 test('headless Chromium sees one active lease job per shard with its progress on the dashboard, and saves a screenshot', async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium package (.ci/run does) or set CHROMIUM_PATH`);
+  const browser = await findChromium();
+  process.stdout.write(`browser: ${browser.source} at ${browser.executablePath}\n`);
 
   const kinesisPort = await freePort();
   const dashboardPort = await freePort();
@@ -96,9 +108,9 @@ test('headless Chromium sees one active lease job per shard with its progress on
 
   userDataDir = mkdtempSync(join(tmpdir(), 'shardflow-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
+    executablePath: browser.executablePath,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: browser.args,
     viewport: { width: 1280, height: 800 },
     locale: 'en-US',
     timezoneId: 'UTC',
@@ -116,7 +128,7 @@ test('headless Chromium sees one active lease job per shard with its progress on
   await page.waitForURL(`**/queue/${LEASE_QUEUE}?status=active`);
 
   // One active job per shard: the tab's count and the job cards (Bull Board refreshes the view itself).
-  let seen: { badge: number | undefined; jobs: string[] } = { badge: undefined, jobs: [] };
+  let seen: { badge: number | undefined; jobs: string[]; titles: string[] } = { badge: undefined, jobs: [], titles: [] };
   await waitFor(
     async () => {
       seen = await activeView(page);
@@ -127,6 +139,23 @@ test('headless Chromium sees one active lease job per shard with its progress on
   );
   expect([...seen.jobs].sort()).toEqual(shards);
 
+  // Without clicking anything, each card's title shows its owner, reader, checkpoint, lag and records read.
+  let titles: ReturnType<typeof parseTitle>[] = [];
+  await waitFor(
+    async () => {
+      titles = (await activeView(page)).titles.map(parseTitle);
+      return (
+        titles.length === shards.length &&
+        shards.every((shard) => {
+          const t = titles.find((x) => x.shard === shard);
+          return t && /^worker-/.test(t.owner ?? '') && t.reader === 'POLLING' && t.checkpoint !== undefined && t.lag !== undefined && (t.read ?? 0) > 0;
+        })
+      );
+    },
+    30_000,
+    () => `every active lease's title with owner, reader, checkpoint, lag and records read; the titles are ${JSON.stringify(titles)}`,
+  );
+
   // Open every job's Progress tab; each shows its owner, reader, checkpoint and records read.
   const main = page.getByRole('main');
   const progressTabs = main.getByRole('tab', { name: 'Progress', exact: true });
@@ -135,7 +164,7 @@ test('headless Chromium sees one active lease job per shard with its progress on
   let progress: Record<string, LeaseProgress> = {};
   await waitFor(
     async () => {
-      const jobs = (await main.getByRole('heading', { level: 5 }).allTextContents()).map((t) => t.trim());
+      const { jobs } = await activeView(page);
       const panels = await main.getByRole('tabpanel', { name: 'Progress', exact: true }).allInnerTexts();
       if (panels.length !== jobs.length) return false;
       progress = Object.fromEntries(jobs.map((job, i) => [job, parseProgress(panels[i])]));
@@ -155,4 +184,4 @@ test('headless Chromium sees one active lease job per shard with its progress on
   rmSync(SCREENSHOT, { force: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   expect(readFileSync(SCREENSHOT).subarray(1, 4).toString()).toBe('PNG');
-}, 180_000);
+}, patient(180_000));

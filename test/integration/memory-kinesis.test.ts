@@ -28,7 +28,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { MemoryKinesis } from '../../bench/memory-kinesis/server';
-import { waitFor } from '../support/wait';
+import { patient, waitFor } from '../support/wait';
 
 const ROOT = join(__dirname, '..', '..');
 const SUBSCRIPTION_MS = 1500;
@@ -192,10 +192,11 @@ describe('in process', () => {
     const lasted = Date.now() - started;
     expect(seen).toEqual(['before-0', 'before-1', 'before-2', 'before-3', 'before-4', 'after-0', 'after-1', 'after-2']);
     for (const c of continuations) expect(c).toMatch(/^\d{56}$/);
-    // Pushed on arrival, far sooner than the 5 s heartbeat or the end of the subscription.
-    expect(pushedAfterMs).toBeLessThan(1000);
+    // Pushed on arrival, sooner than the 5 s heartbeat or the end of the subscription (generous bounds:
+    // a busy machine delays the push, but a push that waited for the heartbeat would take 5 s).
+    expect(pushedAfterMs).toBeLessThan(4000);
     expect(lasted).toBeGreaterThanOrEqual(SUBSCRIPTION_MS - 50);
-    expect(lasted).toBeLessThan(SUBSCRIPTION_MS + 5000);
+    expect(lasted).toBeLessThan(SUBSCRIPTION_MS + patient(5000));
     await waitFor(() => server.subscriptions === 0, 5000, 'the subscription to be released');
   });
 
@@ -233,7 +234,7 @@ describe('as its own process (node dist/bench/memory-kinesis/main.js)', () => {
     mkdirSync(join(ROOT, '.local'), { recursive: true });
     buildDir = mkdtempSync(join(ROOT, '.local', 'memory-kinesis-build-'));
     execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json', '--outDir', buildDir], { cwd: ROOT, stdio: 'pipe' });
-  }, 180_000);
+  }, patient(180_000));
   afterAll(() => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     rmSync(buildDir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from './wait';
+import { patient, waitFor } from './wait';
 
 // From test/support under ts-jest, or from dist/test/support when the benchmark (compiled) uses it.
 export const BIN = [join(__dirname, '..', '..', 'bin', 'shardflow.js'), join(__dirname, '..', '..', '..', 'bin', 'shardflow.js')].find((p) => existsSync(p))!;
@@ -32,10 +32,11 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: 
 /** Runs the CLI to completion; one that has not exited within `timeoutMs` is killed and fails the test. */
 export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 90_000): Promise<{ code: number | null; output: string }> {
   const p = spawnCli(args, env);
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const allowed = patient(timeoutMs);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), allowed);
   const { code, signal } = await p.exited;
   clearTimeout(timer);
-  if (signal === 'SIGKILL') throw new Error(`shardflow ${args.join(' ')} did not exit within ${timeoutMs / 1000} s:\n${p.output()}`);
+  if (signal === 'SIGKILL') throw new Error(`shardflow ${args.join(' ')} did not exit within ${allowed / 1000} s:\n${p.output()}`);
   return { code, output: p.output() };
 }
 
@@ -43,7 +44,7 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeou
 export async function stopCli(p: CliProcess, graceMs = 20_000): Promise<number | null> {
   if (p.child.exitCode !== null) return p.child.exitCode;
   p.child.kill('SIGTERM');
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), patient(graceMs));
   const { code } = await p.exited;
   clearTimeout(timer);
   return code;

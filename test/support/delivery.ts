@@ -10,10 +10,14 @@ export interface Delivery {
   outOfOrderKeys: string[];
 }
 
+/** Each key's ids in stream order, first copies only. */
 function idsByKey(records: readonly ReadRecord[]): Map<string, string[]> {
   const byKey = new Map<string, string[]>();
+  const seen = new Set<string>();
   for (const record of records) {
     const id = String(json(record).id);
+    if (seen.has(id)) continue;
+    seen.add(id);
     const list = byKey.get(record.partitionKey) ?? [];
     list.push(id);
     byKey.set(record.partitionKey, list);
@@ -21,23 +25,30 @@ function idsByKey(records: readonly ReadRecord[]): Map<string, string[]> {
   return byKey;
 }
 
-/** `input` and `output` as readAll returns them: per shard in sequence order, parents before children. */
+function countById(records: readonly ReadRecord[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const record of records) {
+    const id = String(json(record).id);
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/**
+ * `input` and `output` as readAll returns them: per shard in sequence order, parents before children.
+ * A record is a duplicate when the output holds more copies of its id than the input does (a producer
+ * that retried a put whose answer it never got may have written one twice; the pipeline did not).
+ */
 export function compareDelivery(input: readonly ReadRecord[], output: readonly ReadRecord[]): Delivery {
-  const outputIds = output.map((r) => String(json(r).id));
-  const seen = new Set(outputIds);
-  const missing = input.map((r) => String(json(r).id)).filter((id) => !seen.has(id));
+  const inCounts = countById(input);
+  const outCounts = countById(output);
+  const missing = [...inCounts.keys()].filter((id) => !outCounts.has(id));
+  let duplicates = 0;
+  for (const [id, n] of outCounts) duplicates += Math.max(0, n - (inCounts.get(id) ?? 0));
   const outByKey = idsByKey(output);
   const outOfOrderKeys: string[] = [];
   for (const [key, ids] of idsByKey(input)) {
-    const firstCopies: string[] = [];
-    const already = new Set<string>();
-    for (const id of outByKey.get(key) ?? []) {
-      if (!already.has(id)) {
-        already.add(id);
-        firstCopies.push(id);
-      }
-    }
-    if (firstCopies.join() !== ids.join()) outOfOrderKeys.push(key);
+    if ((outByKey.get(key) ?? []).join() !== ids.join()) outOfOrderKeys.push(key);
   }
-  return { inputCount: input.length, outputCount: output.length, missing, duplicates: output.length - seen.size, outOfOrderKeys };
+  return { inputCount: input.length, outputCount: output.length, missing, duplicates, outOfOrderKeys };
 }

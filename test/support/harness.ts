@@ -6,6 +6,7 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Redis } from 'ioredis';
 import { localClient, startKinesisLocal, type KinesisLocal } from './kinesis';
 import { spawnCli, stopCli, type CliProcess } from './cli';
+import { SteadyProducer } from './producer';
 import { dropApp, REDIS_URL, testRedis } from './redis';
 import { uniqueName } from './wait';
 
@@ -15,6 +16,15 @@ export class ClusterHarness {
   redis!: Redis;
   private readonly apps: string[] = [];
   private readonly running: CliProcess[] = [];
+  private readonly producers: SteadyProducer[] = [];
+
+  /** A started steady producer into `streamArn`; stopped before anything else after the test. */
+  producer(streamArn: string, options: { perSecond: number; keys: number; prefix: string }): SteadyProducer {
+    const producer = new SteadyProducer(this.client, streamArn, options);
+    this.producers.push(producer);
+    producer.start();
+    return producer;
+  }
 
   /** A fresh application name, whose Redis keys are dropped after the file. */
   app(prefix: string): string {
@@ -30,8 +40,13 @@ export class ClusterHarness {
     return p;
   }
 
-  /** Stops every running process, newest first (workers before the coordinator that started first). */
+  /**
+   * Stops the producers (a test that failed half-way left them writing), then every running process,
+   * newest first (workers before the coordinator that started first).
+   */
   async stopAll(): Promise<Array<number | null>> {
+    // A failed loop was the test's business (it awaited stop() or it failed for another reason).
+    await Promise.all(this.producers.splice(0).map((p) => p.stop().catch(() => undefined)));
     const codes: Array<number | null> = [];
     for (const p of this.running.splice(0).reverse()) {
       if (p.child.signalCode === 'SIGSTOP' || p.child.exitCode === null) p.child.kill('SIGCONT');

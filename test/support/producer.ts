@@ -1,4 +1,8 @@
-/** A steady producer for cluster tests: records with unique ids over a fixed set of partition keys. */
+/**
+ * A steady producer for cluster tests: records with unique ids over a fixed set of partition keys.
+ * A failed PutRecords is retried (a busy machine makes kinesis-local slow, not wrong); once stopped the
+ * loop ends quietly, so a test that fails half-way never leaves a rejection behind when its Kinesis goes.
+ */
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 
 export interface Produced {
@@ -19,7 +23,9 @@ export class SteadyProducer {
   ) {}
 
   start(): void {
+    // Never an unhandled rejection: stop() reports a failure of the loop to the test that awaits it.
     this.loop = this.run();
+    this.loop.catch(() => undefined);
   }
 
   private async run(): Promise<void> {
@@ -34,8 +40,19 @@ export class SteadyProducer {
       });
       // Sent one after another (not in parallel) so each key's input order is the production order.
       let pending = entries;
+      let failures = 0;
       while (pending.length > 0 && !this.stopped) {
-        const out = await this.client.send(new PutRecordsCommand({ StreamARN: this.streamArn, Records: pending.map((e) => e.entry) }));
+        let out;
+        try {
+          out = await this.client.send(new PutRecordsCommand({ StreamARN: this.streamArn, Records: pending.map((e) => e.entry) }));
+        } catch (err) {
+          if (this.stopped) return;
+          // A record whose put failed may or may not be in the stream: only acknowledged ones count as
+          // produced, and the delivery checks compare against the input stream itself.
+          if (++failures >= 20) throw err;
+          await new Promise((r) => setTimeout(r, 100 * failures));
+          continue;
+        }
         const failed = pending.filter((_, i) => out.Records?.[i]?.ErrorCode);
         // A key's failed record and everything after it of that key go again, in order.
         const okCount = pending.length - failed.length;
@@ -48,6 +65,7 @@ export class SteadyProducer {
     }
   }
 
+  /** Ends the loop after its current request; rejects if the loop had failed. Safe to call twice. */
   async stop(): Promise<Produced[]> {
     this.stopped = true;
     await this.loop;

@@ -20,7 +20,7 @@ import { createLogger } from '../../shared/logging';
 import { freePort, portAnswers } from './free-port';
 import { startKinesisLocal, stopChild, type KinesisLocal } from './kinesis-local';
 import { startRedisServer, type RedisServer } from './redis-server';
-import { formatStatus, summarize } from './status-view';
+import { formatAddresses, formatStatus, summarize, type StackAddresses } from './status-view';
 import { EfoConsumerLifecycle } from '../../coordinator/efo-consumer-lifecycle';
 import { KinesisGateway } from '../../shared/aws/kinesis-gateway';
 import type { AppConfig } from '../../shared/config/app-config';
@@ -147,6 +147,8 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
     for (let i = 1; i <= workers; i++) await spawnChild(`worker-${i}`, ['worker', ...common]);
     await spawnChild('generator', ['generate', ...common, '--rate', String(rate)]);
     log.info({ workers, shards, rate, logs: logDir, metrics: endpoints }, 'coordinator, workers and generator started; Ctrl-C stops everything');
+    process.stdout.write(`started: a coordinator, ${workers} workers and the generator (${rate} records/s) on ${shards} shards; Ctrl-C stops everything\n`);
+    process.stdout.write(formatAddresses(await addressesOf(config, endpoints, logDir)));
 
     // 4. The live status line.
     const redis = createRedis(redisUrl);
@@ -167,6 +169,23 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
     process.once('SIGTERM', onSignal);
   });
   process.stderr.write('local stack stopped\n');
+}
+
+/** The dashboard's address once the coordinator serves it (a few seconds at most), the metrics and logs. */
+async function addressesOf(config: AppConfig, metrics: Record<string, string>, logDir: string): Promise<StackAddresses> {
+  const d = config.dashboard;
+  const dashboardAuth: StackAddresses['dashboardAuth'] = d.basic ? { type: 'basic', username: d.basic.username } : d.token ? { type: 'token' } : { type: 'none' };
+  let dashboardUrl: string | undefined;
+  if (d.enabled) {
+    const host = d.host === '0.0.0.0' || d.host === '::' ? '127.0.0.1' : d.host.includes(':') ? `[${d.host}]` : d.host;
+    // Port 0 means "any free port": only the coordinator's log knows which.
+    dashboardUrl = d.port === 0 ? 'on a free port: see "dashboard listening" in the coordinator\'s log' : `http://${host}:${d.port}${d.path === '/' ? '/' : `${d.path}/`}`;
+    if (d.port !== 0) {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && !(await portAnswers(d.port))) await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return { dashboardUrl, dashboardAuth, metrics, logDir };
 }
 
 async function retireConsumer(config: AppConfig, redisUrl: string, keys: AppKeys, log: Logger): Promise<void> {

@@ -41,3 +41,31 @@ export function formatStatus(inPerSecond: number, outPerSecond: number, totals: 
     `dead-lettered ${totals.deadLettered} | leases${totals.readers.length > 0 ? ` (${totals.readers.join(', ')})` : ''}: ${leases} | max lag ${lag}`
   );
 }
+
+/** Where an operator of the local stack looks: the dashboard, each process's metrics, the logs. */
+export interface StackAddresses {
+  /** The dashboard's URL, or undefined when the coordinator does not serve one. */
+  dashboardUrl: string | undefined;
+  /** How the dashboard is protected: none (loopback only), basic auth for a user, or a bearer token. */
+  dashboardAuth: { type: 'none' } | { type: 'basic'; username: string } | { type: 'token' };
+  /** Process name -> its /metrics URL (/healthz and /readyz live beside it). */
+  metrics: Record<string, string>;
+  logDir: string;
+}
+
+/** The block `npm start` prints right after the processes started. Pure. */
+export function formatAddresses(a: StackAddresses): string {
+  const auth =
+    a.dashboardAuth.type === 'basic'
+      ? `basic auth, user "${a.dashboardAuth.username}", password from Dashboard auth.basic.password or SHARDFLOW_DASHBOARD_PASSWORD`
+      : a.dashboardAuth.type === 'token'
+        ? 'a bearer token (Dashboard auth.bearer.token or SHARDFLOW_DASHBOARD_TOKEN)'
+        : 'no login: it listens on loopback only';
+  const width = Math.max(...Object.keys(a.metrics).map((name) => name.length));
+  const lines = [
+    a.dashboardUrl ? `  dashboard  ${a.dashboardUrl}  (${auth})` : '  dashboard  off (Dashboard enabled = false); `shardflow dashboard` serves one',
+    ...Object.entries(a.metrics).map(([name, url], i) => `  ${i === 0 ? 'metrics  ' : '         '}  ${name.padEnd(width)}  ${url}  (/healthz, /readyz beside it)`),
+    `  logs       ${a.logDir}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -41,6 +41,11 @@ test('records flow through the whole local stack, and Ctrl-C stops every process
   // kinesis-local, redis-server, coordinator, two workers, generator.
   expect(started.length).toBeGreaterThanOrEqual(6);
   expect(stack.output()).toContain('starting a private redis-server');
+  // Right after "started", where to look: the dashboard, each process's metrics and the log folder.
+  const first = stack.output().slice(stack.output().indexOf('started: a coordinator'));
+  expect(first).toMatch(/^ {2}dashboard {2}http:\/\/127\.0\.0\.1:3000\/ {2}\(no login: it listens on loopback only\)$/m);
+  for (const name of ['coordinator', 'worker-1', 'worker-2']) expect(first).toMatch(new RegExp(`${name} +http://127\\.0\\.0\\.1:\\d+/metrics`));
+  expect(first).toContain(`logs       ${logs}`);
 
   stack.child.kill('SIGINT');
   const { code } = await stack.exited;

@@ -1,4 +1,4 @@
-import { formatStatus, summarize, type StatusTotals } from '../../cli/local/status-view';
+import { formatAddresses, formatStatus, summarize, type StatusTotals } from '../../cli/local/status-view';
 import type { WorkerStatus } from '../../worker/status-reporter';
 
 const NOW = 1_714_564_800_000;
@@ -111,5 +111,26 @@ describe('formatStatus', () => {
   it('formats what summarize returns', () => {
     const summary = summarize([status('b', 0, { read: 7, written: 6, deadLettered: 1 }, [lease('s1', 5)]), status('a', 0, { read: 1, written: 1, deadLettered: 0 })], NOW);
     expect(formatStatus(2.5, 1.49, summary)).toBe('in 3/s, out 1/s | read 8, written 7, dead-lettered 1 | leases (POLLING): a=0 b=1 | max lag 5 ms');
+  });
+});
+
+describe('formatAddresses', () => {
+  const metrics = { coordinator: 'http://127.0.0.1:9401/metrics', 'worker-1': 'http://127.0.0.1:9402/metrics' };
+
+  test('names the dashboard with how it is protected, every process\'s metrics and the log folder', () => {
+    const text = formatAddresses({ dashboardUrl: 'http://127.0.0.1:3000/', dashboardAuth: { type: 'none' }, metrics, logDir: '/tmp/logs' });
+    expect(text.split('\n')).toEqual([
+      '  dashboard  http://127.0.0.1:3000/  (no login: it listens on loopback only)',
+      '  metrics    coordinator  http://127.0.0.1:9401/metrics  (/healthz, /readyz beside it)',
+      '             worker-1     http://127.0.0.1:9402/metrics  (/healthz, /readyz beside it)',
+      '  logs       /tmp/logs',
+      '',
+    ]);
+  });
+
+  test('says which credentials a protected dashboard wants, and when there is none', () => {
+    expect(formatAddresses({ dashboardUrl: 'http://0:3000/', dashboardAuth: { type: 'basic', username: 'ops' }, metrics, logDir: 'l' })).toContain('basic auth, user "ops"');
+    expect(formatAddresses({ dashboardUrl: 'http://0:3000/', dashboardAuth: { type: 'token' }, metrics, logDir: 'l' })).toContain('bearer token');
+    expect(formatAddresses({ dashboardUrl: undefined, dashboardAuth: { type: 'none' }, metrics, logDir: 'l' })).toContain('dashboard  off');
   });
 });

@@ -23,8 +23,8 @@ export const LEGACY_REGISTRATION = legacyKey('flink.stream.efo.registration', {
 });
 
 /** A legacy key in whole seconds (a bare number); text with a unit is read as our durations are. */
-export function legacySecondsKey(key: string): Alias {
-  return legacyKey(key, { note: 'a bare number is seconds', translate: (raw) => (/^\s*\d+\s*$/.test(raw) ? `${raw.trim()} s` : raw) });
+export function legacySecondsKey(key: string, allowed: string): Alias {
+  return legacyKey(key, { allowed, note: 'a bare number is seconds', translate: (raw) => (/^\s*\d+\s*$/.test(raw) ? `${raw.trim()} s` : raw) });
 }
 
 export const LEGACY_TIMESTAMP_FORMAT = 'flink.stream.initpos.timestamp.format';

@@ -256,7 +256,7 @@ export const EFO_DESCRIBE_ATTEMPTS = intOption(
   10_000,
 );
 export const EFO_SUBSCRIPTION_TIMEOUT = durationOption(
-  { groups: [INPUT], key: 'source.efo.subscription.timeout', aliases: [legacySecondsKey('flink.shard.subscribetoshard.timeout')], description: 'Longest a SubscribeToShard call may take to answer before it is abandoned and retried.', defaultValue: 60_000 },
+  { groups: [INPUT], key: 'source.efo.subscription.timeout', aliases: [legacySecondsKey('flink.shard.subscribetoshard.timeout', 'a number of seconds from 1 to 600 such as "60", or a duration from 100 ms to 10 min such as "90 s"')], description: 'Longest a SubscribeToShard call may take to answer before it is abandoned and retried.', defaultValue: 60_000 },
   100,
   600_000,
 );

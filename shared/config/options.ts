@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parseDuration, parseMemorySize, parseTimestamp } from './units';
+import { LEGACY_REGISTRATION, LEGACY_TIMESTAMP, legacyKey, legacySecondsKey } from './legacy-consumer';
 
 export const INPUT = 'InputStream0';
 export const OUTPUT = 'OutputStream0';
@@ -17,8 +18,8 @@ export interface Option<T> {
   /** The property groups the key is read from. */
   readonly groups: readonly GroupId[];
   readonly key: string;
-  /** Other spellings accepted for the same key (for example the Flink connector's). */
-  readonly aliases?: readonly string[];
+  /** Other spellings accepted for the same key (for example the Flink connector's, or the legacy FlinkKinesisConsumer's). */
+  readonly aliases?: readonly (string | Alias)[];
   readonly description: string;
   /** Used when the key is absent; undefined means "no default" (required or optional by use). */
   readonly defaultValue?: T;
@@ -28,6 +29,32 @@ export interface Option<T> {
   readonly allowed: string;
   /** The typed value, or undefined when the text is not allowed. */
   parse(raw: string): T | undefined;
+}
+
+/** Another spelling of an option's key; a bare string in `aliases` is one that takes the same values. */
+export interface Alias {
+  readonly key: string;
+  /**
+   * A key of Flink's legacy FlinkKinesisConsumer: using it logs a notice naming the option's key, and
+   * setting it next to another spelling with a different value is a configuration error.
+   */
+  readonly legacy?: boolean;
+  /** How its values differ from the option's, for the notice and the README. */
+  readonly note?: string;
+  /** What this spelling allows, when that differs from the option's. */
+  readonly allowed?: string;
+  /** Keys read together with this one (a timestamp's format); they are not unknown. */
+  readonly companions?: readonly string[];
+  /**
+   * The option's text for this spelling's text (LAZY -> JOB_MANAGED), or undefined when it is not allowed;
+   * `siblings` is the whole property group. May throw CompanionValueError for a companion's bad value.
+   */
+  readonly translate?: (raw: string, siblings: Readonly<Record<string, string>>) => string | undefined;
+}
+
+/** The option's key and every alias, the key first. */
+export function spellingsOf(option: Option<unknown>): Alias[] {
+  return [{ key: option.key }, ...(option.aliases ?? []).map((alias) => (typeof alias === 'string' ? { key: alias } : alias))];
 }
 
 type Spec<T> = Omit<Option<T>, 'allowed' | 'parse' | 'defaultText'> & { defaultText?: string };
@@ -186,17 +213,18 @@ export const WEB_IDENTITY_TOKEN_FILE = stringOption({ groups: STREAMS, key: 'aws
 
 export const INIT_POSITIONS = ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'] as const;
 export const INIT_POSITION = enumOption(
-  { groups: [INPUT], key: 'source.init.position', description: 'Where a shard is read from when the application has no checkpoint for it. Shards that appear later (children of a split or merge) always start at `TRIM_HORIZON`.', defaultValue: 'LATEST' },
+  { groups: [INPUT], key: 'source.init.position', aliases: [legacyKey('flink.stream.initpos')], description: 'Where a shard is read from when the application has no checkpoint for it. Shards that appear later (children of a split or merge) always start at `TRIM_HORIZON`.', defaultValue: 'LATEST' },
   INIT_POSITIONS,
 );
-export const INIT_TIMESTAMP = timestampOption({ groups: [INPUT], key: 'source.init.timestamp', description: 'Start time with `AT_TIMESTAMP` (required there).' });
+export const INIT_TIMESTAMP = timestampOption({ groups: [INPUT], key: 'source.init.timestamp', aliases: [LEGACY_TIMESTAMP], description: 'Start time with `AT_TIMESTAMP` (required there).' });
 export const READER_TYPE = enumOption(
-  { groups: [INPUT], key: 'source.reader.type', description: 'Standard polling consumer (`POLLING`) or Enhanced Fan-Out (`EFO`).', defaultValue: 'POLLING' },
+  { groups: [INPUT], key: 'source.reader.type', aliases: [legacyKey('flink.stream.recordpublisher')], description: 'Standard polling consumer (`POLLING`) or Enhanced Fan-Out (`EFO`).', defaultValue: 'POLLING' },
   ['POLLING', 'EFO'],
 );
 export const EFO_CONSUMER_NAME: Option<string> = {
   groups: [INPUT],
   key: 'source.efo.consumer.name',
+  aliases: [legacyKey('flink.stream.efo.consumername')],
   description: 'Name of the EFO stream consumer; required with `EFO`.',
   defaultText: '',
   allowed: '1 to 128 letters, digits, "_", "." or "-"',
@@ -206,7 +234,7 @@ export const EFO_LIFECYCLE = enumOption(
   {
     groups: [INPUT],
     key: 'source.efo.consumer.lifecycle',
-    aliases: ['source.efo.lifecycle'],
+    aliases: ['source.efo.lifecycle', LEGACY_REGISTRATION],
     description: 'Who registers and deregisters the EFO consumer: shardflow (`JOB_MANAGED`) or you (`SELF_MANAGED`).',
     defaultValue: 'JOB_MANAGED',
   },
@@ -228,7 +256,7 @@ export const EFO_DESCRIBE_ATTEMPTS = intOption(
   10_000,
 );
 export const EFO_SUBSCRIPTION_TIMEOUT = durationOption(
-  { groups: [INPUT], key: 'source.efo.subscription.timeout', description: 'Longest a SubscribeToShard call may take to answer before it is abandoned and retried.', defaultValue: 60_000 },
+  { groups: [INPUT], key: 'source.efo.subscription.timeout', aliases: [legacySecondsKey('flink.shard.subscribetoshard.timeout', 'a number of seconds from 1 to 600 such as "60", or a duration from 100 ms to 10 min such as "90 s"')], description: 'Longest a SubscribeToShard call may take to answer before it is abandoned and retried.', defaultValue: 60_000 },
   100,
   600_000,
 );
@@ -243,11 +271,11 @@ export const EFO_SUBSCRIPTION_MAX_DURATION = durationOption(
   3_600_000,
 );
 export const DISCOVERY_INTERVAL = durationOption(
-  { groups: [INPUT], key: 'source.shard.discovery.interval', description: 'How often the coordinator lists the shards to find new ones.', defaultValue: 10_000 },
+  { groups: [INPUT], key: 'source.shard.discovery.interval', aliases: [legacyKey('flink.shard.discovery.intervalmillis')], description: 'How often the coordinator lists the shards to find new ones.', defaultValue: 10_000 },
   100,
 );
 export const GET_RECORDS_MAX = intOption(
-  { groups: [INPUT], key: 'source.shard.get-records.max-record-count', description: 'Maximum records one GetRecords call returns.', defaultValue: 10_000 },
+  { groups: [INPUT], key: 'source.shard.get-records.max-record-count', aliases: [legacyKey('flink.shard.getrecords.maxrecordcount')], description: 'Maximum records one GetRecords call returns.', defaultValue: 10_000 },
   1,
   10_000,
 );
@@ -260,6 +288,7 @@ export const GET_RECORDS_INTERVAL = durationOption(
   {
     groups: [INPUT],
     key: 'source.shard.get-records.interval',
+    aliases: [legacyKey('flink.shard.getrecords.intervalmillis')],
     description: 'Smallest gap between two GetRecords calls on one shard (AWS allows 5 calls per second per shard, shared by all consumers).',
     defaultValue: 200,
   },

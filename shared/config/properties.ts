@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from './config-error';
+import { CompanionValueError, ConfigError } from './config-error';
+import { LEGACY_CONSUMER, unusedLegacyKey } from './legacy-consumer';
 import type { AppConfig, AwsClientConfig, CredentialsConfig, InitialPosition, PartitionKeyRule, StreamRef } from './app-config';
 import * as o from './options';
 
@@ -57,19 +58,54 @@ class GroupReader {
     private readonly map: Readonly<Record<string, string>>,
   ) {}
 
-  private raw(option: o.Option<unknown>): { key: string; value: string } | undefined {
-    for (const key of [option.key, ...(option.aliases ?? [])]) {
-      if (key in this.map) return { key, value: this.map[key] };
+  private options(): Array<o.Option<unknown>> {
+    return o.ALL_OPTIONS.filter((opt) => opt.groups.includes(this.group as o.GroupId));
+  }
+
+  /** The typed value of one spelling's text, or the ConfigError naming that spelling. */
+  private parseSpelling<T>(option: o.Option<T>, spelling: o.Alias, raw: string): T {
+    let text: string | undefined = raw;
+    if (spelling.translate) {
+      try {
+        text = spelling.translate(raw, this.map);
+      } catch (err) {
+        if (err instanceof CompanionValueError) throw ConfigError.invalidValue(this.group, err.key, err.value, err.allowed);
+        throw err;
+      }
     }
-    return undefined;
+    const value = text === undefined ? undefined : option.parse(text);
+    if (value === undefined) throw ConfigError.invalidValue(this.group, spelling.key, raw, spelling.allowed ?? option.allowed);
+    return value;
+  }
+
+  /**
+   * The first spelling set, with its typed value. A legacy spelling set next to another one must mean
+   * the same value ("500" and "500 ms" do); two plain spellings are reported by duplicateSpellings.
+   */
+  private resolve<T>(option: o.Option<T>): { key: string; value: T } | undefined {
+    let used: { spelling: o.Alias; raw: string; value: T } | undefined;
+    for (const spelling of o.spellingsOf(option as o.Option<unknown>)) {
+      if (!(spelling.key in this.map)) continue;
+      const raw = this.map[spelling.key];
+      const value = this.parseSpelling(option, spelling, raw);
+      if (!used) {
+        used = { spelling, raw, value };
+      } else if ((spelling.legacy || used.spelling.legacy) && !sameValue(used.value, value)) {
+        const legacy = spelling.legacy ? spelling : used.spelling;
+        throw ConfigError.conflictingSpellings(
+          this.group,
+          { key: used.spelling.key, value: used.raw },
+          { key: spelling.key, value: raw },
+          `"${legacy.key}" is the legacy ${LEGACY_CONSUMER} key for "${option.key}", which takes ${option.allowed}${legacy.note ? `; ${legacy.note}` : ''}`,
+        );
+      }
+    }
+    return used && { key: used.spelling.key, value: used.value };
   }
 
   optional<T>(option: o.Option<T>): T | undefined {
-    const found = this.raw(option as o.Option<unknown>);
-    if (!found) return option.defaultValue;
-    const value = option.parse(found.value);
-    if (value === undefined) throw ConfigError.invalidValue(this.group, found.key, found.value, option.allowed);
-    return value;
+    const found = this.resolve(option);
+    return found ? found.value : option.defaultValue;
   }
 
   get<T>(option: o.Option<T>): T {
@@ -88,7 +124,7 @@ class GroupReader {
   }
 
   has(option: o.Option<unknown>): boolean {
-    return [option.key, ...(option.aliases ?? [])].some((key) => key in this.map);
+    return o.spellingsOf(option).some(({ key }) => key in this.map);
   }
 
   fail(key: string, value: string | undefined, allowed: string): never {
@@ -97,16 +133,37 @@ class GroupReader {
 
   /** Keys that no option of this group has (a known key the chosen settings do not use is not unknown). */
   unknownKeys(): string[] {
-    const known = new Set(o.ALL_OPTIONS.filter((opt) => opt.groups.includes(this.group as o.GroupId)).flatMap((opt) => [opt.key, ...(opt.aliases ?? [])]));
+    const known = new Set(this.options().flatMap((opt) => o.spellingsOf(opt).flatMap((s) => [s.key, ...(s.companions ?? [])])));
     return Object.keys(this.map).filter((key) => !known.has(key));
   }
 
-  /** Options given under more than one spelling: the first spelling wins. */
+  /** Options given under more than one plain spelling: the first spelling wins (legacy ones are checked by `resolve`). */
   duplicateSpellings(): Array<{ used: string; ignored: string[] }> {
-    return o.ALL_OPTIONS.filter((opt) => opt.groups.includes(this.group as o.GroupId))
-      .map((opt) => [opt.key, ...(opt.aliases ?? [])].filter((key) => key in this.map))
+    return this.options()
+      .map((opt) => o.spellingsOf(opt).filter((s) => !s.legacy && s.key in this.map).map((s) => s.key))
       .filter((keys) => keys.length > 1)
       .map(([used, ...ignored]) => ({ used, ignored }));
+  }
+
+  /** One line for each legacy FlinkKinesisConsumer key (or companion of one) this group sets, naming our key. */
+  legacyNotices(): string[] {
+    const notices: string[] = [];
+    const where = `in property group "${this.group}"`;
+    for (const option of this.options()) {
+      for (const spelling of o.spellingsOf(option).filter((s) => s.legacy)) {
+        if (spelling.key in this.map) {
+          notices.push(`Legacy ${LEGACY_CONSUMER} key "${spelling.key}" ${where} is read as "${option.key}"${spelling.note ? ` (${spelling.note})` : ''}; use "${option.key}" in new files`);
+        }
+        for (const companion of (spelling.companions ?? []).filter((key) => key in this.map)) {
+          notices.push(
+            spelling.key in this.map
+              ? `Legacy ${LEGACY_CONSUMER} key "${companion}" ${where} is used to read "${spelling.key}"; "${option.key}" takes ${option.allowed} instead`
+              : `Legacy ${LEGACY_CONSUMER} key "${companion}" ${where} is ignored: it only applies to "${spelling.key}", which is not set ("${option.key}" takes ${option.allowed})`,
+          );
+        }
+      }
+    }
+    return notices;
   }
 }
 
@@ -179,13 +236,24 @@ export function buildAppConfig(groups: PropertyGroups, env: NodeJS.ProcessEnv = 
       continue;
     }
     for (const key of r.unknownKeys()) {
-      warnings.push(`Unknown key "${key}" in property group "${group}" is ignored: shardflow has no setting of that name for this group`);
+      const legacy = group === o.INPUT ? unusedLegacyKey(key) : undefined;
+      warnings.push(
+        legacy
+          ? `Unknown key "${key}" in property group "${group}" is ignored: it is a key of Flink's legacy ${LEGACY_CONSUMER} that shardflow does not use${legacy.hint ? ` (${legacy.hint})` : ''}`
+          : `Unknown key "${key}" in property group "${group}" is ignored: shardflow has no setting of that name for this group`,
+      );
     }
+    warnings.push(...r.legacyNotices());
     for (const { used, ignored } of r.duplicateSpellings()) {
       warnings.push(`Property group "${group}" sets "${used}" and its other spelling ${ignored.map((k) => `"${k}"`).join(', ')}: "${used}" is used`);
     }
   }
   return { config, warnings };
+}
+
+/** Typed values compared as values: two Dates are equal when they are the same instant. */
+function sameValue(a: unknown, b: unknown): boolean {
+  return a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
 }
 
 function streamRef(r: GroupReader): StreamRef {

@@ -693,7 +693,7 @@ describe('buildAppConfig: partition key', () => {
 describe('buildAppConfig: unknown keys and groups', () => {
   it('warns once for each unknown key, naming key and group, without throwing', () => {
     const { config, warnings } = build({
-      InputStream0: { 'source.init.postion': 'TRIM_HORIZON', 'flink.stream.initpos': 'LATEST' },
+      InputStream0: { 'source.init.postion': 'TRIM_HORIZON', 'flink.stream.initpos.x': 'LATEST' },
       OutputStream0: { 'sink.batch.maxsize': '10' },
       Cluster: { 'lease.timout': '5 s' },
     });
@@ -703,7 +703,7 @@ describe('buildAppConfig: unknown keys and groups', () => {
     expect(warnings).toEqual(
       expect.arrayContaining([
         'Unknown key "source.init.postion" in property group "InputStream0" is ignored: shardflow has no setting of that name for this group',
-        'Unknown key "flink.stream.initpos" in property group "InputStream0" is ignored: shardflow has no setting of that name for this group',
+        'Unknown key "flink.stream.initpos.x" in property group "InputStream0" is ignored: shardflow has no setting of that name for this group',
         'Unknown key "sink.batch.maxsize" in property group "OutputStream0" is ignored: shardflow has no setting of that name for this group',
         'Unknown key "lease.timout" in property group "Cluster" is ignored: shardflow has no setting of that name for this group',
       ]),
@@ -742,7 +742,7 @@ describe('options', () => {
     const seen = new Set<string>();
     for (const option of o.ALL_OPTIONS) {
       for (const group of option.groups) {
-        for (const key of [option.key, ...(option.aliases ?? [])]) {
+        for (const { key } of o.spellingsOf(option)) {
           const id = `${group}/${key}`;
           expect(seen.has(id)).toBe(false);
           seen.add(id);

@@ -11,6 +11,7 @@ interface Service {
   image?: string;
   build?: unknown;
   command?: string[];
+  entrypoint?: string[];
   environment?: Record<string, string> | string[];
   container_name?: string;
   ports?: string[];
@@ -58,6 +59,27 @@ test('the fleet services are there, built from the Dockerfile', () => {
   }
   expect(compose.services.kinesis.profiles).toEqual(['local']);
   expect(compose.services.generator.profiles).toEqual(['generator']);
+});
+
+test('the local Kinesis runs from the shardflow image, which contains it: no service mounts the host\'s node_modules', () => {
+  expect(compose.services.kinesis.image).toBe(compose.services.worker.image);
+  expect(compose.services.kinesis.build).toBe('.');
+  expect(compose.services.kinesis.entrypoint).toEqual(['node', 'node_modules/kinesis-local/main.js']);
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  // In the image only when it is a production dependency (the runtime stage prunes dev ones).
+  expect(pkg.dependencies['kinesis-local']).toBeDefined();
+  for (const file of [compose, aws]) {
+    for (const [name, service] of Object.entries(file.services)) {
+      for (const volume of service.volumes ?? []) expect(`${name}: ${volume}`).not.toMatch(/node_modules/);
+    }
+  }
+});
+
+test('the Dockerfile and every Node service use a current LTS image (Node 24)', () => {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
+  expect(froms).toEqual(['node:24-bookworm-slim', 'node:24-bookworm-slim']);
+  for (const service of Object.values(compose.services)) if (service.image?.startsWith('node:')) expect(service.image).toMatch(/^node:24-/);
 });
 
 test('workers can be scaled: no fixed container name and no host port', () => {

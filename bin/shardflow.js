@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 'use strict';
-// The AWS SDK warns in every process that its 2027 releases will need Node 22. shardflow pins its SDK
-// versions in package-lock.json, so on Node 20 that line is noise in each worker's log; every other
-// warning is still printed.
+// On Node 20 the AWS SDK warns, as several lines of plain text on stderr, that its releases after the
+// first week of January 2027 need Node 22. The notice is legitimate, so shardflow's logger says it once
+// per process as one log line (shared/logging.ts, nodeEndOfLifeNotice); the SDK's own text is filtered
+// here so it does not break the JSON logs. Every other warning is still printed.
 process.removeAllListeners('warning');
 process.on('warning', (warning) => {
   const text = `${warning.name}: ${warning.message}`;

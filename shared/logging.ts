@@ -26,15 +26,34 @@ export const REDACT_PATHS = [
   '*.headers.authorization',
 ];
 
+let nodeNoticeGiven = false;
+
+/**
+ * Node 20 reached end of life on 2026-04-30, and AWS SDK releases after the first week of January 2027
+ * need Node 22. That is worth saying, once per process, as one log line like any other: the SDK's own
+ * multi-line warning is filtered (bin/shardflow.js), and this line replaces it.
+ */
+export function nodeEndOfLifeNotice(version = process.versions.node): string | undefined {
+  const major = Number(version.split('.')[0]);
+  if (major >= 22) return undefined;
+  return `Node ${version} is past its end of life (Node 20 ended on 2026-04-30), and AWS SDK releases after the first week of January 2027 need Node 22 or later; shardflow is tested on Node 20, 22 and 24: move to 22 or 24`;
+}
+
 export function createLogger(name: string, bindings: Record<string, unknown> = {}): Logger {
   const pretty = process.stdout.isTTY && process.env.SHARDFLOW_LOG_FORMAT !== 'json';
-  return pino({
+  const logger = pino({
     name,
     level: process.env.LOG_LEVEL ?? 'info',
     base: { pid: process.pid, ...bindings },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     transport: pretty ? { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } : undefined,
   });
+  const notice = nodeNoticeGiven ? undefined : nodeEndOfLifeNotice();
+  if (notice) {
+    nodeNoticeGiven = true;
+    logger.warn({ node: process.version }, notice);
+  }
+  return logger;
 }
 
 /** Removes the password from a Redis URL before it is shown. */

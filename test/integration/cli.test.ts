@@ -77,6 +77,13 @@ test('unreachable Redis is exit 1 with what is missing and how to get it; unknow
   expect(output.match(/Unknown property group \\"Surprise\\"/g)).toHaveLength(1);
 });
 
+test('the Node end-of-life notice is one log line per process at most, and the SDK\'s own multi-line warning is not printed', async () => {
+  const { output } = await runCli(['worker', '--properties', props(), '--redis', UNREACHABLE_REDIS, '--app', uniqueName('it-cli')]);
+  expect(output).not.toContain('NodeVersionSupportWarning');
+  const notices = output.split('\n').filter((line) => line.includes('past its end of life'));
+  expect(notices).toHaveLength(Number(process.versions.node.split('.')[0]) < 22 ? 1 : 0);
+});
+
 test('--help exits 0', async () => {
   const { code, output } = await runCli(['--help']);
   expect(code).toBe(0);

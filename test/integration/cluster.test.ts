@@ -75,8 +75,10 @@ test('scale 1 -> 3 workers balances within floor/ceil; 3 -> 1 by SIGTERM hands l
   // and nobody lost one.
   for (const stopped of [second, third]) {
     // Every lease it held when told to stop (the second's may have moved to the third before it stopped).
-    const afterStop = stopped.output().slice(stopped.output().indexOf('stopping: flushing'));
-    const held = Number(/"leases":(\d+)/.exec(afterStop)?.[1]);
+    const lines = stopped.output().split('\n');
+    const stopLine = lines.findIndex((line) => line.includes('stopping: flushing'));
+    const held = Number(/"leases":(\d+)/.exec(lines[stopLine] ?? '')?.[1]);
+    const afterStop = lines.slice(stopLine).join('\n');
     expect(held).toBeGreaterThanOrEqual(1);
     expect(afterStop.split('\n').filter((line) => line.includes('lease released'))).toHaveLength(held);
     expect(stopped.output()).not.toContain('lease lost');

@@ -314,7 +314,7 @@ export const SINK_ORDERING = enumOption(
     groups: [OUTPUT],
     key: 'sink.ordering',
     description:
-      '`KEY`: records with the same partition key reach the output in input order, also across partial failures and retries, by keeping at most one record per key in flight (a few very hot keys then limit throughput). `NONE`: fill requests in arrival order; a retried record may land after newer ones of its key.',
+      '`KEY`: records with the same partition key reach the output in input order, also across retries: each key has at most one PutRecords request in flight, carrying its pending records in order (a hot key moves a full request per round-trip). The one break Kinesis can cause, a refused record followed by an accepted one of its key in the same request, is counted (`shardflow_sink_order_violations_total`) and logged; with `sink.aggregation` = `KPL` it cannot happen. `NONE`: fill requests in arrival order; a retried record may land after newer ones of its key.',
     defaultValue: 'KEY',
   },
   ['KEY', 'NONE'],

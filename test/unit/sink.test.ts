@@ -3,7 +3,8 @@ import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import type { PutRecordsResult, RecordPutter } from '../../shared/aws/kinesis-gateway';
 import type { OutputRecord } from '../../shared/records';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
-import { isFullBatch, nextBatchLength, recordSize } from '../../worker/sink/batch-packer';
+import { isFullBatch, nextBatchLength, nextOrderedBatch, recordSize } from '../../worker/sink/batch-packer';
+import { overtakenEntries } from '../../worker/sink/key-order';
 import { KinesisSink, sinkSettings, type SinkSettings } from '../../worker/sink/kinesis-sink';
 import { track } from '../support/track';
 
@@ -220,6 +221,46 @@ describe('batch-packer', () => {
     expect(nextBatchLength(entries, { maxRecords: 500, maxBytes: 101 })).toBe(1);
   });
 
+  describe('nextOrderedBatch (one request per key)', () => {
+    const keyed = (...specs: Array<[string, number]>) => specs.map(([key, size]) => ({ key, size }));
+
+    it("takes a key's whole run in order, with other keys in between", () => {
+      expect(nextOrderedBatch(keyed(['a', 1], ['a', 1], ['b', 1], ['a', 1]), limits, new Set())).toEqual([0, 1, 2, 3]);
+    });
+
+    it('skips every entry of a key in flight', () => {
+      expect(nextOrderedBatch(keyed(['a', 1], ['b', 1], ['a', 1], ['c', 1]), limits, new Set(['a']))).toEqual([1, 3]);
+    });
+
+    it('stops at the record limit', () => {
+      const hot = Array.from({ length: 1200 }, () => ({ key: 'hot', size: 10 }));
+      expect(nextOrderedBatch(hot, limits, new Set())).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    });
+
+    it("cuts a key's run at the first entry that does not fit, even when a later one of that key would", () => {
+      const entries = keyed(['a', 3 * MiB], ['a', 3 * MiB], ['a', 1], ['b', 1 * MiB], ['b', 1]);
+      expect(nextOrderedBatch(entries, limits, new Set())).toEqual([0, 3, 4]);
+    });
+
+    it('lets a single oversized entry go alone', () => {
+      expect(nextOrderedBatch(keyed(['a', 6 * MiB], ['b', 1]), limits, new Set())).toEqual([0]);
+    });
+  });
+
+  describe('overtakenEntries', () => {
+    it('finds a refused entry followed by an accepted entry of its key', () => {
+      expect(overtakenEntries(['a', 'a', 'a'], [true, false, true])).toEqual([1]);
+      expect(overtakenEntries(['a', 'b', 'a', 'b'], [false, false, true, false])).toEqual([0]);
+    });
+
+    it('finds nothing for a refused suffix, all refused, all accepted, or other keys accepted later', () => {
+      expect(overtakenEntries(['a', 'a', 'a'], [true, false, false])).toEqual([]);
+      expect(overtakenEntries(['a', 'a'], [false, false])).toEqual([]);
+      expect(overtakenEntries(['a', 'a'], [true, true])).toEqual([]);
+      expect(overtakenEntries(['a', 'b'], [false, true])).toEqual([]);
+    });
+  });
+
   it('isFullBatch is true at the record limit or the byte limit', () => {
     expect(isFullBatch(499, 100, limits)).toBe(false);
     expect(isFullBatch(500, 100, limits)).toBe(true);
@@ -349,7 +390,7 @@ describe('KinesisSink: flushing', () => {
     await until(() => flushed.done, 'flush');
     expect(write1.done).toBe(true);
     expect(sink.buffered).toBe(0);
-    expect(sink.stats).toMatchObject({ recordsWritten: 3, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0 });
+    expect(sink.stats).toMatchObject({ recordsWritten: 3, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0 });
   });
 
   it('flush() with nothing buffered resolves at once', async () => {
@@ -687,7 +728,7 @@ describe('KinesisSink: stats', () => {
     await finish(Promise.all(writes));
     expect(putter.allLabels()).toEqual([['abc', 'de'], ['f']]);
     // (3 + 2) + (2 + 3) + (1 + 2)
-    expect(sink.stats).toEqual({ recordsWritten: 3, bytesWritten: 13, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0 });
+    expect(sink.stats).toEqual({ recordsWritten: 3, bytesWritten: 13, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0 });
   });
 
   it('counts a retried entry once per retry', async () => {
@@ -700,7 +741,7 @@ describe('KinesisSink: stats', () => {
     const sink = makeSink(putter, { maxRecords: 2 });
     await finish(sink.write(recs('a', 'b')));
     expect(putter.allLabels()).toEqual([['a', 'b'], ['a', 'b'], ['a']]);
-    expect(sink.stats).toEqual({ recordsWritten: 2, bytesWritten: 2 + 2 * 'pk-a'.length, requests: 3, retriedRecords: 3, throttledRecords: 3, failedRequests: 1, droppedRecords: 0 });
+    expect(sink.stats).toEqual({ recordsWritten: 2, bytesWritten: 2 + 2 * 'pk-a'.length, requests: 3, retriedRecords: 3, throttledRecords: 3, failedRequests: 1, droppedRecords: 0, orderViolations: 0 });
   });
 });
 
@@ -751,19 +792,92 @@ describe('retry pause and the clock', () => {
 });
 
 describe('per-key ordering (ordering: KEY, the default)', () => {
-  test('a key has at most one record in flight; other keys fill the request', async () => {
+  test("a key's pending run goes in one request, in order; a key in flight sends nothing more until it is answered", async () => {
     useFakeClock();
     const putter = new FakePutter();
     const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0 });
     void sink.write([rec('k1-a', 'k1'), rec('k1-b', 'k1'), rec('k2-a', 'k2'), rec('k1-c', 'k1'), rec('k3-a', 'k3')]);
     await until(() => putter.calls.length === 1, 'the first request');
-    expect(putter.labels(0)).toEqual(['k1-a', 'k2-a', 'k3-a']);
-    putter.calls[0].succeed();
+    expect(putter.labels(0)).toEqual(['k1-a', 'k1-b', 'k2-a', 'k1-c', 'k3-a']);
+    void sink.write([rec('k1-d', 'k1'), rec('k4-a', 'k4'), rec('k1-e', 'k1')]);
     await until(() => putter.calls.length === 2, 'the second request');
-    expect(putter.labels(1)).toEqual(['k1-b']);
-    putter.calls[1].succeed();
+    // k1 is in flight: only k4 may go now.
+    expect(putter.labels(1)).toEqual(['k4-a']);
+    putter.calls[0].succeed();
     await until(() => putter.calls.length === 3, 'the third request');
-    expect(putter.labels(2)).toEqual(['k1-c']);
+    expect(putter.labels(2)).toEqual(['k1-d', 'k1-e']);
+    expect(putter.maxActive).toBe(2);
+  });
+
+  test('one hot key moves a full request per round-trip, not one record', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0 });
+    putter.auto = (call) => call.succeed();
+    const labels = Array.from({ length: 1200 }, (_, i) => `hot-${i}`);
+    await finish(sink.write(labels.map((l) => rec(l, 'partitionkey'))), 'the hot key');
+    expect(putter.allLabels().map((c) => c.length)).toEqual([500, 500, 200]);
+    expect(putter.allLabels().flat()).toEqual(labels);
+    expect(putter.maxActive).toBe(1);
+  });
+
+  test('a refused suffix of a run is re-sent first and keeps the order; nothing is counted as broken', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0 });
+    const done = track(sink.write([rec('a1', 'A'), rec('a2', 'A'), rec('b1', 'B'), rec('a3', 'A'), rec('a4', 'A')]));
+    await until(() => putter.calls.length === 1, 'the first request');
+    void sink.write([rec('a5', 'A')]);
+    const T = 'ProvisionedThroughputExceededException';
+    putter.calls[0].reply([undefined, undefined, undefined, T, T]);
+    putter.auto = (call) => call.succeed();
+    await until(() => done.done, 'the write', 60_000);
+    expect(putter.allLabels()).toEqual([['a1', 'a2', 'b1', 'a3', 'a4'], ['a3', 'a4', 'a5']]);
+    expect(sink.stats.orderViolations).toBe(0);
+  });
+
+  test('a refused record followed by an accepted one of its key is delivered, counted and logged as an order violation', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0 });
+    const warn = jest.spyOn(log, 'warn');
+    const done = track(sink.write([rec('a1', 'A'), rec('a2', 'A'), rec('b1', 'B'), rec('a3', 'A'), rec('b2', 'B')]));
+    await until(() => putter.calls.length === 1, 'the first request');
+    // a2 refused, a3 accepted: a3 is in the stream before a2. b1 refused with no later b accepted: fine.
+    putter.calls[0].reply([undefined, 'InternalFailure', 'InternalFailure', undefined, 'InternalFailure']);
+    putter.auto = (call) => call.succeed();
+    await until(() => done.done, 'the write', 60_000);
+    expect(putter.allLabels()).toEqual([['a1', 'a2', 'b1', 'a3', 'b2'], ['a2', 'b1', 'b2']]);
+    expect(sink.stats.orderViolations).toBe(1);
+    expect(sink.stats.recordsWritten).toBe(5);
+    expect(warn).toHaveBeenCalledWith(expect.objectContaining({ records: 1, keys: ['A'] }), expect.stringContaining('per-key order broken'));
+  });
+
+  test('an all-refused request is re-sent whole, in order, before newer records of its keys', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0 });
+    const done = track(sink.write([rec('a1', 'A'), rec('a2', 'A'), rec('b1', 'B')]));
+    await until(() => putter.calls.length === 1, 'the first request');
+    void sink.write([rec('a3', 'A'), rec('b2', 'B')]);
+    const T = 'ProvisionedThroughputExceededException';
+    putter.calls[0].reply([T, T, T]);
+    putter.auto = (call) => call.succeed();
+    await until(() => done.done, 'the write', 60_000);
+    expect(putter.allLabels()).toEqual([['a1', 'a2', 'b1'], ['a1', 'a2', 'b1', 'a3', 'b2']]);
+    expect(sink.stats.orderViolations).toBe(0);
+  });
+
+  test('NONE ordering never counts order violations', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'NONE', lingerMs: 0 });
+    const done = track(sink.write([rec('a1', 'A'), rec('a2', 'A')]));
+    await until(() => putter.calls.length === 1, 'the first request');
+    putter.calls[0].reply(['InternalFailure', undefined]);
+    putter.auto = (call) => call.succeed();
+    await until(() => done.done, 'the write', 60_000);
+    expect(sink.stats.orderViolations).toBe(0);
   });
 
   test('a failed record is re-sent before any newer record of its key, and nothing of that key overtakes it', async () => {

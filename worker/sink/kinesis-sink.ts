@@ -4,10 +4,15 @@
  * entries; throttling pauses sending with jittered backoff. The buffer is bounded: `reserve` waits
  * while it is full, so a slow or throttled output slows the readers down instead of growing memory.
  *
- * Order: with `ordering: 'KEY'` (the default) a partition key has at most one record in flight, so a
- * key's records reach the stream in the order they were written here, across partial failures and
- * retries; failed entries go back to the front of the queue. With 'NONE' requests are filled in
- * arrival order and a retried record may land after newer ones of its key.
+ * Order: with `ordering: 'KEY'` (the default) a partition key has at most one *request* in flight, and
+ * that request carries the key's pending run in order (see `nextOrderedBatch`), so a hot key moves up
+ * to a full request per round-trip instead of one record. Kinesis writes a request's accepted records
+ * to a shard in request order, and refused entries go back to the front of the queue, so a refused
+ * suffix of a run keeps its place. The one case no sink can repair (there is no un-write) is a refused
+ * record followed by an accepted one of its key in the same request: it is re-sent, lands after that
+ * newer record, and is counted (`orderViolations`, `shardflow_sink_order_violations_total`) and logged.
+ * With 'NONE' requests are filled in arrival order and a retried record may land after newer ones of
+ * its key.
  *
  * Records of a lease that was lost are dropped before they are sent: the new owner re-reads them.
  *
@@ -25,12 +30,13 @@ import type { Logger } from '../../shared/logging';
 import type { OutputRecord } from '../../shared/records';
 import { metrics } from '../../shared/metrics';
 import { isFullBatch, nextBatchLength, nextOrderedBatch, recordSize, type BatchLimits } from './batch-packer';
+import { overtakenEntries } from './key-order';
 
 export interface SinkSettings extends BatchLimits {
   lingerMs: number;
   maxInFlightRequests: number;
   maxBufferedRecords: number;
-  /** KEY: at most one record per partition key in flight (strict per-key order). Default KEY. */
+  /** KEY: at most one request per partition key in flight, carrying the key's run in order. Default KEY. */
   ordering?: 'KEY' | 'NONE';
   backoff?: BackoffPolicy;
 }
@@ -60,6 +66,8 @@ export interface SinkStats {
   failedRequests: number;
   /** Unsent records dropped because their lease was lost. */
   droppedRecords: number;
+  /** With KEY ordering: refused records a newer record of their key overtook in the same request. */
+  orderViolations: number;
 }
 
 /** One `write` call's records: resolved when every one of them is acknowledged by Kinesis. */
@@ -90,11 +98,11 @@ interface Entry {
 }
 
 export class KinesisSink {
-  readonly stats: SinkStats = { recordsWritten: 0, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0 };
+  readonly stats: SinkStats = { recordsWritten: 0, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0 };
   private pending: Entry[] = [];
   /** How many pending entries each writer has, so finding a lost lease's entries does not scan them all. */
   private readonly pendingByOwner = new Map<RecordOwner, number>();
-  /** With KEY ordering: the partition keys of the records in flight. */
+  /** With KEY ordering: the partition keys of the requests in flight (one request per key). */
   private readonly inFlightKeys = new Set<string>();
   private pendingBytes = 0;
   /** Entries accepted and not yet acknowledged: pending, in flight or waiting to be retried. */
@@ -289,15 +297,17 @@ export class KinesisSink {
         batch.map((entry) => entry.request),
       );
       stopTimer();
-      batch.forEach((entry, i) => {
+      const accepted = batch.map((entry, i) => {
         const outcome = result.entries[i];
         if (outcome && !outcome.ErrorCode && outcome.SequenceNumber) {
           this.acknowledge(entry);
-        } else {
-          retry.push(entry);
-          if (outcome?.ErrorCode === 'ProvisionedThroughputExceededException') throttled = true;
+          return true;
         }
+        retry.push(entry);
+        if (outcome?.ErrorCode === 'ProvisionedThroughputExceededException') throttled = true;
+        return false;
       });
+      if (retry.length > 0 && retry.length < batch.length && this.settings.ordering !== 'NONE') this.countOrderViolations(batch, accepted);
       m.recordsWritten.inc({ stream: this.streamArn }, batch.length - retry.length);
       if (retry.length > 0) {
         this.stats.retriedRecords += retry.length;
@@ -346,6 +356,19 @@ export class KinesisSink {
       this.pump();
     }
     this.settle();
+  }
+
+  /**
+   * Refused records overtaken by an accepted record of their key in the same request land late once
+   * re-sent; nothing can move the accepted one back, so the break is counted and logged, never hidden.
+   */
+  private countOrderViolations(batch: readonly Entry[], accepted: readonly boolean[]): void {
+    const overtaken = overtakenEntries(batch.map((entry) => entry.key), accepted);
+    if (overtaken.length === 0) return;
+    this.stats.orderViolations += overtaken.length;
+    metrics().sinkOrderViolations.inc(overtaken.length);
+    const keys = [...new Set(overtaken.map((i) => batch[i].key))];
+    this.log.warn({ records: overtaken.length, keys: keys.slice(0, 5), moreKeys: Math.max(0, keys.length - 5) }, 'per-key order broken: Kinesis refused records but accepted newer ones of the same key in the same request; the refused ones are re-sent and land after them');
   }
 
   private acknowledge(entry: Entry): void {

@@ -66,7 +66,7 @@ export interface SinkStats {
   failedRequests: number;
   /** Unsent records dropped because their lease was lost. */
   droppedRecords: number;
-  /** With KEY ordering: refused records a newer record of their key overtook in the same request. */
+  /** With KEY ordering: records that land after a newer record of their key (refused while it was accepted in the same request). */
   orderViolations: number;
 }
 
@@ -95,6 +95,8 @@ interface Entry {
   readonly group: WriteGroup;
   readonly owner?: RecordOwner;
   attempts: number;
+  /** Overtaken by a newer record of its key already: counted once, however often that happens again. */
+  late?: boolean;
 }
 
 export class KinesisSink {
@@ -363,8 +365,9 @@ export class KinesisSink {
    * re-sent; nothing can move the accepted one back, so the break is counted and logged, never hidden.
    */
   private countOrderViolations(batch: readonly Entry[], accepted: readonly boolean[]): void {
-    const overtaken = overtakenEntries(batch.map((entry) => entry.key), accepted);
+    const overtaken = overtakenEntries(batch.map((entry) => entry.key), accepted).filter((i) => !batch[i].late);
     if (overtaken.length === 0) return;
+    for (const i of overtaken) batch[i].late = true;
     this.stats.orderViolations += overtaken.length;
     metrics().sinkOrderViolations.inc(overtaken.length);
     const keys = [...new Set(overtaken.map((i) => batch[i].key))];

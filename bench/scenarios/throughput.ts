@@ -51,7 +51,7 @@ export async function prefilled(kinesis: MemoryEndpoint, label: string, records:
 }
 
 /** Waits for the copy to finish and turns the output's arrival times and the monitor's samples into a run. */
-async function measure(kinesis: MemoryEndpoint, contender: string, output: string, records: number, monitor: ProcessMonitor, timeoutMs: number, started: number, check: () => void): Promise<CopyRun> {
+export async function measure(kinesis: MemoryEndpoint, contender: string, output: string, records: number, monitor: ProcessMonitor, timeoutMs: number, started: number, check: () => void): Promise<CopyRun> {
   // `check` throws when a measured process has died, so a crash is reported at once instead of at the deadline.
   await waitFor(async () => ((await kinesis.stats(output)).records > 0 ? true : undefined), timeoutMs, `${contender}: the first record in the output`, 20, check);
   monitor.sample();

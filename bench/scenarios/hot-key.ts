@@ -1,0 +1,83 @@
+/**
+ * What one hot partition key costs the sink: one worker copies the same number of stock records twice,
+ * back to back on the in-memory Kinesis, once with every record under the one key `partitionkey` (as
+ * the reference example's producer writes them) and once with a random key per record. The input
+ * stream has one shard in both runs, so the readers do the same work and only the sink's per-key
+ * ordering (`sink.ordering` = KEY, the default: one request per key in flight) differs; the output
+ * stream has four shards, which spread keys use and the hot key cannot. The figure is the ratio of the
+ * two rates (target ≥ 0.8), per `sink.aggregation` setting.
+ */
+import { randomUUID } from 'node:crypto';
+import { randomStock } from '../../generator/stock-records';
+import { writeProperties } from '../../test/support/properties';
+import { uniqueName } from '../../test/support/wait';
+import { MemoryEndpoint } from '../support/memory-endpoint';
+import { ProcessMonitor } from '../support/process-stats';
+import { BenchProcesses, waitForLog } from '../support/processes';
+import { atLeast, type Figure, type Scenario } from '../scenario';
+import { benchProperties, measure, type CopyRun } from './throughput';
+
+const HOT_KEY = 'partitionkey';
+const OUTPUT_SHARDS = 4;
+
+type Keys = 'hot' | 'spread';
+
+async function copy(kinesis: MemoryEndpoint, keys: Keys, aggregation: string | undefined, records: number, timeoutMs: number): Promise<CopyRun> {
+  const input = uniqueName(`hot-key-${keys}-in`);
+  const output = uniqueName(`hot-key-${keys}-out`);
+  const inputArn = await kinesis.createStream(input, 1);
+  const outputArn = await kinesis.createStream(output, OUTPUT_SHARDS);
+  const now = new Date();
+  const data = Buffer.from(JSON.stringify(randomStock(now)));
+  await kinesis.putAll(inputArn, Array.from({ length: records }, () => ({ PartitionKey: keys === 'hot' ? HOT_KEY : randomUUID(), Data: data })));
+  const run = new BenchProcesses();
+  try {
+    const app = run.app(`bench-hot-key-${keys}`);
+    const groups = benchProperties(kinesis.endpoint, inputArn, outputArn, 'POLLING');
+    if (aggregation) groups.OutputStream0 = { ...groups.OutputStream0, 'sink.aggregation': aggregation };
+    const properties = writeProperties(groups);
+    const started = Date.now();
+    const coordinator = run.shardflow('coordinator', properties, app);
+    await waitForLog(coordinator, 'coordinator started', 30_000);
+    const worker = run.shardflow('worker', properties, app, { env: { LOG_LEVEL: 'warn' } });
+    const monitor = new ProcessMonitor(worker.child.pid!, 100);
+    const contender = `${keys === 'hot' ? 'one key' : 'random keys'}${aggregation ? `, ${aggregation}` : ''}`;
+    return await measure(kinesis, contender, output, records, monitor, timeoutMs, started, () => {
+      for (const [role, p] of [['coordinator', coordinator], ['worker', worker]] as const) {
+        if (p.child.exitCode !== null) throw new Error(`shardflow ${role} exited with ${p.child.exitCode}:\n${p.output().slice(-2000)}`);
+      }
+    });
+  } finally {
+    await run.stopAll();
+  }
+}
+
+/** The `sink.aggregation` settings compared (undefined: the default, no aggregation). */
+export const AGGREGATIONS: ReadonlyArray<string | undefined> = [undefined];
+
+export const hotKey: Scenario = async ({ quick, log }) => {
+  const records = quick ? 20_000 : 100_000;
+  const timeoutMs = quick ? 120_000 : 300_000;
+  const kinesis = await MemoryEndpoint.start();
+  const figures: Figure[] = [];
+  const runs: CopyRun[] = [];
+  try {
+    for (const aggregation of AGGREGATIONS) {
+      const pair: CopyRun[] = [];
+      for (const keys of ['spread', 'hot'] as const) {
+        const r = await copy(kinesis, keys, aggregation, records, timeoutMs);
+        log(`  ${r.contender}: ${Math.round(r.recordsPerSecond).toLocaleString('en-US')} records/s, ${r.cpuSecondsPer1000.toFixed(3)} CPU s per 1,000`);
+        pair.push(r);
+      }
+      const [spread, hot] = pair;
+      const label = aggregation ?? 'NONE';
+      figures.push({ name: `random keys, aggregation ${label} records/s`, value: spread.recordsPerSecond, unit: 'records/s' });
+      figures.push({ name: `one key, aggregation ${label} records/s`, value: hot.recordsPerSecond, unit: 'records/s' });
+      figures.push(atLeast(`one key / random keys, aggregation ${label}`, hot.recordsPerSecond / spread.recordsPerSecond, 'x', 0.8));
+      runs.push(...pair);
+    }
+  } finally {
+    await kinesis.stop();
+  }
+  return { scenario: 'hot-key', figures, details: { records, inputShards: 1, outputShards: OUTPUT_SHARDS, runs } };
+};

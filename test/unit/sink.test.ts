@@ -390,7 +390,7 @@ describe('KinesisSink: flushing', () => {
     await until(() => flushed.done, 'flush');
     expect(write1.done).toBe(true);
     expect(sink.buffered).toBe(0);
-    expect(sink.stats).toMatchObject({ recordsWritten: 3, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0 });
+    expect(sink.stats).toMatchObject({ recordsWritten: 3, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0 });
   });
 
   it('flush() with nothing buffered resolves at once', async () => {
@@ -728,7 +728,7 @@ describe('KinesisSink: stats', () => {
     await finish(Promise.all(writes));
     expect(putter.allLabels()).toEqual([['abc', 'de'], ['f']]);
     // (3 + 2) + (2 + 3) + (1 + 2)
-    expect(sink.stats).toEqual({ recordsWritten: 3, bytesWritten: 13, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0 });
+    expect(sink.stats).toEqual({ recordsWritten: 3, bytesWritten: 13, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0 });
   });
 
   it('counts a retried entry once per retry', async () => {
@@ -741,7 +741,7 @@ describe('KinesisSink: stats', () => {
     const sink = makeSink(putter, { maxRecords: 2 });
     await finish(sink.write(recs('a', 'b')));
     expect(putter.allLabels()).toEqual([['a', 'b'], ['a', 'b'], ['a']]);
-    expect(sink.stats).toEqual({ recordsWritten: 2, bytesWritten: 2 + 2 * 'pk-a'.length, requests: 3, retriedRecords: 3, throttledRecords: 3, failedRequests: 1, droppedRecords: 0, orderViolations: 0 });
+    expect(sink.stats).toEqual({ recordsWritten: 2, bytesWritten: 2 + 2 * 'pk-a'.length, requests: 3, retriedRecords: 3, throttledRecords: 3, failedRequests: 1, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0 });
   });
 });
 

@@ -1,6 +1,10 @@
 import pino from 'pino';
 import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import type { PutRecordsResult, RecordPutter } from '../../shared/aws/kinesis-gateway';
+import type { PutRecordsResult, RecordPutter, Shard, ShardLister } from '../../shared/aws/kinesis-gateway';
+import { isAggregated } from '../../shared/kpl/aggregated-record';
+import { partitionKeyHash } from '../../shared/kpl/hash-key';
+import { ShardRanges } from '../../worker/sink/aggregation/shard-ranges';
+import { theirDeaggregate } from '../support/kinesis-agg';
 import type { OutputRecord } from '../../shared/records';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
 import { isFullBatch, nextBatchLength, nextOrderedBatch, recordSize } from '../../worker/sink/batch-packer';
@@ -35,6 +39,8 @@ class FakePutter implements RecordPutter {
   private sequence = 0;
   /** When set, each call is answered at once by this function (after the call is recorded). */
   auto?: (call: Call, index: number) => void;
+  /** The shard an accepted entry lands on (default: shardId-000000000000). */
+  shardOf?: (entry: PutRecordsRequestEntry) => string;
 
   putRecords(arn: string, records: PutRecordsRequestEntry[]): Promise<PutRecordsResult> {
     this.active += 1;
@@ -54,9 +60,9 @@ class FakePutter implements RecordPutter {
           expect(codes).toHaveLength(records.length);
           call.resolveWith({
             failedCount: codes.filter((c) => c !== undefined).length,
-            entries: codes.map((code) =>
+            entries: codes.map((code, i) =>
               code === undefined
-                ? { SequenceNumber: String(++this.sequence).padStart(56, '4'), ShardId: 'shardId-000000000000' }
+                ? { SequenceNumber: String(++this.sequence).padStart(56, '4'), ShardId: this.shardOf?.(records[i]) ?? 'shardId-000000000000' }
                 : { ErrorCode: code, ErrorMessage: `${code} message` },
             ),
           });
@@ -930,5 +936,168 @@ describe('per-key ordering (ordering: KEY, the default)', () => {
     expect(putter.allLabels().slice(1)).toEqual([['y1']]);
     expect(sink.stats.droppedRecords).toBe(1);
     expect(lost.done).toBe(false);
+  });
+});
+
+// ---- KPL aggregation ------------------------------------------------------------------------------
+
+/** A putter that also lists shards and lands each entry where Kinesis would, by the shards it lists now. */
+class ShardedPutter extends FakePutter implements ShardLister {
+  listCalls = 0;
+  failLists = 0;
+  constructor(public shards: Shard[]) {
+    super();
+    this.shardOf = (entry) => new ShardRanges(this.shards).shardFor(entry.ExplicitHashKey !== undefined ? BigInt(entry.ExplicitHashKey) : partitionKeyHash(entry.PartitionKey!)).shardId;
+  }
+
+  listShards(): Promise<Shard[]> {
+    this.listCalls += 1;
+    if (this.failLists > 0) {
+      this.failLists -= 1;
+      return Promise.reject(awsError('LimitExceededException', 400));
+    }
+    return Promise.resolve(this.shards);
+  }
+
+  /** The user records of call `i`, as aws-kinesis-agg reads them (MD5 checked), with the shard each entry landed on. */
+  userRecords(i: number): Array<{ key: string; label: string; shardId: string }> {
+    return this.calls[i].entries.flatMap((entry) => {
+      const shardId = this.shardOf!(entry);
+      if (!isAggregated(entry.Data!)) return [{ key: entry.PartitionKey!, label: Buffer.from(entry.Data!).toString(), shardId }];
+      return theirDeaggregate(entry.Data!, entry.PartitionKey).map((r) => ({ key: r.partitionKey, label: r.data.toString(), shardId }));
+    });
+  }
+}
+
+const SPACE = 1n << 128n;
+
+function shardsOf(ranges: Array<[string, bigint, bigint, boolean?]>): Shard[] {
+  return ranges.map(([id, start, end, closed]) => ({
+    ShardId: id,
+    HashKeyRange: { StartingHashKey: String(start), EndingHashKey: String(end) },
+    SequenceNumberRange: { StartingSequenceNumber: '1', ...(closed ? { EndingSequenceNumber: '2' } : {}) },
+  }));
+}
+
+const TWO_SHARDS = shardsOf([['shardId-000000000000', 0n, SPACE / 2n - 1n], ['shardId-000000000001', SPACE / 2n, SPACE - 1n]]);
+
+/** Keys that hash into the lower and the upper half of the hash space. */
+function keysIn(half: 'low' | 'high', n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < n; i++) if ((partitionKeyHash(`k${i}`) < SPACE / 2n) === (half === 'low')) out.push(`k${i}`);
+  return out;
+}
+
+describe('KinesisSink with KPL aggregation', () => {
+  const kpl = { aggregation: 'KPL' as const, ordering: 'KEY' as const, lingerMs: 0, maxAggregateBytes: 51_200 };
+
+  test('packs records into aggregates by shard, each inside its range; every record arrives once, per-key order holds', async () => {
+    useFakeClock();
+    const putter = new ShardedPutter(TWO_SHARDS);
+    const sink = makeSink(putter, kpl);
+    putter.auto = (call) => call.succeed();
+    const records = Array.from({ length: 600 }, (_, i) => rec(`r${i}`, `key-${i % 40}`));
+    await finish(sink.write(records), 'the write');
+    const ranges = new ShardRanges(TWO_SHARDS);
+    const arrived = putter.calls.flatMap((_, i) => putter.userRecords(i));
+    for (const r of arrived) expect(ranges.shardFor(partitionKeyHash(r.key)).shardId).toBe(r.shardId);
+    expect(arrived.map((r) => r.label).sort()).toEqual(records.map((r) => Buffer.from(r.data).toString()).sort());
+    for (let k = 0; k < 40; k++) {
+      const labels = arrived.filter((r) => r.key === `key-${k}`).map((r) => Number(r.label.slice(1)));
+      expect(labels).toEqual([...labels].sort((a, b) => a - b));
+    }
+    expect(putter.calls[0].entries).toHaveLength(2); // one aggregate per shard
+    expect(sink.stats.aggregatesWritten).toBe(2);
+    expect(sink.stats.recordsWritten).toBe(600);
+    expect(putter.listCalls).toBe(1);
+  });
+
+  test("a write resolves only when every aggregate holding its records is acknowledged", async () => {
+    useFakeClock();
+    const putter = new ShardedPutter(TWO_SHARDS);
+    const sink = makeSink(putter, kpl);
+    const [low, high] = [keysIn('low', 2), keysIn('high', 2)];
+    const first = track(sink.write([rec('a', low[0]), rec('b', high[0])]));
+    const second = track(sink.write([rec('c', low[1]), rec('d', high[1])]));
+    await until(() => putter.calls.length === 1, 'the first request');
+    expect(putter.calls[0].entries).toHaveLength(2);
+    const lowFirst = putter.shardOf!(putter.calls[0].entries[0]) === 'shardId-000000000000';
+    // The low shard's aggregate accepted, the high one refused: neither write is complete.
+    putter.calls[0].reply(lowFirst ? [undefined, 'InternalFailure'] : ['InternalFailure', undefined]);
+    await drain();
+    expect(first.done || second.done).toBe(false);
+    putter.auto = (call) => call.succeed();
+    for (const call of putter.open()) call.succeed(); // a retry sent before auto was set
+    await until(() => first.done && second.done, 'both writes', 60_000);
+    expect(putter.userRecords(1).map((r) => r.label)).toEqual(['b', 'd']);
+  });
+
+  test('an aggregate landing on an unexpected shard reloads the map and re-sends the records outside the landed range', async () => {
+    useFakeClock();
+    const putter = new ShardedPutter(shardsOf([['shardId-000000000000', 0n, SPACE - 1n]]));
+    const sink = makeSink(putter, kpl);
+    const [low, high] = [keysIn('low', 3), keysIn('high', 3)];
+    const done = track(sink.write([...low, ...high].map((k, i) => rec(`x${i}`, k))));
+    await until(() => putter.calls.length === 1, 'the request');
+    // The stream is split before the request arrives: the single aggregate lands on one child.
+    putter.shards = shardsOf([
+      ['shardId-000000000000', 0n, SPACE - 1n, true],
+      ['shardId-000000000001', 0n, SPACE / 2n - 1n],
+      ['shardId-000000000002', SPACE / 2n, SPACE - 1n],
+    ]);
+    putter.auto = (call) => call.succeed();
+    putter.calls[0].succeed();
+    await until(() => done.done, 'the write', 60_000);
+    expect(putter.listCalls).toBe(2);
+    const landed = putter.shardOf!(putter.calls[0].entries[0]);
+    const misplaced = landed === 'shardId-000000000001' ? high : low;
+    expect(sink.stats.misplacedRecords).toBe(3);
+    // The re-sent ones land inside their new shard's range.
+    const resent = putter.calls.slice(1).flatMap((_, i) => putter.userRecords(i + 1));
+    expect(resent.map((r) => r.key).sort()).toEqual([...misplaced].sort());
+    const ranges = new ShardRanges(putter.shards);
+    for (const r of resent) expect(ranges.shardFor(partitionKeyHash(r.key)).shardId).toBe(r.shardId);
+  });
+
+  test('a failed ListShards is retried after a backoff before anything is sent', async () => {
+    useFakeClock();
+    const putter = new ShardedPutter(TWO_SHARDS);
+    putter.failLists = 2;
+    const sink = makeSink(putter, kpl);
+    putter.auto = (call) => call.succeed();
+    await finish(sink.write(recs('a', 'b')), 'the write');
+    expect(putter.listCalls).toBe(3);
+  });
+
+  test('records of a lost lease are dropped before they are aggregated', async () => {
+    useFakeClock();
+    const putter = new ShardedPutter(TWO_SHARDS);
+    const sink = makeSink(putter, { ...kpl, lingerMs: 1000 });
+    const owner = { isLost: false };
+    const lost = track(sink.write(recs('x1', 'x2'), owner));
+    void sink.write(recs('y1'));
+    owner.isLost = true;
+    putter.auto = (call) => call.succeed();
+    await until(() => sink.buffered === 0, 'the buffer to empty', 5000);
+    expect(putter.calls.flatMap((_, i) => putter.userRecords(i).map((r) => r.label))).toEqual(['y1']);
+    expect(sink.stats.droppedRecords).toBe(2);
+    expect(lost.done).toBe(false);
+  });
+
+  test('one hot key moves a whole aggregate per round-trip', async () => {
+    useFakeClock();
+    const putter = new ShardedPutter(TWO_SHARDS);
+    const sink = makeSink(putter, kpl);
+    putter.auto = (call) => call.succeed();
+    const labels = Array.from({ length: 3000 }, (_, i) => `${'p'.repeat(60)}-${i}`);
+    await finish(sink.write(labels.map((l) => rec(l, 'partitionkey'))), 'the hot key');
+    expect(putter.calls.length).toBeLessThan(10);
+    expect(putter.calls.every((c) => c.entries.length === 1)).toBe(true);
+    expect(putter.calls.flatMap((_, i) => putter.userRecords(i).map((r) => r.label))).toEqual(labels);
+    expect(putter.maxActive).toBe(1);
+  });
+
+  test('without a shard lister KPL is refused at construction', () => {
+    expect(() => makeSink(new FakePutter(), kpl)).toThrow('lists shards');
   });
 });

@@ -53,7 +53,7 @@ async function copy(kinesis: MemoryEndpoint, keys: Keys, aggregation: string | u
 }
 
 /** The `sink.aggregation` settings compared (undefined: the default, no aggregation). */
-export const AGGREGATIONS: ReadonlyArray<string | undefined> = [undefined];
+export const AGGREGATIONS: ReadonlyArray<string | undefined> = [undefined, 'KPL'];
 
 export const hotKey: Scenario = async ({ quick, log }) => {
   const records = quick ? 20_000 : 100_000;

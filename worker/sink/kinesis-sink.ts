@@ -495,6 +495,7 @@ export class KinesisSink {
       if (shipment.members.length > 1) this.stats.aggregatesWritten += 1;
       for (const entry of shipment.members) if (!misplaced.includes(entry)) this.acknowledge(entry);
       this.stats.misplacedRecords += misplaced.length;
+      metrics().sinkMisplacedRecords.inc(misplaced.length);
       resend.push(...misplaced);
     }
     this.log.info({ shards: ranges?.size, predictedElsewhere: landed.length, misplaced: resend.length }, 'a put landed on an unexpected shard: the output stream was resharded; shard map reloaded');

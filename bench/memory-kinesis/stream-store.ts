@@ -13,6 +13,7 @@
  * as (length, lexicographic) strings; shardflow's checkpoint ordering relies on the latter.
  */
 import { hash } from 'node:crypto';
+import { decodeAggregate, KPL_MAGIC } from '../../shared/kpl/aggregated-record';
 
 export const ACCOUNT = '000000000000';
 export const REGION = 'us-east-1';
@@ -71,6 +72,8 @@ export interface Stream {
   readonly createdAt: number;
   readonly shards: readonly Shard[];
   records: number;
+  /** Records counting each user record of a KPL aggregate, so a benchmark of the aggregating sink knows when all arrived. */
+  userRecords: number;
   firstArrivalMs: number | null;
   lastArrivalMs: number | null;
   /** Records accepted per second; 0 is no limit. */
@@ -194,6 +197,7 @@ export class StreamStore {
       createdAt: this.now(),
       shards,
       records: 0,
+      userRecords: 0,
       firstArrivalMs: null,
       lastArrivalMs: null,
       maxRecordsPerSecond: 0,
@@ -350,6 +354,7 @@ export class StreamStore {
       shard.arrivalMs.push(nowMs);
       touched.add(shard);
       stream.records += 1;
+      stream.userRecords += userRecordsIn(entry.Data);
       stream.firstArrivalMs ??= nowMs;
       stream.lastArrivalMs = nowMs;
       outcomes[i] = { SequenceNumber: seq, ShardId: shard.id };
@@ -453,6 +458,16 @@ export class StreamStore {
   consumersOf(stream: Stream): Consumer[] {
     return [...this.consumers.values()].filter((c) => c.streamArn === stream.arn);
   }
+}
+
+/** Base64 of the KPL magic's first three bytes: a cheap test before decoding. */
+const KPL_PREFIX = Buffer.from(KPL_MAGIC.subarray(0, 3)).toString('base64');
+
+/** 1 for a plain record; a KPL aggregate's user records (an undecodable one counts as 1, as a plain record). */
+function userRecordsIn(data: string): number {
+  if (!data.startsWith(KPL_PREFIX)) return 1;
+  const decoded = decodeAggregate(Buffer.from(data, 'base64'));
+  return decoded.ok ? decoded.records.length : 1;
 }
 
 /** The first index whose value is not below `target`. */

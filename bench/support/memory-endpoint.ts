@@ -14,6 +14,8 @@ import type { RequestFault } from '../memory-kinesis/stream-store';
 
 export interface StreamStats {
   records: number;
+  /** Records with each user record of a KPL aggregate counted. */
+  userRecords: number;
   firstArrivalMs: number | null;
   lastArrivalMs: number | null;
   /** Scripted request faults not yet taken by a PutRecords request. */

@@ -4,6 +4,7 @@
  * comparison, iterator positions, limits and per-record throttling).
  */
 import { createHash } from 'node:crypto';
+import { encodeAggregate, KPL_MAGIC } from '../../shared/kpl/aggregated-record';
 import { KinesisError, LIMITS, SHARD_START_SEQUENCE, StreamStore, hashKeyOf, sequenceNumberOf, type PutEntry, type PutOutcome, type Shard } from '../../bench/memory-kinesis/stream-store';
 
 const TOP = (1n << 128n) - 1n;
@@ -424,5 +425,17 @@ describe('fault plan', () => {
     store.setThrottle(stream, 2);
     store.scriptFaults(stream, [{ records: [{ index: 0, code: 'InternalFailure' }] }]);
     expect(store.putRecords(stream, entries(4)).map(accepted)).toEqual([false, true, true, false]);
+  });
+});
+
+describe('user record count', () => {
+  test('a KPL aggregate counts its user records, a plain record (or one that only looks aggregated) counts one', () => {
+    const store = new StreamStore();
+    const stream = store.createStream('agg', 1);
+    const aggregate = Buffer.from(encodeAggregate([1, 2, 3].map((i) => ({ partitionKey: `k${i}`, data: Buffer.from(`u${i}`) })))).toString('base64');
+    const broken = Buffer.concat([Buffer.from(KPL_MAGIC), Buffer.from('not protobuf, no digest')]).toString('base64');
+    store.putRecords(stream, [{ PartitionKey: 'k1', Data: aggregate }, entry('plain'), { PartitionKey: 'k', Data: broken }]);
+    expect(stream.records).toBe(3);
+    expect(stream.userRecords).toBe(5);
   });
 });

@@ -41,7 +41,9 @@ async function copy(kinesis: MemoryEndpoint, keys: Keys, aggregation: string | u
     const started = Date.now();
     const coordinator = run.shardflow('coordinator', properties, app);
     await waitForLog(coordinator, 'coordinator started', 30_000);
-    const worker = run.shardflow('worker', properties, app, { env: { LOG_LEVEL: 'warn' } });
+    // BENCH_PROFILE_DIR=<dir> leaves a V8 CPU profile of each measured worker there, as in the throughput scenario.
+    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=worker-hot-key-${keys}-${aggregation ?? 'NONE'}-${Date.now()}.cpuprofile`] : [];
+    const worker = run.shardflow('worker', properties, app, { env: { LOG_LEVEL: 'warn' }, nodeArgs: profile });
     const monitor = new ProcessMonitor(worker.child.pid!, 100);
     const contender = `${keys === 'hot' ? 'one key' : 'random keys'}${aggregation ? `, ${aggregation}` : ''}`;
     return await measure(kinesis, contender, output, records, monitor, timeoutMs, started, () => {

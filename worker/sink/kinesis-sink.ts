@@ -331,6 +331,9 @@ export class KinesisSink {
     let batch: Entry[];
     if (positions.length === this.pending.length) {
       batch = this.pending.splice(0);
+    } else if (positions[positions.length - 1] === positions.length - 1) {
+      // A prefix (a hot key's run is one): cut it off without copying what stays.
+      batch = this.pending.splice(0, positions.length);
     } else {
       // One pass: positions are ascending, so the kept entries are the gaps between them.
       batch = new Array<Entry>(positions.length);

@@ -310,7 +310,10 @@ export class KinesisSink {
       for (const i of p.positions) taken.add(i);
       return { request: p.request, members: p.positions.map((i) => this.pending[i]), shardId: p.shard.shardId };
     });
-    if (taken.size > 0) this.pending = taken.size === this.pending.length ? [] : this.pending.filter((_, i) => !taken.has(i));
+    if (taken.size === this.pending.length) this.pending = [];
+    // A prefix (a hot key's run is one) is cut off without copying what stays.
+    else if (taken.size > 0 && [...taken].every((i) => i < taken.size)) this.pending.splice(0, taken.size);
+    else if (taken.size > 0) this.pending = this.pending.filter((_, i) => !taken.has(i));
     const members = shipments.flatMap((s) => s.members);
     this.countTaken(members);
     if (this.perKey) for (const entry of members) this.inFlightKeys.add(entry.key);

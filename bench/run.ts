@@ -15,6 +15,7 @@ const SCENARIOS: Record<string, { full: boolean; quick: boolean; load: () => Pro
   latency: { full: true, quick: true, load: async () => (await import('./scenarios/latency')).latency },
   'cluster-timings': { full: true, quick: true, load: async () => (await import('./scenarios/cluster-timings')).clusterTimings },
   backpressure: { full: true, quick: true, load: async () => (await import('./scenarios/backpressure')).backpressure },
+  'hot-key': { full: true, quick: true, load: async () => (await import('./scenarios/hot-key')).hotKey },
 };
 
 function formatValue(value: number, unit: string): string {

@@ -26,6 +26,8 @@ export class Metrics {
   });
   readonly putRecordsRetried = new Counter({ name: 'shardflow_put_records_retried_records_total', help: 'Records re-sent after a failed or partly failed PutRecords.', registers: [this.registry] });
   readonly putRecordsThrottled = new Counter({ name: 'shardflow_put_records_throttled_records_total', help: 'Records the output stream throttled.', registers: [this.registry] });
+  readonly sinkOrderViolations = new Counter({ name: 'shardflow_sink_order_violations_total', help: 'Records refused while a newer record of their partition key in the same PutRecords request was accepted: they land after it (per-key order broken).', registers: [this.registry] });
+  readonly sinkMisplacedRecords = new Counter({ name: 'shardflow_sink_misplaced_records_total', help: 'With KPL aggregation: records whose aggregate landed on a shard whose hash range does not hold them (the output was resharded meanwhile); re-sent inside their range.', registers: [this.registry] });
   readonly readThrottles = new Counter({ name: 'shardflow_read_throttles_total', help: 'Throttled or retried reads (GetRecords, SubscribeToShard).', labelNames: ['shard'], registers: [this.registry] });
   readonly millisBehindLatest = new Gauge({ name: 'shardflow_millis_behind_latest', help: 'How far each held shard is behind the tip of the stream.', labelNames: ['shard', 'reader'], registers: [this.registry] });
   readonly leasesHeld = new Gauge({ name: 'shardflow_leases_held', help: 'Shard leases this worker holds.', registers: [this.registry] });

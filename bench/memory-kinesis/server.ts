@@ -12,10 +12,14 @@
  * minutes, by ending the response. Shards never close here, so no event carries ChildShards.
  *
  * Two routes that are not Kinesis, for the benchmark driver:
- *   GET  /_bench/stats?stream=<name>   → {"records": n, "firstArrivalMs": t, "lastArrivalMs": t}
+ *   GET  /_bench/stats?stream=<name>   → {"records": n, "userRecords": n, "firstArrivalMs": t, "lastArrivalMs": t, "faultsPending": n}
  *   POST /_bench/throttle {"stream": "<name>", "maxRecordsPerSecond": n}   (0 lifts the cap)
+ *   POST /_bench/faults {"stream": "<name>", "requests": [{"records": [{"index": 1, "code": "InternalFailure"}]}, …]}
  * A throttled stream refuses PutRecords entries beyond n per wall-clock second, each on its own, with
- * ErrorCode ProvisionedThroughputExceededException.
+ * ErrorCode ProvisionedThroughputExceededException. The faults route scripts the stream's next
+ * PutRecords requests, one element each: the entries at the given indexes ('*' for all) are refused
+ * with the given code (ProvisionedThroughputExceededException or InternalFailure), the others written.
+ * Stats report `faultsPending`, the scripted requests not yet seen.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -308,7 +312,12 @@ export class MemoryKinesis {
     const url = new URL(req.url ?? '/', 'http://bench');
     if (req.method === 'GET' && url.pathname === '/_bench/stats') {
       const s = this.store.stream({ StreamName: url.searchParams.get('stream') ?? '' });
-      return reply(res, 200, JSON.stringify({ records: s.records, firstArrivalMs: s.firstArrivalMs, lastArrivalMs: s.lastArrivalMs }));
+      return reply(res, 200, JSON.stringify({ records: s.records, userRecords: s.userRecords, firstArrivalMs: s.firstArrivalMs, lastArrivalMs: s.lastArrivalMs, faultsPending: s.faults.length }));
+    }
+    if (req.method === 'POST' && url.pathname === '/_bench/faults') {
+      const { stream, requests } = parseBody(text);
+      this.store.scriptFaults(this.store.stream({ StreamName: stream }), requests);
+      return reply(res, 200, '{}');
     }
     if (req.method === 'POST' && url.pathname === '/_bench/throttle') {
       const { stream, maxRecordsPerSecond } = parseBody(text);

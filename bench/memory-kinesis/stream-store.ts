@@ -1,6 +1,7 @@
 /**
  * The state of the benchmark's in-memory Kinesis, without I/O: streams, shards with evenly split hash
- * ranges, records, iterators, stream consumers and an optional per-stream PutRecords throttle.
+ * ranges, records, iterators, stream consumers, an optional per-stream PutRecords throttle and a
+ * per-stream fault plan (scripted refusals of chosen entries of the next requests, for tests).
  *
  * Built for speed, since it is both the input and the output of the throughput benchmark: each record is
  * kept as the JSON fragment GetRecords returns (its base64 data exactly as PutRecords received it), so a
@@ -12,6 +13,7 @@
  * as (length, lexicographic) strings; shardflow's checkpoint ordering relies on the latter.
  */
 import { hash } from 'node:crypto';
+import { decodeAggregate, KPL_MAGIC } from '../../shared/kpl/aggregated-record';
 
 export const ACCOUNT = '000000000000';
 export const REGION = 'us-east-1';
@@ -70,11 +72,33 @@ export interface Stream {
   readonly createdAt: number;
   readonly shards: readonly Shard[];
   records: number;
+  /** Records counting each user record of a KPL aggregate, so a benchmark of the aggregating sink knows when all arrived. */
+  userRecords: number;
   firstArrivalMs: number | null;
   lastArrivalMs: number | null;
   /** Records accepted per second; 0 is no limit. */
   maxRecordsPerSecond: number;
   throttleWindow: { second: number; count: number };
+  /** What the next PutRecords requests into the stream suffer, one element per request, oldest first. */
+  readonly faults: RequestFault[];
+}
+
+/** The per-record error codes PutRecords answers with. */
+export const RECORD_ERROR_CODES = ['ProvisionedThroughputExceededException', 'InternalFailure'] as const;
+export type RecordErrorCode = (typeof RECORD_ERROR_CODES)[number];
+
+/** The entry at `index` of a request (or every entry, with '*') is refused with `code`. */
+export interface RecordFault {
+  index: number | '*';
+  code: RecordErrorCode;
+}
+
+/**
+ * What one PutRecords request suffers. Only per-record refusals for now; request-level faults (an
+ * error for the whole call, a delay) belong here as further optional fields.
+ */
+export interface RequestFault {
+  records: RecordFault[];
 }
 
 /** A PutRecords entry as the JSON 1.1 protocol carries it: `Data` is base64. */
@@ -173,10 +197,12 @@ export class StreamStore {
       createdAt: this.now(),
       shards,
       records: 0,
+      userRecords: 0,
       firstArrivalMs: null,
       lastArrivalMs: null,
       maxRecordsPerSecond: 0,
       throttleWindow: { second: 0, count: 0 },
+      faults: [],
     };
     this.streams.set(name, stream);
     return stream;
@@ -254,8 +280,34 @@ export class StreamStore {
   }
 
   /**
+   * Queues faults for the stream's next PutRecords requests (a valid request takes the next one; a
+   * malformed one fails before it and takes none). Checked here so a bad plan fails the caller, not a
+   * later request.
+   */
+  scriptFaults(stream: Stream, faults: unknown): void {
+    if (!Array.isArray(faults)) throw new KinesisError('InvalidArgumentException', 'faults must be an array with one element per request');
+    for (const fault of faults as RequestFault[]) {
+      if (fault === null || typeof fault !== 'object' || !Array.isArray(fault.records)) throw new KinesisError('InvalidArgumentException', 'a request fault must have a records array');
+      for (const r of fault.records) {
+        const index = r?.index;
+        if (!(index === '*' || (Number.isInteger(index) && (index as number) >= 0 && (index as number) < LIMITS.putRecordsEntries))) {
+          throw new KinesisError('InvalidArgumentException', `a record fault's index must be '*' or 0 to ${LIMITS.putRecordsEntries - 1}, not ${JSON.stringify(index)}`);
+        }
+        if (!RECORD_ERROR_CODES.includes(r.code)) throw new KinesisError('InvalidArgumentException', `a record fault's code must be one of ${RECORD_ERROR_CODES.join(', ')}`);
+      }
+    }
+    stream.faults.push(...(faults as RequestFault[]));
+  }
+
+  /** The error code a request's fault gives entry `index`, if any. */
+  private static faultAt(fault: RequestFault | undefined, index: number): RecordErrorCode | undefined {
+    return fault?.records.find((r) => r.index === index || r.index === '*')?.code;
+  }
+
+  /**
    * Appends the entries that fit the throttle, each to its shard, and returns one outcome per entry in
-   * order. A malformed entry fails the whole request before anything is written, as in Kinesis.
+   * order. A malformed entry fails the whole request before anything is written, as in Kinesis. An
+   * entry the fault plan refuses is refused without using the throttle's budget; later entries go on.
    */
   putRecords(stream: Stream, entries: unknown): PutOutcome[] {
     if (!Array.isArray(entries) || entries.length < 1 || entries.length > LIMITS.putRecordsEntries) {
@@ -280,7 +332,13 @@ export class StreamStore {
     const arrival = String(nowMs / 1000);
     const touched = new Set<Shard>();
     const outcomes = new Array<PutOutcome>(targets.length);
+    const fault = stream.faults.shift();
     for (let i = 0; i < targets.length; i++) {
+      const injected = StreamStore.faultAt(fault, i);
+      if (injected !== undefined) {
+        outcomes[i] = { ErrorCode: injected, ErrorMessage: injected === 'InternalFailure' ? 'Internal service failure.' : `Rate exceeded for shard ${targets[i].id} in stream ${stream.name} under account ${ACCOUNT}.` };
+        continue;
+      }
       if (!this.admit(stream, nowMs)) {
         outcomes[i] = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: `Rate exceeded for stream ${stream.name} under account ${ACCOUNT}.` };
         continue;
@@ -296,6 +354,7 @@ export class StreamStore {
       shard.arrivalMs.push(nowMs);
       touched.add(shard);
       stream.records += 1;
+      stream.userRecords += userRecordsIn(entry.Data);
       stream.firstArrivalMs ??= nowMs;
       stream.lastArrivalMs = nowMs;
       outcomes[i] = { SequenceNumber: seq, ShardId: shard.id };
@@ -399,6 +458,16 @@ export class StreamStore {
   consumersOf(stream: Stream): Consumer[] {
     return [...this.consumers.values()].filter((c) => c.streamArn === stream.arn);
   }
+}
+
+/** Base64 of the KPL magic's first three bytes: a cheap test before decoding. */
+const KPL_PREFIX = Buffer.from(KPL_MAGIC.subarray(0, 3)).toString('base64');
+
+/** 1 for a plain record; a KPL aggregate's user records (an undecodable one counts as 1, as a plain record). */
+function userRecordsIn(data: string): number {
+  if (!data.startsWith(KPL_PREFIX)) return 1;
+  const decoded = decodeAggregate(Buffer.from(data, 'base64'));
+  return decoded.ok ? decoded.records.length : 1;
 }
 
 /** The first index whose value is not below `target`. */

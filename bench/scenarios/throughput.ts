@@ -51,22 +51,23 @@ export async function prefilled(kinesis: MemoryEndpoint, label: string, records:
 }
 
 /** Waits for the copy to finish and turns the output's arrival times and the monitor's samples into a run. */
-async function measure(kinesis: MemoryEndpoint, contender: string, output: string, records: number, monitor: ProcessMonitor, timeoutMs: number, started: number, check: () => void): Promise<CopyRun> {
+export async function measure(kinesis: MemoryEndpoint, contender: string, output: string, records: number, monitor: ProcessMonitor, timeoutMs: number, started: number, check: () => void): Promise<CopyRun> {
   // `check` throws when a measured process has died, so a crash is reported at once instead of at the deadline.
   await waitFor(async () => ((await kinesis.stats(output)).records > 0 ? true : undefined), timeoutMs, `${contender}: the first record in the output`, 20, check);
   monitor.sample();
   const cpuAtFirst = monitor.cpuSeconds;
   const done = await waitFor(async () => {
     const s = await kinesis.stats(output);
-    return s.records >= records ? s : undefined;
+    // User records: with KPL aggregation one Kinesis record carries many.
+    return s.userRecords >= records ? s : undefined;
   }, timeoutMs, `${contender}: ${records} records in the output`, 50, check);
   monitor.stop();
   const seconds = (done.lastArrivalMs! - done.firstArrivalMs!) / 1000;
   return {
     contender,
-    records: done.records,
-    recordsPerSecond: done.records / seconds,
-    cpuSecondsPer1000: (monitor.cpuSeconds - cpuAtFirst) / (done.records / 1000),
+    records: done.userRecords,
+    recordsPerSecond: done.userRecords / seconds,
+    cpuSecondsPer1000: (monitor.cpuSeconds - cpuAtFirst) / (done.userRecords / 1000),
     peakRssMiB: monitor.peakRssBytes / 1024 ** 2,
     wallSeconds: (Date.now() - started) / 1000,
   };

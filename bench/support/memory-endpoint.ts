@@ -10,11 +10,16 @@ import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRe
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { stopChild } from '../../cli/local/kinesis-local';
 import { guardService } from './processes';
+import type { RequestFault } from '../memory-kinesis/stream-store';
 
 export interface StreamStats {
   records: number;
+  /** Records with each user record of a KPL aggregate counted. */
+  userRecords: number;
   firstArrivalMs: number | null;
   lastArrivalMs: number | null;
+  /** Scripted request faults not yet taken by a PutRecords request. */
+  faultsPending: number;
 }
 
 export class MemoryEndpoint {
@@ -83,6 +88,12 @@ export class MemoryEndpoint {
   async throttle(stream: string, maxRecordsPerSecond: number): Promise<void> {
     const res = await fetch(`${this.endpoint}/_bench/throttle`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream, maxRecordsPerSecond }) });
     if (!res.ok) throw new Error(`throttle ${stream}: HTTP ${res.status} ${await res.text()}`);
+  }
+
+  /** Scripts the stream's next PutRecords requests, one fault each (see `bench/memory-kinesis/server.ts`). */
+  async scriptFaults(stream: string, requests: RequestFault[]): Promise<void> {
+    const res = await fetch(`${this.endpoint}/_bench/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream, requests }) });
+    if (!res.ok) throw new Error(`faults for ${stream}: HTTP ${res.status} ${await res.text()}`);
   }
 
   async stop(): Promise<void> {

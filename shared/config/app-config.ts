@@ -74,6 +74,8 @@ export interface OutputStreamConfig {
   maxBufferedRecords: number;
   partitionKey: PartitionKeyRule;
   ordering: 'KEY' | 'NONE';
+  aggregation: 'NONE' | 'KPL';
+  maxAggregateBytes: number;
 }
 
 export interface ClusterConfig {

@@ -343,10 +343,32 @@ export const SINK_ORDERING = enumOption(
     groups: [OUTPUT],
     key: 'sink.ordering',
     description:
-      '`KEY`: records with the same partition key reach the output in input order, also across partial failures and retries, by keeping at most one record per key in flight (a few very hot keys then limit throughput). `NONE`: fill requests in arrival order; a retried record may land after newer ones of its key.',
+      '`KEY`: records with the same partition key reach the output in input order, also across retries: each key has at most one PutRecords request in flight, carrying its pending records in order (a hot key moves a full request per round-trip). The one break Kinesis can cause, a refused record followed by an accepted one of its key in the same request, is counted (`shardflow_sink_order_violations_total`) and logged; with `sink.aggregation` = `KPL` it cannot happen. `NONE`: fill requests in arrival order; a retried record may land after newer ones of its key.',
     defaultValue: 'KEY',
   },
   ['KEY', 'NONE'],
+);
+
+export const SINK_AGGREGATION = enumOption(
+  {
+    groups: [OUTPUT],
+    key: 'sink.aggregation',
+    description:
+      '`KPL`: pack records into KPL aggregated records (the Kinesis Producer Library format), grouped by output shard and placed on it by an explicit hash key inside its range; many small records then cost few Kinesis records, and a hot key moves a whole aggregate per round-trip. Readers must de-aggregate: the KCL, Lambda with the KPL aggregation library, and shardflow can; Flink\'s KinesisStreamsSource cannot. `NONE`: one Kinesis record per record.',
+    defaultValue: 'NONE',
+  },
+  ['NONE', 'KPL'],
+);
+export const SINK_AGGREGATION_MAX_SIZE = sizeOption(
+  {
+    groups: [OUTPUT],
+    key: 'sink.aggregation.max-size',
+    description:
+      'Largest aggregated record (magic, protobuf and MD5). The default is the KPL\'s own (AggregationMaxSize): consumers built for KPL output expect it, each aggregate is decoded and its MD5 checked whole, so a consumer never holds more than this per record, and it is two 25 KiB PUT payload units. It is also large enough that 500 aggregates fill a 5 MiB request, and that one key\'s aggregate per round-trip outruns a shard\'s 1 MiB/s. A record too large for an aggregate is sent alone.',
+    defaultValue: 51_200,
+  },
+  1024,
+  1024 ** 2 - 256,
 );
 
 // ---- SerializationType ----------------------------------------------------------------------------
@@ -414,7 +436,7 @@ export const ALL_OPTIONS: readonly Option<unknown>[] = [
   EFO_DESCRIBE_DELAY_MAX, EFO_DESCRIBE_ATTEMPTS, EFO_SUBSCRIPTION_TIMEOUT, EFO_SUBSCRIPTION_MAX_DURATION, DISCOVERY_INTERVAL,
   GET_RECORDS_MAX, GET_RECORDS_INTERVAL, EMPTY_FETCH_INTERVAL,
   SINK_BATCH_MAX_SIZE, SINK_FLUSH_BUFFER_SIZE, SINK_MAX_RECORD_SIZE, SINK_FLUSH_TIMEOUT, SINK_MAX_INFLIGHT,
-  SINK_MAX_BUFFERED, SINK_PARTITION_KEY, SINK_ORDERING,
+  SINK_MAX_BUFFERED, SINK_PARTITION_KEY, SINK_ORDERING, SINK_AGGREGATION, SINK_AGGREGATION_MAX_SIZE,
   SERIALIZATION_TYPE, LEASE_TIMEOUT, WORKER_MAX_LEASES,
   DASHBOARD_ENABLED, DASHBOARD_HOST, DASHBOARD_PORT, DASHBOARD_PATH, DASHBOARD_USERNAME, DASHBOARD_PASSWORD, DASHBOARD_TOKEN,
 ];

@@ -343,6 +343,8 @@ function outputConfig(r: GroupReader) {
     maxBufferedRecords,
     partitionKey: partitionKeyRule(r),
     ordering: r.get(o.SINK_ORDERING),
+    aggregation: r.get(o.SINK_AGGREGATION),
+    maxAggregateBytes: r.get(o.SINK_AGGREGATION_MAX_SIZE),
   };
 }
 

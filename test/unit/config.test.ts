@@ -146,6 +146,8 @@ describe('buildAppConfig: defaults', () => {
       maxBufferedRecords: 10_000,
       partitionKey: { type: 'INPUT' },
       ordering: 'KEY',
+      aggregation: 'NONE',
+      maxAggregateBytes: 51_200,
     });
   });
 

@@ -4,6 +4,7 @@
  * comparison, iterator positions, limits and per-record throttling).
  */
 import { createHash } from 'node:crypto';
+import { encodeAggregate, KPL_MAGIC } from '../../shared/kpl/aggregated-record';
 import { KinesisError, LIMITS, SHARD_START_SEQUENCE, StreamStore, hashKeyOf, sequenceNumberOf, type PutEntry, type PutOutcome, type Shard } from '../../bench/memory-kinesis/stream-store';
 
 const TOP = (1n << 128n) - 1n;
@@ -380,5 +381,61 @@ describe('consumers', () => {
     expect(errorType(() => store.consumer({ ConsumerARN: consumer.arn }))).toBe('ResourceNotFoundException');
     expect(store.consumersOf(stream)).toEqual([]);
     expect(store.consumersOf(other)).toHaveLength(1);
+  });
+});
+
+describe('fault plan', () => {
+  test('the next requests refuse the scripted entries with the scripted codes; the others are written in request order', () => {
+    const store = new StreamStore();
+    const stream = store.createStream('faulty', 1);
+    store.scriptFaults(stream, [
+      { records: [{ index: 1, code: 'InternalFailure' }, { index: 3, code: 'ProvisionedThroughputExceededException' }] },
+      { records: [{ index: '*', code: 'ProvisionedThroughputExceededException' }] },
+    ]);
+    const first = store.putRecords(stream, [entry('k', 'a'), entry('k', 'b'), entry('k', 'c'), entry('k', 'd'), entry('k', 'e')]);
+    expect(first.map(accepted)).toEqual([true, false, true, false, true]);
+    expect(first[1]).toEqual({ ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure.' });
+    expect(first[3]).toEqual({ ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: expect.stringContaining('Rate exceeded') });
+    // The premise of per-key batching: accepted entries of one shard are stored in request order.
+    const stored = () => recordsOf(store, stream.shards[0]).map((r) => Buffer.from(r.Data, 'base64').toString());
+    expect(stored()).toEqual(['a', 'c', 'e']);
+    expect(store.putRecords(stream, entries(3)).some(accepted)).toBe(false);
+    expect(stream.faults).toHaveLength(0);
+    // The plan is used up: the next request is written whole.
+    expect(store.putRecords(stream, entries(3)).every(accepted)).toBe(true);
+  });
+
+  test('a malformed request takes no fault; a plan applies to its stream only; a bad plan is refused whole', () => {
+    const store = new StreamStore();
+    const a = store.createStream('a', 1);
+    const b = store.createStream('b', 1);
+    store.scriptFaults(a, [{ records: [{ index: 0, code: 'InternalFailure' }] }]);
+    expect(errorType(() => store.putRecords(a, []))).toBe('ValidationException');
+    expect(store.putRecords(b, entries(1)).every(accepted)).toBe(true);
+    expect(store.putRecords(a, entries(2)).map(accepted)).toEqual([false, true]);
+    expect(errorType(() => store.scriptFaults(a, [{ records: [{ index: 500, code: 'InternalFailure' }] }]))).toBe('InvalidArgumentException');
+    expect(errorType(() => store.scriptFaults(a, [{ records: [{ index: 0, code: 'AccessDenied' }] }]))).toBe('InvalidArgumentException');
+    expect(errorType(() => store.scriptFaults(a, { records: [] }))).toBe('InvalidArgumentException');
+    expect(a.faults).toHaveLength(0);
+  });
+
+  test('scripted refusals do not use the throttle budget', () => {
+    const store = new StreamStore();
+    const stream = store.createStream('both', 1);
+    store.setThrottle(stream, 2);
+    store.scriptFaults(stream, [{ records: [{ index: 0, code: 'InternalFailure' }] }]);
+    expect(store.putRecords(stream, entries(4)).map(accepted)).toEqual([false, true, true, false]);
+  });
+});
+
+describe('user record count', () => {
+  test('a KPL aggregate counts its user records, a plain record (or one that only looks aggregated) counts one', () => {
+    const store = new StreamStore();
+    const stream = store.createStream('agg', 1);
+    const aggregate = Buffer.from(encodeAggregate([1, 2, 3].map((i) => ({ partitionKey: `k${i}`, data: Buffer.from(`u${i}`) })))).toString('base64');
+    const broken = Buffer.concat([Buffer.from(KPL_MAGIC), Buffer.from('not protobuf, no digest')]).toString('base64');
+    store.putRecords(stream, [{ PartitionKey: 'k1', Data: aggregate }, entry('plain'), { PartitionKey: 'k', Data: broken }]);
+    expect(stream.records).toBe(3);
+    expect(stream.userRecords).toBe(5);
   });
 });

@@ -1,9 +1,14 @@
 import pino from 'pino';
 import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import type { PutRecordsResult, RecordPutter } from '../../shared/aws/kinesis-gateway';
+import type { PutRecordsResult, RecordPutter, Shard, ShardLister } from '../../shared/aws/kinesis-gateway';
+import { isAggregated } from '../../shared/kpl/aggregated-record';
+import { partitionKeyHash } from '../../shared/kpl/hash-key';
+import { ShardRanges } from '../../worker/sink/aggregation/shard-ranges';
+import { theirDeaggregate } from '../support/kinesis-agg';
 import type { OutputRecord } from '../../shared/records';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
-import { isFullBatch, nextBatchLength, recordSize } from '../../worker/sink/batch-packer';
+import { isFullBatch, nextBatchLength, nextOrderedBatch, recordSize } from '../../worker/sink/batch-packer';
+import { overtakenEntries } from '../../worker/sink/key-order';
 import { KinesisSink, sinkSettings, type SinkSettings } from '../../worker/sink/kinesis-sink';
 import { track } from '../support/track';
 
@@ -34,6 +39,8 @@ class FakePutter implements RecordPutter {
   private sequence = 0;
   /** When set, each call is answered at once by this function (after the call is recorded). */
   auto?: (call: Call, index: number) => void;
+  /** The shard an accepted entry lands on (default: shardId-000000000000). */
+  shardOf?: (entry: PutRecordsRequestEntry) => string;
 
   putRecords(arn: string, records: PutRecordsRequestEntry[]): Promise<PutRecordsResult> {
     this.active += 1;
@@ -53,9 +60,9 @@ class FakePutter implements RecordPutter {
           expect(codes).toHaveLength(records.length);
           call.resolveWith({
             failedCount: codes.filter((c) => c !== undefined).length,
-            entries: codes.map((code) =>
+            entries: codes.map((code, i) =>
               code === undefined
-                ? { SequenceNumber: String(++this.sequence).padStart(56, '4'), ShardId: 'shardId-000000000000' }
+                ? { SequenceNumber: String(++this.sequence).padStart(56, '4'), ShardId: this.shardOf?.(records[i]) ?? 'shardId-000000000000' }
                 : { ErrorCode: code, ErrorMessage: `${code} message` },
             ),
           });
@@ -220,6 +227,46 @@ describe('batch-packer', () => {
     expect(nextBatchLength(entries, { maxRecords: 500, maxBytes: 101 })).toBe(1);
   });
 
+  describe('nextOrderedBatch (one request per key)', () => {
+    const keyed = (...specs: Array<[string, number]>) => specs.map(([key, size]) => ({ key, size }));
+
+    it("takes a key's whole run in order, with other keys in between", () => {
+      expect(nextOrderedBatch(keyed(['a', 1], ['a', 1], ['b', 1], ['a', 1]), limits, new Set())).toEqual([0, 1, 2, 3]);
+    });
+
+    it('skips every entry of a key in flight', () => {
+      expect(nextOrderedBatch(keyed(['a', 1], ['b', 1], ['a', 1], ['c', 1]), limits, new Set(['a']))).toEqual([1, 3]);
+    });
+
+    it('stops at the record limit', () => {
+      const hot = Array.from({ length: 1200 }, () => ({ key: 'hot', size: 10 }));
+      expect(nextOrderedBatch(hot, limits, new Set())).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    });
+
+    it("cuts a key's run at the first entry that does not fit, even when a later one of that key would", () => {
+      const entries = keyed(['a', 3 * MiB], ['a', 3 * MiB], ['a', 1], ['b', 1 * MiB], ['b', 1]);
+      expect(nextOrderedBatch(entries, limits, new Set())).toEqual([0, 3, 4]);
+    });
+
+    it('lets a single oversized entry go alone', () => {
+      expect(nextOrderedBatch(keyed(['a', 6 * MiB], ['b', 1]), limits, new Set())).toEqual([0]);
+    });
+  });
+
+  describe('overtakenEntries', () => {
+    it('finds a refused entry followed by an accepted entry of its key', () => {
+      expect(overtakenEntries(['a', 'a', 'a'], [true, false, true])).toEqual([1]);
+      expect(overtakenEntries(['a', 'b', 'a', 'b'], [false, false, true, false])).toEqual([0]);
+    });
+
+    it('finds nothing for a refused suffix, all refused, all accepted, or other keys accepted later', () => {
+      expect(overtakenEntries(['a', 'a', 'a'], [true, false, false])).toEqual([]);
+      expect(overtakenEntries(['a', 'a'], [false, false])).toEqual([]);
+      expect(overtakenEntries(['a', 'a'], [true, true])).toEqual([]);
+      expect(overtakenEntries(['a', 'b'], [false, true])).toEqual([]);
+    });
+  });
+
   it('isFullBatch is true at the record limit or the byte limit', () => {
     expect(isFullBatch(499, 100, limits)).toBe(false);
     expect(isFullBatch(500, 100, limits)).toBe(true);
@@ -349,7 +396,7 @@ describe('KinesisSink: flushing', () => {
     await until(() => flushed.done, 'flush');
     expect(write1.done).toBe(true);
     expect(sink.buffered).toBe(0);
-    expect(sink.stats).toMatchObject({ recordsWritten: 3, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0 });
+    expect(sink.stats).toMatchObject({ recordsWritten: 3, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0 });
   });
 
   it('flush() with nothing buffered resolves at once', async () => {
@@ -687,7 +734,7 @@ describe('KinesisSink: stats', () => {
     await finish(Promise.all(writes));
     expect(putter.allLabels()).toEqual([['abc', 'de'], ['f']]);
     // (3 + 2) + (2 + 3) + (1 + 2)
-    expect(sink.stats).toEqual({ recordsWritten: 3, bytesWritten: 13, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0 });
+    expect(sink.stats).toEqual({ recordsWritten: 3, bytesWritten: 13, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0 });
   });
 
   it('counts a retried entry once per retry', async () => {
@@ -700,7 +747,7 @@ describe('KinesisSink: stats', () => {
     const sink = makeSink(putter, { maxRecords: 2 });
     await finish(sink.write(recs('a', 'b')));
     expect(putter.allLabels()).toEqual([['a', 'b'], ['a', 'b'], ['a']]);
-    expect(sink.stats).toEqual({ recordsWritten: 2, bytesWritten: 2 + 2 * 'pk-a'.length, requests: 3, retriedRecords: 3, throttledRecords: 3, failedRequests: 1, droppedRecords: 0 });
+    expect(sink.stats).toEqual({ recordsWritten: 2, bytesWritten: 2 + 2 * 'pk-a'.length, requests: 3, retriedRecords: 3, throttledRecords: 3, failedRequests: 1, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0 });
   });
 });
 
@@ -751,19 +798,92 @@ describe('retry pause and the clock', () => {
 });
 
 describe('per-key ordering (ordering: KEY, the default)', () => {
-  test('a key has at most one record in flight; other keys fill the request', async () => {
+  test("a key's pending run goes in one request, in order; a key in flight sends nothing more until it is answered", async () => {
     useFakeClock();
     const putter = new FakePutter();
     const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0 });
     void sink.write([rec('k1-a', 'k1'), rec('k1-b', 'k1'), rec('k2-a', 'k2'), rec('k1-c', 'k1'), rec('k3-a', 'k3')]);
     await until(() => putter.calls.length === 1, 'the first request');
-    expect(putter.labels(0)).toEqual(['k1-a', 'k2-a', 'k3-a']);
-    putter.calls[0].succeed();
+    expect(putter.labels(0)).toEqual(['k1-a', 'k1-b', 'k2-a', 'k1-c', 'k3-a']);
+    void sink.write([rec('k1-d', 'k1'), rec('k4-a', 'k4'), rec('k1-e', 'k1')]);
     await until(() => putter.calls.length === 2, 'the second request');
-    expect(putter.labels(1)).toEqual(['k1-b']);
-    putter.calls[1].succeed();
+    // k1 is in flight: only k4 may go now.
+    expect(putter.labels(1)).toEqual(['k4-a']);
+    putter.calls[0].succeed();
     await until(() => putter.calls.length === 3, 'the third request');
-    expect(putter.labels(2)).toEqual(['k1-c']);
+    expect(putter.labels(2)).toEqual(['k1-d', 'k1-e']);
+    expect(putter.maxActive).toBe(2);
+  });
+
+  test('one hot key moves a full request per round-trip, not one record', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0 });
+    putter.auto = (call) => call.succeed();
+    const labels = Array.from({ length: 1200 }, (_, i) => `hot-${i}`);
+    await finish(sink.write(labels.map((l) => rec(l, 'partitionkey'))), 'the hot key');
+    expect(putter.allLabels().map((c) => c.length)).toEqual([500, 500, 200]);
+    expect(putter.allLabels().flat()).toEqual(labels);
+    expect(putter.maxActive).toBe(1);
+  });
+
+  test('a refused suffix of a run is re-sent first and keeps the order; nothing is counted as broken', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0 });
+    const done = track(sink.write([rec('a1', 'A'), rec('a2', 'A'), rec('b1', 'B'), rec('a3', 'A'), rec('a4', 'A')]));
+    await until(() => putter.calls.length === 1, 'the first request');
+    void sink.write([rec('a5', 'A')]);
+    const T = 'ProvisionedThroughputExceededException';
+    putter.calls[0].reply([undefined, undefined, undefined, T, T]);
+    putter.auto = (call) => call.succeed();
+    await until(() => done.done, 'the write', 60_000);
+    expect(putter.allLabels()).toEqual([['a1', 'a2', 'b1', 'a3', 'a4'], ['a3', 'a4', 'a5']]);
+    expect(sink.stats.orderViolations).toBe(0);
+  });
+
+  test('a refused record followed by an accepted one of its key is delivered, counted and logged as an order violation', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0 });
+    const warn = jest.spyOn(log, 'warn');
+    const done = track(sink.write([rec('a1', 'A'), rec('a2', 'A'), rec('b1', 'B'), rec('a3', 'A'), rec('b2', 'B')]));
+    await until(() => putter.calls.length === 1, 'the first request');
+    // a2 refused, a3 accepted: a3 is in the stream before a2. b1 refused with no later b accepted: fine.
+    putter.calls[0].reply([undefined, 'InternalFailure', 'InternalFailure', undefined, 'InternalFailure']);
+    putter.auto = (call) => call.succeed();
+    await until(() => done.done, 'the write', 60_000);
+    expect(putter.allLabels()).toEqual([['a1', 'a2', 'b1', 'a3', 'b2'], ['a2', 'b1', 'b2']]);
+    expect(sink.stats.orderViolations).toBe(1);
+    expect(sink.stats.recordsWritten).toBe(5);
+    expect(warn).toHaveBeenCalledWith(expect.objectContaining({ records: 1, keys: ['A'] }), expect.stringContaining('per-key order broken'));
+  });
+
+  test('an all-refused request is re-sent whole, in order, before newer records of its keys', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0 });
+    const done = track(sink.write([rec('a1', 'A'), rec('a2', 'A'), rec('b1', 'B')]));
+    await until(() => putter.calls.length === 1, 'the first request');
+    void sink.write([rec('a3', 'A'), rec('b2', 'B')]);
+    const T = 'ProvisionedThroughputExceededException';
+    putter.calls[0].reply([T, T, T]);
+    putter.auto = (call) => call.succeed();
+    await until(() => done.done, 'the write', 60_000);
+    expect(putter.allLabels()).toEqual([['a1', 'a2', 'b1'], ['a1', 'a2', 'b1', 'a3', 'b2']]);
+    expect(sink.stats.orderViolations).toBe(0);
+  });
+
+  test('NONE ordering never counts order violations', async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'NONE', lingerMs: 0 });
+    const done = track(sink.write([rec('a1', 'A'), rec('a2', 'A')]));
+    await until(() => putter.calls.length === 1, 'the first request');
+    putter.calls[0].reply(['InternalFailure', undefined]);
+    putter.auto = (call) => call.succeed();
+    await until(() => done.done, 'the write', 60_000);
+    expect(sink.stats.orderViolations).toBe(0);
   });
 
   test('a failed record is re-sent before any newer record of its key, and nothing of that key overtakes it', async () => {
@@ -816,5 +936,168 @@ describe('per-key ordering (ordering: KEY, the default)', () => {
     expect(putter.allLabels().slice(1)).toEqual([['y1']]);
     expect(sink.stats.droppedRecords).toBe(1);
     expect(lost.done).toBe(false);
+  });
+});
+
+// ---- KPL aggregation ------------------------------------------------------------------------------
+
+/** A putter that also lists shards and lands each entry where Kinesis would, by the shards it lists now. */
+class ShardedPutter extends FakePutter implements ShardLister {
+  listCalls = 0;
+  failLists = 0;
+  constructor(public shards: Shard[]) {
+    super();
+    this.shardOf = (entry) => new ShardRanges(this.shards).shardFor(entry.ExplicitHashKey !== undefined ? BigInt(entry.ExplicitHashKey) : partitionKeyHash(entry.PartitionKey!)).shardId;
+  }
+
+  listShards(): Promise<Shard[]> {
+    this.listCalls += 1;
+    if (this.failLists > 0) {
+      this.failLists -= 1;
+      return Promise.reject(awsError('LimitExceededException', 400));
+    }
+    return Promise.resolve(this.shards);
+  }
+
+  /** The user records of call `i`, as aws-kinesis-agg reads them (MD5 checked), with the shard each entry landed on. */
+  userRecords(i: number): Array<{ key: string; label: string; shardId: string }> {
+    return this.calls[i].entries.flatMap((entry) => {
+      const shardId = this.shardOf!(entry);
+      if (!isAggregated(entry.Data!)) return [{ key: entry.PartitionKey!, label: Buffer.from(entry.Data!).toString(), shardId }];
+      return theirDeaggregate(entry.Data!, entry.PartitionKey).map((r) => ({ key: r.partitionKey, label: r.data.toString(), shardId }));
+    });
+  }
+}
+
+const SPACE = 1n << 128n;
+
+function shardsOf(ranges: Array<[string, bigint, bigint, boolean?]>): Shard[] {
+  return ranges.map(([id, start, end, closed]) => ({
+    ShardId: id,
+    HashKeyRange: { StartingHashKey: String(start), EndingHashKey: String(end) },
+    SequenceNumberRange: { StartingSequenceNumber: '1', ...(closed ? { EndingSequenceNumber: '2' } : {}) },
+  }));
+}
+
+const TWO_SHARDS = shardsOf([['shardId-000000000000', 0n, SPACE / 2n - 1n], ['shardId-000000000001', SPACE / 2n, SPACE - 1n]]);
+
+/** Keys that hash into the lower and the upper half of the hash space. */
+function keysIn(half: 'low' | 'high', n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < n; i++) if ((partitionKeyHash(`k${i}`) < SPACE / 2n) === (half === 'low')) out.push(`k${i}`);
+  return out;
+}
+
+describe('KinesisSink with KPL aggregation', () => {
+  const kpl = { aggregation: 'KPL' as const, ordering: 'KEY' as const, lingerMs: 0, maxAggregateBytes: 51_200 };
+
+  test('packs records into aggregates by shard, each inside its range; every record arrives once, per-key order holds', async () => {
+    useFakeClock();
+    const putter = new ShardedPutter(TWO_SHARDS);
+    const sink = makeSink(putter, kpl);
+    putter.auto = (call) => call.succeed();
+    const records = Array.from({ length: 600 }, (_, i) => rec(`r${i}`, `key-${i % 40}`));
+    await finish(sink.write(records), 'the write');
+    const ranges = new ShardRanges(TWO_SHARDS);
+    const arrived = putter.calls.flatMap((_, i) => putter.userRecords(i));
+    for (const r of arrived) expect(ranges.shardFor(partitionKeyHash(r.key)).shardId).toBe(r.shardId);
+    expect(arrived.map((r) => r.label).sort()).toEqual(records.map((r) => Buffer.from(r.data).toString()).sort());
+    for (let k = 0; k < 40; k++) {
+      const labels = arrived.filter((r) => r.key === `key-${k}`).map((r) => Number(r.label.slice(1)));
+      expect(labels).toEqual([...labels].sort((a, b) => a - b));
+    }
+    expect(putter.calls[0].entries).toHaveLength(2); // one aggregate per shard
+    expect(sink.stats.aggregatesWritten).toBe(2);
+    expect(sink.stats.recordsWritten).toBe(600);
+    expect(putter.listCalls).toBe(1);
+  });
+
+  test("a write resolves only when every aggregate holding its records is acknowledged", async () => {
+    useFakeClock();
+    const putter = new ShardedPutter(TWO_SHARDS);
+    const sink = makeSink(putter, kpl);
+    const [low, high] = [keysIn('low', 2), keysIn('high', 2)];
+    const first = track(sink.write([rec('a', low[0]), rec('b', high[0])]));
+    const second = track(sink.write([rec('c', low[1]), rec('d', high[1])]));
+    await until(() => putter.calls.length === 1, 'the first request');
+    expect(putter.calls[0].entries).toHaveLength(2);
+    const lowFirst = putter.shardOf!(putter.calls[0].entries[0]) === 'shardId-000000000000';
+    // The low shard's aggregate accepted, the high one refused: neither write is complete.
+    putter.calls[0].reply(lowFirst ? [undefined, 'InternalFailure'] : ['InternalFailure', undefined]);
+    await drain();
+    expect(first.done || second.done).toBe(false);
+    putter.auto = (call) => call.succeed();
+    for (const call of putter.open()) call.succeed(); // a retry sent before auto was set
+    await until(() => first.done && second.done, 'both writes', 60_000);
+    expect(putter.userRecords(1).map((r) => r.label)).toEqual(['b', 'd']);
+  });
+
+  test('an aggregate landing on an unexpected shard reloads the map and re-sends the records outside the landed range', async () => {
+    useFakeClock();
+    const putter = new ShardedPutter(shardsOf([['shardId-000000000000', 0n, SPACE - 1n]]));
+    const sink = makeSink(putter, kpl);
+    const [low, high] = [keysIn('low', 3), keysIn('high', 3)];
+    const done = track(sink.write([...low, ...high].map((k, i) => rec(`x${i}`, k))));
+    await until(() => putter.calls.length === 1, 'the request');
+    // The stream is split before the request arrives: the single aggregate lands on one child.
+    putter.shards = shardsOf([
+      ['shardId-000000000000', 0n, SPACE - 1n, true],
+      ['shardId-000000000001', 0n, SPACE / 2n - 1n],
+      ['shardId-000000000002', SPACE / 2n, SPACE - 1n],
+    ]);
+    putter.auto = (call) => call.succeed();
+    putter.calls[0].succeed();
+    await until(() => done.done, 'the write', 60_000);
+    expect(putter.listCalls).toBe(2);
+    const landed = putter.shardOf!(putter.calls[0].entries[0]);
+    const misplaced = landed === 'shardId-000000000001' ? high : low;
+    expect(sink.stats.misplacedRecords).toBe(3);
+    // The re-sent ones land inside their new shard's range.
+    const resent = putter.calls.slice(1).flatMap((_, i) => putter.userRecords(i + 1));
+    expect(resent.map((r) => r.key).sort()).toEqual([...misplaced].sort());
+    const ranges = new ShardRanges(putter.shards);
+    for (const r of resent) expect(ranges.shardFor(partitionKeyHash(r.key)).shardId).toBe(r.shardId);
+  });
+
+  test('a failed ListShards is retried after a backoff before anything is sent', async () => {
+    useFakeClock();
+    const putter = new ShardedPutter(TWO_SHARDS);
+    putter.failLists = 2;
+    const sink = makeSink(putter, kpl);
+    putter.auto = (call) => call.succeed();
+    await finish(sink.write(recs('a', 'b')), 'the write');
+    expect(putter.listCalls).toBe(3);
+  });
+
+  test('records of a lost lease are dropped before they are aggregated', async () => {
+    useFakeClock();
+    const putter = new ShardedPutter(TWO_SHARDS);
+    const sink = makeSink(putter, { ...kpl, lingerMs: 1000 });
+    const owner = { isLost: false };
+    const lost = track(sink.write(recs('x1', 'x2'), owner));
+    void sink.write(recs('y1'));
+    owner.isLost = true;
+    putter.auto = (call) => call.succeed();
+    await until(() => sink.buffered === 0, 'the buffer to empty', 5000);
+    expect(putter.calls.flatMap((_, i) => putter.userRecords(i).map((r) => r.label))).toEqual(['y1']);
+    expect(sink.stats.droppedRecords).toBe(2);
+    expect(lost.done).toBe(false);
+  });
+
+  test('one hot key moves a whole aggregate per round-trip', async () => {
+    useFakeClock();
+    const putter = new ShardedPutter(TWO_SHARDS);
+    const sink = makeSink(putter, kpl);
+    putter.auto = (call) => call.succeed();
+    const labels = Array.from({ length: 3000 }, (_, i) => `${'p'.repeat(60)}-${i}`);
+    await finish(sink.write(labels.map((l) => rec(l, 'partitionkey'))), 'the hot key');
+    expect(putter.calls.length).toBeLessThan(10);
+    expect(putter.calls.every((c) => c.entries.length === 1)).toBe(true);
+    expect(putter.calls.flatMap((_, i) => putter.userRecords(i).map((r) => r.label))).toEqual(labels);
+    expect(putter.maxActive).toBe(1);
+  });
+
+  test('without a shard lister KPL is refused at construction', () => {
+    expect(() => makeSink(new FakePutter(), kpl)).toThrow('lists shards');
   });
 });

@@ -41,20 +41,25 @@ export interface Keyed extends Sized {
 
 /**
  * Per-key ordering: the positions (ascending) of the pending entries that form the next request when
- * a partition key may have only one record in flight at a time. An entry whose key is in flight, or
- * already in this request, is skipped, and so is every later entry of that key, so a key's records
- * leave strictly in order and a retried record is never overtaken by a newer one.
+ * a partition key may have only one *request* in flight at a time. A key that is not in flight brings
+ * its pending run, in order, as far as the request's limits allow; once one of its entries does not
+ * fit, every later entry of that key stays behind too, so a key's records leave strictly in order and
+ * a retried record (at the front of `pending`) is never overtaken by a newer one. Keys in flight are
+ * skipped whole. Other keys still fill the room a run leaves.
  */
 export function nextOrderedBatch(pending: readonly Keyed[], limits: BatchLimits, inFlightKeys: ReadonlySet<string>): number[] {
-  // Keys met in this scan; the in-flight set is only read, never copied (it can hold tens of thousands of keys).
-  const seen = new Set<string>();
+  // Keys whose run was cut short in this scan; the in-flight set is only read, never copied (it can
+  // hold tens of thousands of keys).
+  const cut = new Set<string>();
   const taken: number[] = [];
   let bytes = 0;
   for (let i = 0; i < pending.length && taken.length < limits.maxRecords; i++) {
     const entry = pending[i];
-    if (inFlightKeys.has(entry.key) || seen.has(entry.key)) continue;
-    seen.add(entry.key);
-    if (taken.length > 0 && bytes + entry.size > limits.maxBytes) continue;
+    if (inFlightKeys.has(entry.key) || cut.has(entry.key)) continue;
+    if (taken.length > 0 && bytes + entry.size > limits.maxBytes) {
+      cut.add(entry.key);
+      continue;
+    }
     taken.push(i);
     bytes += entry.size;
   }

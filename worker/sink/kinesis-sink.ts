@@ -4,10 +4,23 @@
  * entries; throttling pauses sending with jittered backoff. The buffer is bounded: `reserve` waits
  * while it is full, so a slow or throttled output slows the readers down instead of growing memory.
  *
- * Order: with `ordering: 'KEY'` (the default) a partition key has at most one record in flight, so a
- * key's records reach the stream in the order they were written here, across partial failures and
- * retries; failed entries go back to the front of the queue. With 'NONE' requests are filled in
- * arrival order and a retried record may land after newer ones of its key.
+ * Order: with `ordering: 'KEY'` (the default) a partition key has at most one *request* in flight, and
+ * that request carries the key's pending run in order (see `nextOrderedBatch`), so a hot key moves up
+ * to a full request per round-trip instead of one record. Kinesis writes a request's accepted records
+ * to a shard in request order, and refused entries go back to the front of the queue, so a refused
+ * suffix of a run keeps its place. The one case no sink can repair (there is no un-write) is a refused
+ * record followed by an accepted one of its key in the same request: it is re-sent, lands after that
+ * newer record, and is counted (`orderViolations`, `shardflow_sink_order_violations_total`) and logged.
+ * With 'NONE' requests are filled in arrival order and a retried record may land after newer ones of
+ * its key.
+ *
+ * With `aggregation: 'KPL'` the records of a request are packed into KPL aggregates by output shard
+ * (`aggregation/aggregate-packer.ts`), each placed inside its shard's hash range; all of a key's
+ * records in a request share one aggregate, which Kinesis writes or refuses whole, so per-key order
+ * has no exception there. A write resolves when the aggregates holding its records are acknowledged.
+ * An aggregate that lands on another shard than predicted (the stream was resharded) reloads the shard
+ * map, and its records outside the landed shard's range are re-sent: a range-checking reader (KCL)
+ * drops those copies, so it loses nothing; other readers see them twice (at-least-once).
  *
  * Records of a lease that was lost are dropped before they are sent: the new owner re-reads them.
  *
@@ -18,20 +31,29 @@
  */
 import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
-import type { RecordPutter } from '../../shared/aws/kinesis-gateway';
+import type { RecordPutter, ShardLister } from '../../shared/aws/kinesis-gateway';
+import { partitionKeyHash } from '../../shared/kpl/hash-key';
 import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-errors';
 import { backoffDelay, type BackoffPolicy } from '../../shared/backoff';
 import type { Logger } from '../../shared/logging';
 import type { OutputRecord } from '../../shared/records';
 import { metrics } from '../../shared/metrics';
 import { isFullBatch, nextBatchLength, nextOrderedBatch, recordSize, type BatchLimits } from './batch-packer';
+import { overtakenEntries } from './key-order';
+import { packAggregates } from './aggregation/aggregate-packer';
+import { OutputShardMap } from './aggregation/output-shard-map';
+import { inRange } from './aggregation/shard-ranges';
 
 export interface SinkSettings extends BatchLimits {
   lingerMs: number;
   maxInFlightRequests: number;
   maxBufferedRecords: number;
-  /** KEY: at most one record per partition key in flight (strict per-key order). Default KEY. */
+  /** KEY: at most one request per partition key in flight, carrying the key's run in order. Default KEY. */
   ordering?: 'KEY' | 'NONE';
+  /** KPL: pack records into aggregated records by output shard. Default NONE. */
+  aggregation?: 'NONE' | 'KPL';
+  /** With KPL: the largest aggregate. */
+  maxAggregateBytes?: number;
   backoff?: BackoffPolicy;
 }
 
@@ -48,6 +70,8 @@ export function sinkSettings(output: OutputStreamConfig): SinkSettings {
     maxInFlightRequests: output.maxInFlightRequests,
     maxBufferedRecords: output.maxBufferedRecords,
     ordering: output.ordering,
+    aggregation: output.aggregation,
+    maxAggregateBytes: output.maxAggregateBytes,
   };
 }
 
@@ -60,6 +84,12 @@ export interface SinkStats {
   failedRequests: number;
   /** Unsent records dropped because their lease was lost. */
   droppedRecords: number;
+  /** With KEY ordering: records that land after a newer record of their key (refused while it was accepted in the same request). */
+  orderViolations: number;
+  /** With KPL: Kinesis records written that were aggregates (the others carried one record each). */
+  aggregatesWritten: number;
+  /** With KPL: records re-sent because their aggregate landed on a shard whose range does not hold them (after a reshard). */
+  misplacedRecords: number;
 }
 
 /** One `write` call's records: resolved when every one of them is acknowledged by Kinesis. */
@@ -81,20 +111,32 @@ class WriteGroup {
 }
 
 interface Entry {
-  readonly request: PutRecordsRequestEntry;
+  readonly data: Uint8Array;
   readonly key: string;
+  /** With KPL: the partition key's hash key, which picks the output shard (0n otherwise). */
+  readonly hashKey: bigint;
   readonly size: number;
   readonly group: WriteGroup;
   readonly owner?: RecordOwner;
   attempts: number;
+  /** Overtaken by a newer record of its key already: counted once, however often that happens again. */
+  late?: boolean;
+}
+
+/** One entry of a PutRecords request and the records it carries (one, unless it is an aggregate). */
+interface Shipment {
+  readonly request: PutRecordsRequestEntry;
+  readonly members: Entry[];
+  /** With KPL: the shard it should land on. */
+  readonly shardId?: string;
 }
 
 export class KinesisSink {
-  readonly stats: SinkStats = { recordsWritten: 0, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0 };
+  readonly stats: SinkStats = { recordsWritten: 0, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0 };
   private pending: Entry[] = [];
   /** How many pending entries each writer has, so finding a lost lease's entries does not scan them all. */
   private readonly pendingByOwner = new Map<RecordOwner, number>();
-  /** With KEY ordering: the partition keys of the records in flight. */
+  /** With KEY ordering: the partition keys of the requests in flight (one request per key). */
   private readonly inFlightKeys = new Set<string>();
   private pendingBytes = 0;
   /** Entries accepted and not yet acknowledged: pending, in flight or waiting to be retried. */
@@ -110,14 +152,26 @@ export class KinesisSink {
   private flushWaiters: Array<() => void> = [];
   private roomWaiters: Array<() => void> = [];
   private closed = false;
+  /** With KPL: the output's shard ranges. */
+  private readonly shardMap: OutputShardMap | undefined;
+  private shardMapLoading = false;
 
+  /** With `aggregation: 'KPL'` the putter must also list shards (the gateway does both). */
   constructor(
-    private readonly putter: RecordPutter,
+    private readonly putter: RecordPutter & Partial<ShardLister>,
     private readonly streamArn: string,
     private readonly settings: SinkSettings,
     private readonly log: Logger,
   ) {
     this.inFlightLimit = settings.maxInFlightRequests;
+    if (settings.aggregation === 'KPL') {
+      if (!putter.listShards) throw new Error('KPL aggregation needs a putter that lists shards');
+      this.shardMap = new OutputShardMap(putter as ShardLister, streamArn);
+    }
+  }
+
+  private get perKey(): boolean {
+    return this.settings.ordering !== 'NONE';
   }
 
   /** Requests currently allowed in flight. */
@@ -170,7 +224,8 @@ export class KinesisSink {
     const group = new WriteGroup(records.length);
     for (const record of records) {
       const size = recordSize(record.partitionKey, record.data);
-      this.pending.push({ request: { Data: record.data, PartitionKey: record.partitionKey }, key: record.partitionKey, size, group, owner, attempts: 0 });
+      const hashKey = this.shardMap ? partitionKeyHash(record.partitionKey) : 0n;
+      this.pending.push({ data: record.data, key: record.partitionKey, hashKey, size, group, owner, attempts: 0 });
       this.pendingBytes += size;
     }
     if (owner && records.length > 0) this.pendingByOwner.set(owner, (this.pendingByOwner.get(owner) ?? 0) + records.length);
@@ -204,14 +259,15 @@ export class KinesisSink {
 
   private pump(): void {
     if (Date.now() < this.pausedUntil) return;
+    if (this.shardMap && !this.shardMap.ranges) return this.loadShardMap();
     this.dropLost();
     while (this.inFlight < this.inFlightLimit && this.pending.length > 0) {
       const flushing = this.lingerExpired || this.flushWaiters.length > 0;
       if (!flushing && !isFullBatch(this.pending.length, this.pendingBytes, this.settings)) break;
-      const batch = this.takeBatch();
-      if (batch.length === 0) break; // every pending key is in flight: wait for an answer
-      for (const entry of batch) this.pendingBytes -= entry.size;
-      void this.send(batch);
+      const shipments = this.takeBatch();
+      if (shipments.length === 0) break; // every pending key is in flight: wait for an answer
+      for (const shipment of shipments) for (const entry of shipment.members) this.pendingBytes -= entry.size;
+      void this.send(shipments);
     }
     if (this.pending.length === 0) {
       // The next record starts a new linger period.
@@ -221,15 +277,56 @@ export class KinesisSink {
     }
   }
 
-  private takeBatch(): Entry[] {
-    const batch = this.settings.ordering === 'NONE' ? this.pending.splice(0, nextBatchLength(this.pending, this.settings)) : this.takeOrderedBatch();
+  /** The first shard map comes before the first aggregate; a failed load is retried after a backoff. */
+  private loadShardMap(): void {
+    if (this.shardMapLoading) return;
+    this.shardMapLoading = true;
+    this.shardMap!.refresh().then(
+      () => {
+        this.shardMapLoading = false;
+        this.pump();
+      },
+      (err: unknown) => {
+        this.shardMapLoading = false;
+        this.throttleStreak += 1;
+        this.log.warn({ err: describeError(err) }, 'ListShards of the output stream failed; retrying before sending');
+        this.pause(backoffDelay(this.throttleStreak - 1, this.settings.backoff));
+      },
+    );
+  }
+
+  private takeBatch(): Shipment[] {
+    if (this.shardMap) return this.takeAggregates();
+    const batch = this.perKey ? this.takeOrderedBatch() : this.pending.splice(0, nextBatchLength(this.pending, this.settings));
+    this.countTaken(batch);
+    return batch.map((entry) => ({ request: { Data: entry.data, PartitionKey: entry.key }, members: [entry] }));
+  }
+
+  private takeAggregates(): Shipment[] {
+    const limits = { maxRecords: this.settings.maxRecords, maxBytes: this.settings.maxBytes, maxAggregateBytes: this.settings.maxAggregateBytes ?? 51_200 };
+    const packed = packAggregates(this.pending, this.shardMap!.ranges!, limits, this.perKey, this.inFlightKeys);
+    const taken = new Set<number>();
+    const shipments = packed.map((p) => {
+      for (const i of p.positions) taken.add(i);
+      return { request: p.request, members: p.positions.map((i) => this.pending[i]), shardId: p.shard.shardId };
+    });
+    if (taken.size === this.pending.length) this.pending = [];
+    // A prefix (a hot key's run is one) is cut off without copying what stays.
+    else if (taken.size > 0 && [...taken].every((i) => i < taken.size)) this.pending.splice(0, taken.size);
+    else if (taken.size > 0) this.pending = this.pending.filter((_, i) => !taken.has(i));
+    const members = shipments.flatMap((s) => s.members);
+    this.countTaken(members);
+    if (this.perKey) for (const entry of members) this.inFlightKeys.add(entry.key);
+    return shipments;
+  }
+
+  private countTaken(batch: readonly Entry[]): void {
     for (const entry of batch) {
       if (!entry.owner) continue;
       const left = this.pendingByOwner.get(entry.owner)! - 1;
       if (left === 0) this.pendingByOwner.delete(entry.owner);
       else this.pendingByOwner.set(entry.owner, left);
     }
-    return batch;
   }
 
   private takeOrderedBatch(): Entry[] {
@@ -237,6 +334,9 @@ export class KinesisSink {
     let batch: Entry[];
     if (positions.length === this.pending.length) {
       batch = this.pending.splice(0);
+    } else if (positions[positions.length - 1] === positions.length - 1) {
+      // A prefix (a hot key's run is one): cut it off without copying what stays.
+      batch = this.pending.splice(0, positions.length);
     } else {
       // One pass: positions are ascending, so the kept entries are the gaps between them.
       batch = new Array<Entry>(positions.length);
@@ -276,9 +376,10 @@ export class KinesisSink {
     this.settle();
   }
 
-  private async send(batch: Entry[]): Promise<void> {
+  private async send(shipments: Shipment[]): Promise<void> {
     this.inFlight += 1;
     this.stats.requests += 1;
+    const batch = shipments.flatMap((s) => s.members);
     let retry: Entry[] = [];
     let throttled = false;
     const m = metrics();
@@ -286,20 +387,28 @@ export class KinesisSink {
     try {
       const result = await this.putter.putRecords(
         this.streamArn,
-        batch.map((entry) => entry.request),
+        shipments.map((s) => s.request),
       );
       stopTimer();
-      batch.forEach((entry, i) => {
+      const accepted: boolean[] = [];
+      const elsewhere: Array<{ shipment: Shipment; shardId: string }> = [];
+      shipments.forEach((shipment, i) => {
         const outcome = result.entries[i];
-        if (outcome && !outcome.ErrorCode && outcome.SequenceNumber) {
-          this.acknowledge(entry);
-        } else {
-          retry.push(entry);
+        const ok = Boolean(outcome && !outcome.ErrorCode && outcome.SequenceNumber);
+        for (let k = 0; k < shipment.members.length; k++) accepted.push(ok);
+        if (!ok) {
+          retry.push(...shipment.members);
           if (outcome?.ErrorCode === 'ProvisionedThroughputExceededException') throttled = true;
+        } else if (shipment.shardId !== undefined && outcome!.ShardId !== undefined && outcome!.ShardId !== shipment.shardId) {
+          elsewhere.push({ shipment, shardId: outcome!.ShardId });
+        } else {
+          this.acknowledgeShipment(shipment);
         }
       });
+      if (elsewhere.length > 0) retry.push(...(await this.checkLandedElsewhere(elsewhere)));
       m.recordsWritten.inc({ stream: this.streamArn }, batch.length - retry.length);
       if (retry.length > 0) {
+        if (retry.length < batch.length && this.perKey && !this.shardMap) this.countOrderViolations(batch, accepted);
         this.stats.retriedRecords += retry.length;
         m.putRecordsRetried.inc(retry.length);
         if (throttled) {
@@ -324,7 +433,7 @@ export class KinesisSink {
       this.log[level]({ err: describeError(err), kind, records: batch.length }, 'PutRecords failed; the whole request will be retried');
     } finally {
       this.inFlight -= 1;
-      if (this.settings.ordering !== 'NONE') for (const entry of batch) this.inFlightKeys.delete(entry.key);
+      if (this.perKey) for (const entry of batch) this.inFlightKeys.delete(entry.key);
     }
     if (retry.length > 0) {
       for (const entry of retry) entry.attempts += 1;
@@ -346,6 +455,57 @@ export class KinesisSink {
       this.pump();
     }
     this.settle();
+  }
+
+  /**
+   * Refused records overtaken by an accepted record of their key in the same request land late once
+   * re-sent; nothing can move the accepted one back, so the break is counted and logged, never hidden.
+   */
+  private countOrderViolations(batch: readonly Entry[], accepted: readonly boolean[]): void {
+    const overtaken = overtakenEntries(batch.map((entry) => entry.key), accepted).filter((i) => !batch[i].late);
+    if (overtaken.length === 0) return;
+    for (const i of overtaken) batch[i].late = true;
+    this.stats.orderViolations += overtaken.length;
+    metrics().sinkOrderViolations.inc(overtaken.length);
+    const keys = [...new Set(overtaken.map((i) => batch[i].key))];
+    this.log.warn({ records: overtaken.length, keys: keys.slice(0, 5), moreKeys: Math.max(0, keys.length - 5) }, 'per-key order broken: Kinesis refused records but accepted newer ones of the same key in the same request; the refused ones are re-sent and land after them');
+  }
+
+  private acknowledgeShipment(shipment: Shipment): void {
+    if (shipment.members.length > 1) this.stats.aggregatesWritten += 1;
+    for (const entry of shipment.members) this.acknowledge(entry);
+  }
+
+  /**
+   * Aggregates that landed on another shard than predicted: the stream was resharded. The shard map is
+   * reloaded; records inside the landed shard's range are acknowledged, the others are returned to be
+   * re-sent (a range-checking reader drops them there). All of a key's records share one hash key, so
+   * a key's run is kept or re-sent whole and its order holds.
+   */
+  private async checkLandedElsewhere(landed: ReadonlyArray<{ shipment: Shipment; shardId: string }>): Promise<Entry[]> {
+    const resend: Entry[] = [];
+    let ranges;
+    try {
+      ranges = await this.shardMap!.refresh();
+    } catch (err) {
+      // Unknown ranges: nothing can be judged in range, so everything is re-sent (duplicates, no loss).
+      this.log.warn({ err: describeError(err) }, 'ListShards of the output stream failed after a put landed on an unexpected shard; re-sending its records');
+    }
+    for (const { shipment, shardId } of landed) {
+      const range = ranges?.shard(shardId);
+      const misplaced = shipment.members.filter((entry) => !range || !inRange(range, entry.hashKey));
+      if (misplaced.length === 0) {
+        this.acknowledgeShipment(shipment);
+        continue;
+      }
+      if (shipment.members.length > 1) this.stats.aggregatesWritten += 1;
+      for (const entry of shipment.members) if (!misplaced.includes(entry)) this.acknowledge(entry);
+      this.stats.misplacedRecords += misplaced.length;
+      metrics().sinkMisplacedRecords.inc(misplaced.length);
+      resend.push(...misplaced);
+    }
+    this.log.info({ shards: ranges?.size, predictedElsewhere: landed.length, misplaced: resend.length }, 'a put landed on an unexpected shard: the output stream was resharded; shard map reloaded');
+    return resend;
   }
 
   private acknowledge(entry: Entry): void {

@@ -12,6 +12,11 @@ export interface LeaseJobData {
   shardId: string;
   parentShardIds: string[];
   start: LeaseStart;
+  /**
+   * The shard's hash-key range from ListShards (decimal strings), for the check of KPL user records'
+   * hash keys. Lease jobs created by older coordinators have none; their readers skip the check.
+   */
+  hashKeyRange?: { startingHashKey: string; endingHashKey: string };
   /** Consecutive reader failures, for the retry backoff. */
   failures?: number;
 }

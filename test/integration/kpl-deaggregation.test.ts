@@ -212,7 +212,8 @@ test('dlq replay: aggregates dead-lettered whole by an older version come back a
   ];
   // Parked as an older version parked them: a failed job `<shard>-<sequence>` with the raw record, base64.
   const queue = new Queue(DEAD_LETTER_QUEUE, { connection: h.redis, prefix: new AppKeys(app).bullPrefix });
-  const parker = new Worker(DEAD_LETTER_QUEUE, null, { connection: h.redis.duplicate(), prefix: new AppKeys(app).bullPrefix, autorun: false });
+  const parkerConnection = h.redis.duplicate();
+  const parker = new Worker(DEAD_LETTER_QUEUE, null, { connection: parkerConnection, prefix: new AppKeys(app).bullPrefix, autorun: false });
   try {
     for (const l of letters) {
       const data = { stream: inputArn, shardId, sequenceNumber: l.sequenceNumber, partitionKey: 'outer', payload: Buffer.from(l.data).toString('base64'), reason: l.reason, deadLetteredAt: new Date().toISOString(), parked: true };
@@ -228,13 +229,9 @@ test('dlq replay: aggregates dead-lettered whole by an older version come back a
     expect(replay.code).toBe(0);
     const output = await readAll(h.client, outputArn);
     const all = [...first, ...second];
+    // Each user record once; each key's records in their input order, within a letter and across the two.
     expect(compareDelivery(asInput(all), output)).toMatchObject({ missing: [], duplicates: 0, outOfOrderKeys: [] });
     expect(output).toHaveLength(all.length);
-    // Within each letter, the user records arrive in their order.
-    for (const group of [first, second]) {
-      const ids = output.map((r) => json(r).id as string).filter((id) => group.some((s) => s.id === id));
-      expect(ids).toEqual(group.map((s) => s.id));
-    }
     for (const r of output) expect(json(r).ticker).toBe('AMZN');
 
     // Nothing is left to replay, and a second replay sends nothing again.
@@ -243,6 +240,7 @@ test('dlq replay: aggregates dead-lettered whole by an older version come back a
     expect(await readAll(h.client, outputArn)).toHaveLength(all.length);
   } finally {
     await parker.close();
+    parkerConnection.disconnect();
     await queue.close();
   }
 });

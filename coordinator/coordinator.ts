@@ -54,6 +54,8 @@ export class Coordinator {
   private leading: AbortController | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   readonly efoConsumer: EfoConsumerLifecycle | undefined;
+  /** Set once this coordinator has added hash-key ranges to lease jobs of earlier versions. */
+  private rangesAdded = false;
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.kinesis = KinesisGateway.fromConfig(opts.config.input.client);
@@ -186,12 +188,17 @@ export class Coordinator {
     // Recorded after the skips: a crash in between repeats this first discovery, with the same result.
     if (firstDiscovery && initial.length > 0) await redis.sadd(keys.initialShards, ...initial);
     const ranges = new Map(shards.map((s) => [s.shardId, s.hashKeyRange]));
-    await this.leases.ensure(
-      plan.lease.map(({ shardId, parentShardIds, start }) => {
-        const hashKeyRange = ranges.get(shardId);
-        return hashKeyRange ? { shardId, parentShardIds, start, hashKeyRange } : { shardId, parentShardIds, start };
-      }),
-    );
+    const leases = plan.lease.map(({ shardId, parentShardIds, start }) => {
+      const hashKeyRange = ranges.get(shardId);
+      return hashKeyRange ? { shardId, parentShardIds, start, hashKeyRange } : { shardId, parentShardIds, start };
+    });
+    await this.leases.ensure(leases);
+    if (!this.rangesAdded) {
+      // Once per coordinator: lease jobs of earlier versions get their shard's range too.
+      const updated = await this.leases.addHashKeyRanges(leases);
+      this.rangesAdded = true;
+      if (updated > 0) log.info({ updated }, 'added hash-key ranges to lease jobs created by an earlier version');
+    }
     const retried = await this.leases.retryFailed((id) => finished.has(id));
     log.debug({ shards: shards.length, leasable: plan.lease.length, skipped: plan.skip.length, finished: finished.size, retried }, 'shard discovery');
   }

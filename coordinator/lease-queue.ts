@@ -36,6 +36,22 @@ export class LeaseQueue {
     );
   }
 
+  /**
+   * Adds the hash-key range to existing lease jobs that have none (created by coordinators of earlier
+   * versions), so their next holder checks KPL user records against it. Returns how many were updated.
+   */
+  async addHashKeyRanges(leases: readonly LeaseJobData[]): Promise<number> {
+    let updated = 0;
+    for (const lease of leases) {
+      if (!lease.hashKeyRange) continue;
+      const job = await this.queue.getJob(lease.shardId);
+      if (!job || job.data.hashKeyRange) continue;
+      await job.updateData({ ...job.data, hashKeyRange: lease.hashKeyRange });
+      updated += 1;
+    }
+    return updated;
+  }
+
   /** Puts failed lease jobs of unfinished shards back in the queue (a lease job should never stay failed). */
   async retryFailed(isFinished: (shardId: string) => boolean): Promise<number> {
     const failed = await this.queue.getFailed();

@@ -40,6 +40,7 @@ describe('deaggregate', () => {
   it('passes plain records through as the same objects', () => {
     const records = [plain(1), plain(2, '{"a":1}'), plain(3, '')];
     const out = deaggregate(records);
+    expect(out.records).toBe(records); // a batch without aggregates is not even copied
     expect(out.records).toHaveLength(3);
     out.records.forEach((r, i) => expect(r).toBe(records[i]));
     expect(out).toMatchObject({ aggregates: 0, corrupt: 0, outsideShard: 0 });

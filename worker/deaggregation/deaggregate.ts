@@ -26,7 +26,9 @@ export interface Deaggregated {
   outsideShard: number;
 }
 
-export function deaggregate(records: readonly SourceRecord[], range?: HashKeyRange): Deaggregated {
+export function deaggregate(records: SourceRecord[], range?: HashKeyRange): Deaggregated {
+  // The common case, a batch without aggregates, goes on as the same array.
+  if (!records.some((r) => isAggregated(r.data))) return { records, aggregates: 0, corrupt: 0, outsideShard: 0 };
   const out: Deaggregated = { records: [], aggregates: 0, corrupt: 0, outsideShard: 0 };
   for (const record of records) {
     if (!isAggregated(record.data)) {

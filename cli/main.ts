@@ -37,7 +37,8 @@ export function buildProgram(): Command {
     .option('--count <n>', 'records to write (default: until stopped)')
     .option('--rate <r>', 'records per second', '100')
     .option('--stream <arn>', 'stream to write to (default: InputStream0 stream.arn)')
-    .option('--partition-key <mode>', 'random (spread over all shards) or ticker', 'random')
+    .option('--partition-key <mode>', 'random (spread over all shards), ticker, or constant (stock.py\'s one key "partitionkey")', 'random')
+    .option('--aggregate', 'pack the records into KPL aggregated records (up to 50 KiB each, keyed by their first record)')
     .action((opts) => runGenerate(opts));
   withCommon(program.command('shutdown').description('stop the whole application on purpose (and deregister a JOB_MANAGED EFO consumer)'))
     .option('--timeout <seconds>', 'how long to wait for every process to stop', '120')
@@ -52,6 +53,8 @@ export function buildProgram(): Command {
     .option('--workers <n>', 'worker processes', '2')
     .option('--shards <n>', 'input stream shards, when the stack creates it', '4')
     .option('--rate <r>', 'generator records per second', '50')
+    .option('--partition-key <mode>', 'generator partition keys: random, ticker or constant', 'random')
+    .option('--aggregate', 'the generator writes KPL aggregated records')
     .option('--logs <dir>', 'where the processes\' logs go (default .local/logs/<app>)')
     .action((opts) => runLocal(opts));
   return program;

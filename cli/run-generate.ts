@@ -2,8 +2,9 @@ import { ConfigError } from '../shared/config/config-error';
 import { KinesisGateway } from '../shared/aws/kinesis-gateway';
 import { describeError } from '../shared/aws/kinesis-errors';
 import { createLogger } from '../shared/logging';
+import { DEFAULT_AGGREGATE_MAX_BYTES } from '../generator/aggregate-entries';
 import { generateStocks } from '../generator/stock-generator';
-import type { PartitionKeyMode } from '../generator/stock-records';
+import { isPartitionKeyMode, PARTITION_KEY_MODES, type PartitionKeyMode } from '../generator/stock-records';
 import { loadConfig, resolveContext, type CommonOptions } from './context';
 import { FatalError } from './lifecycle';
 
@@ -12,6 +13,8 @@ export interface GenerateOptions extends CommonOptions {
   rate?: string;
   stream?: string;
   partitionKey?: string;
+  /** Write KPL aggregated records. */
+  aggregate?: boolean;
 }
 
 function positive(name: string, value: string | undefined, fallback: number): number {
@@ -21,16 +24,22 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   return n;
 }
 
+/** --partition-key, checked here and by `shardflow local` before it starts its generator. */
+export function partitionKeyMode(value: string | undefined): PartitionKeyMode {
+  if (value === undefined) return 'random';
+  if (!isPartitionKeyMode(value)) {
+    throw new ConfigError(`Invalid argument: --partition-key: value ${JSON.stringify(value)} is not allowed; allowed: ${PARTITION_KEY_MODES.join(' | ')}`);
+  }
+  return value;
+}
+
 export async function runGenerate(opts: GenerateOptions): Promise<void> {
   const ctx = resolveContext(opts);
   const log = createLogger('generator', { app: ctx.app });
   const config = loadConfig(ctx, log);
   const count = positive('--count', opts.count, Infinity);
   const rate = positive('--rate', opts.rate, 100);
-  const partitionKeys = (opts.partitionKey ?? 'random') as PartitionKeyMode;
-  if (partitionKeys !== 'random' && partitionKeys !== 'ticker') {
-    throw new ConfigError(`Invalid argument: --partition-key: value ${JSON.stringify(opts.partitionKey)} is not allowed; allowed: random | ticker`);
-  }
+  const partitionKeys = partitionKeyMode(opts.partitionKey);
   const streamArn = opts.stream ?? config.input.stream.arn;
   const kinesis = KinesisGateway.fromConfig(config.input.client);
   const stop = new AbortController();
@@ -55,14 +64,16 @@ export async function runGenerate(opts: GenerateOptions): Promise<void> {
       count,
       rate,
       partitionKeys,
+      aggregateMaxBytes: opts.aggregate ? DEFAULT_AGGREGATE_MAX_BYTES : undefined,
       signal: stop.signal,
       onProgress: progress,
       onRetry: (message) => log.debug(message),
     });
     if (tty) process.stderr.write('\n');
     const seconds = result.elapsedMs / 1000;
+    const packed = opts.aggregate ? `, packed into ${result.kinesisRecords} KPL aggregated records` : '';
     process.stdout.write(
-      `generated ${result.sent} stock records into ${streamArn} in ${seconds.toFixed(1)} s (${(result.sent / Math.max(seconds, 0.001)).toFixed(0)}/s), ${result.retried} re-sent after throttling or errors\n`,
+      `generated ${result.sent} stock records into ${streamArn} in ${seconds.toFixed(1)} s (${(result.sent / Math.max(seconds, 0.001)).toFixed(0)}/s)${packed}, ${result.retried} re-sent after throttling or errors\n`,
     );
   } catch (err) {
     throw new FatalError(`generator failed: ${describeError(err)}`);

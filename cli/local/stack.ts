@@ -16,6 +16,7 @@ import { safeRedisUrl } from '../../shared/logging';
 import { readWorkerStatuses } from '../../worker/status-reporter';
 import { loadConfig, resolveContext, type CommonOptions } from '../context';
 import { FatalError } from '../lifecycle';
+import { partitionKeyMode } from '../run-generate';
 import { createLogger } from '../../shared/logging';
 import { freePort, portAnswers } from './free-port';
 import { startKinesisLocal, stopChild, type KinesisLocal } from './kinesis-local';
@@ -32,6 +33,8 @@ export interface LocalOptions extends CommonOptions {
   shards?: string;
   rate?: string;
   logs?: string;
+  partitionKey?: string;
+  aggregate?: boolean;
 }
 
 const BIN = resolve(__dirname, '..', '..', '..', 'bin', 'shardflow.js');
@@ -58,6 +61,7 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
   const workers = count('--workers', opts.workers, 2, 32);
   const shards = count('--shards', opts.shards, 4, 64);
   const rate = count('--rate', opts.rate, 50, 5000);
+  const generatorFlags = ['--partition-key', partitionKeyMode(opts.partitionKey), ...(opts.aggregate ? ['--aggregate'] : [])];
   const port = localPort(config.input.client.endpoint, config.input.client.group);
   if (localPort(config.output.client.endpoint, config.output.client.group) !== port) {
     throw ConfigError.invalidValue(config.output.client.group, 'aws.endpoint', config.output.client.endpoint, `the same local endpoint as InputStream0 (${config.input.client.endpoint})`);
@@ -145,7 +149,7 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
     };
     await spawnChild('coordinator', ['coordinator', ...common]);
     for (let i = 1; i <= workers; i++) await spawnChild(`worker-${i}`, ['worker', ...common]);
-    await spawnChild('generator', ['generate', ...common, '--rate', String(rate)]);
+    await spawnChild('generator', ['generate', ...common, '--rate', String(rate), ...generatorFlags]);
     log.info({ workers, shards, rate, logs: logDir, metrics: endpoints }, 'coordinator, workers and generator started; Ctrl-C stops everything');
 
     // 4. The live status line.

@@ -206,9 +206,12 @@ test('dlq replay: aggregates dead-lettered whole by an older version come back a
   const first = Array.from({ length: 7 }, (_, k) => stock(`d-0-${k}`, `k${k % 3}`, k));
   const second = Array.from({ length: 5 }, (_, k) => stock(`d-1-${k}`, `k${k % 3}`, 10 + k));
   const shardId = 'shardId-000000000000';
+  // A third aggregate holds a user record that is not JSON: all or nothing, so none of its records go out at first.
+  const mixed = aggregateOf([{ partitionKey: 'm0', data: 'plain text 0' }, { partitionKey: 'm1', data: JSON.stringify(stock('m-1', 'm1', 1)) }, { partitionKey: 'm2', data: 'plain text 2' }]).data;
   const letters = [
     { data: aggregateEntry(first, 'outer').Data, sequenceNumber: '49590338271490256608559692538361571095921575989136588898', reason: 'not valid UTF-8' },
     { data: aggregateEntry(second, 'outer').Data, sequenceNumber: '49590338271490256608559692538361571095921575989136588899', reason: 'not valid JSON: Unexpected token' },
+    { data: mixed, sequenceNumber: '49590338271490256608559692538361571095921575989136588900', reason: 'not valid UTF-8' },
   ];
   // Parked as an older version parked them: a failed job `<shard>-<sequence>` with the raw record, base64.
   const queue = new Queue(DEAD_LETTER_QUEUE, { connection: h.redis, prefix: new AppKeys(app).bullPrefix });
@@ -222,11 +225,13 @@ test('dlq replay: aggregates dead-lettered whole by an older version come back a
       expect(job?.id).toBe(`${shardId}-${l.sequenceNumber}`);
       await job!.moveToFailed(new Error(l.reason), 'parker');
     }
-    expect((await queue.getJobCounts('failed')).failed).toBe(2);
+    expect((await queue.getJobCounts('failed')).failed).toBe(3);
 
     const replay = await runCli(['dlq', 'replay', '--properties', properties, '--redis', REDIS_URL, '--app', app, '--timeout', '60']);
-    expect(replay.output).toContain('replayed 2 dead letter(s): 2 reached the output stream, 0 failed again');
-    expect(replay.code).toBe(0);
+    expect(replay.output).toContain('replayed 3 dead letter(s): 2 reached the output stream, 1 failed again');
+    expect(replay.code).toBe(1);
+    const mixedJob = await queue.getJob(`${shardId}-${letters[2].sequenceNumber}`);
+    expect(mixedJob!.failedReason).toMatch(/^replay failed: user record 0 of 3: not valid JSON/);
     const output = await readAll(h.client, outputArn);
     const all = [...first, ...second];
     // Each user record once; each key's records in their input order, within a letter and across the two.
@@ -234,10 +239,18 @@ test('dlq replay: aggregates dead-lettered whole by an older version come back a
     expect(output).toHaveLength(all.length);
     for (const r of output) expect(json(r).ticker).toBe('AMZN');
 
-    // Nothing is left to replay, and a second replay sends nothing again.
-    const again = await runCli(['dlq', 'replay', '--properties', properties, '--redis', REDIS_URL, '--app', app, '--timeout', '30']);
-    expect(again.code).toBe(0);
-    expect(await readAll(h.client, outputArn)).toHaveLength(all.length);
+    // With the cause fixed (bytes passed through), the third letter's user records go out, each once;
+    // the two delivered letters are not sent again.
+    const fixed = await runCli(['dlq', 'replay', '--properties', writeProperties(localProperties(h.kinesis.endpoint, inputArn, outputArn, { SerializationType: { type: 'STRING' } })), '--redis', REDIS_URL, '--app', app, '--timeout', '30']);
+    expect(fixed.output).toContain('replayed 1 dead letter(s): 1 reached the output stream, 0 failed again');
+    expect(fixed.code).toBe(0);
+    const after = await readAll(h.client, outputArn);
+    expect(after).toHaveLength(all.length + 3);
+    expect(after.slice(all.length).map((r) => [r.partitionKey, r.data.toString()]).sort()).toEqual([
+      ['m0', 'plain text 0'],
+      ['m1', JSON.stringify(stock('m-1', 'm1', 1))],
+      ['m2', 'plain text 2'],
+    ]);
   } finally {
     await parker.close();
     parkerConnection.disconnect();

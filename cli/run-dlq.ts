@@ -12,6 +12,7 @@ import { loadConfig, resolveContext, type CommonOptions } from './context';
 import { ConfigError } from '../shared/config/config-error';
 import { FatalError } from './lifecycle';
 import { connectRedis } from './services';
+import { comparePositions } from '../shared/position';
 
 export interface DlqOptions extends CommonOptions {
   reason?: string;
@@ -83,6 +84,8 @@ async function replay(
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ConfigError(`Invalid argument: --timeout: value ${JSON.stringify(opts.timeout)} is not allowed; allowed: a positive number of seconds`);
   const started = Date.now();
   const replayer = new DeadLetterReplayer(redis.duplicate(), ctx.keys, config, log);
+  // Oldest first per shard, so letters of one shard are picked up (and written) in their input order.
+  jobs.sort((a, b) => (a.job.data.shardId < b.job.data.shardId ? -1 : a.job.data.shardId > b.job.data.shardId ? 1 : comparePositions(a.job.data, b.job.data)));
   try {
     for (const { job, state } of jobs) {
       // Marked parked before the replayer starts, so it replays each letter instead of parking it again.

@@ -32,11 +32,14 @@ export interface CoordinatorOptions {
 }
 
 export function shardInfo(shard: Shard): ShardInfo {
-  return {
+  const info: ShardInfo = {
     shardId: shard.ShardId!,
     parentShardIds: [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => Boolean(p)),
     closed: Boolean(shard.SequenceNumberRange?.EndingSequenceNumber),
   };
+  const range = shard.HashKeyRange;
+  if (range?.StartingHashKey && range.EndingHashKey) info.hashKeyRange = { startingHashKey: range.StartingHashKey, endingHashKey: range.EndingHashKey };
+  return info;
 }
 
 export class Coordinator {
@@ -51,6 +54,8 @@ export class Coordinator {
   private leading: AbortController | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   readonly efoConsumer: EfoConsumerLifecycle | undefined;
+  /** Set once this coordinator has added hash-key ranges to lease jobs of earlier versions. */
+  private rangesAdded = false;
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.kinesis = KinesisGateway.fromConfig(opts.config.input.client);
@@ -182,7 +187,18 @@ export class Coordinator {
     for (const shardId of plan.skip) await redis.hsetnx(keys.checkpoints, shardId, SHARD_END);
     // Recorded after the skips: a crash in between repeats this first discovery, with the same result.
     if (firstDiscovery && initial.length > 0) await redis.sadd(keys.initialShards, ...initial);
-    await this.leases.ensure(plan.lease.map(({ shardId, parentShardIds, start }) => ({ shardId, parentShardIds, start })));
+    const ranges = new Map(shards.map((s) => [s.shardId, s.hashKeyRange]));
+    const leases = plan.lease.map(({ shardId, parentShardIds, start }) => {
+      const hashKeyRange = ranges.get(shardId);
+      return hashKeyRange ? { shardId, parentShardIds, start, hashKeyRange } : { shardId, parentShardIds, start };
+    });
+    await this.leases.ensure(leases);
+    if (!this.rangesAdded) {
+      // Once per coordinator: lease jobs of earlier versions get their shard's range too.
+      const updated = await this.leases.addHashKeyRanges(leases);
+      this.rangesAdded = true;
+      if (updated > 0) log.info({ updated }, 'added hash-key ranges to lease jobs created by an earlier version');
+    }
     const retried = await this.leases.retryFailed((id) => finished.has(id));
     log.debug({ shards: shards.length, leasable: plan.lease.length, skipped: plan.skip.length, finished: finished.size, retried }, 'shard discovery');
   }

@@ -12,6 +12,11 @@ export interface LeaseJobData {
   shardId: string;
   parentShardIds: string[];
   start: LeaseStart;
+  /**
+   * The shard's hash-key range from ListShards (decimal strings), for the check of KPL user records'
+   * hash keys. Lease jobs created by older coordinators have none; their readers skip the check.
+   */
+  hashKeyRange?: { startingHashKey: string; endingHashKey: string };
   /** Consecutive reader failures, for the retry backoff. */
   failures?: number;
 }
@@ -29,6 +34,22 @@ export class LeaseQueue {
     await this.queue.addBulk(
       leases.map((data) => ({ name: data.shardId, data, opts: { jobId: data.shardId, removeOnComplete: false, removeOnFail: false } })),
     );
+  }
+
+  /**
+   * Adds the hash-key range to existing lease jobs that have none (created by coordinators of earlier
+   * versions), so their next holder checks KPL user records against it. Returns how many were updated.
+   */
+  async addHashKeyRanges(leases: readonly LeaseJobData[]): Promise<number> {
+    let updated = 0;
+    for (const lease of leases) {
+      if (!lease.hashKeyRange) continue;
+      const job = await this.queue.getJob(lease.shardId);
+      if (!job || job.data.hashKeyRange) continue;
+      await job.updateData({ ...job.data, hashKeyRange: lease.hashKeyRange });
+      updated += 1;
+    }
+    return updated;
   }
 
   /** Puts failed lease jobs of unfinished shards back in the queue (a lease job should never stay failed). */

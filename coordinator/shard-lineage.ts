@@ -17,6 +17,8 @@ export interface ShardInfo {
   parentShardIds: string[];
   /** True when the shard has an ending sequence number (split, merged or resized away). */
   closed: boolean;
+  /** The shard's hash-key range, as ListShards gives it. */
+  hashKeyRange?: { startingHashKey: string; endingHashKey: string };
 }
 
 export type LeaseStart = { type: 'LATEST' } | { type: 'TRIM_HORIZON' } | { type: 'AT_TIMESTAMP'; timestamp: string };

@@ -17,6 +17,18 @@ export class Metrics {
     labelNames: ['stream', 'shard'],
     registers: [this.registry],
   });
+  readonly aggregatedRecordsRead = new Counter({
+    name: 'shardflow_aggregated_records_read_total',
+    help: 'KPL aggregated Kinesis records read (each counted once, before it is split into its user records; corrupt ones included).',
+    labelNames: ['stream', 'shard'],
+    registers: [this.registry],
+  });
+  readonly userRecordsOutsideShard = new Counter({
+    name: 'shardflow_user_records_outside_shard_total',
+    help: "User records of KPL aggregates whose hash key lies outside their shard's hash-key range (delivered all the same).",
+    labelNames: ['stream', 'shard'],
+    registers: [this.registry],
+  });
   readonly recordsReplayed = new Counter({ name: 'shardflow_dead_letters_replayed_total', help: 'Dead letters replayed, by outcome.', labelNames: ['outcome'], registers: [this.registry] });
   readonly putRecordsDuration = new Histogram({
     name: 'shardflow_put_records_duration_seconds',

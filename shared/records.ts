@@ -1,12 +1,23 @@
 /** The record types that flow from a reader through the transform to the sink. */
+import type { Positioned } from './position';
 
-/** A record read from the input stream. */
-export interface SourceRecord {
+/**
+ * A record read from the input stream: a plain Kinesis record, or one user record of a KPL aggregate
+ * (then with its sub-sequence number; see `shared/position.ts`).
+ */
+export interface SourceRecord extends Positioned {
   shardId: string;
   sequenceNumber: string;
   partitionKey: string;
+  /** A user record's own explicit hash key, when its producer set one. */
+  explicitHashKey?: string;
   data: Uint8Array;
   approximateArrivalTimestamp?: Date;
+  /**
+   * Set when the record cannot be read at all (a corrupt KPL aggregate): it goes to the dead-letter
+   * queue whole, raw, with this reason, and is not transformed.
+   */
+  rejection?: string;
 }
 
 /** A transformed record, ready for PutRecords. */
@@ -20,8 +31,11 @@ export interface DeadLetter {
   stream: string;
   shardId: string;
   sequenceNumber: string;
+  /** A user record's index in its KPL aggregate; absent for a whole Kinesis record. */
+  subSequenceNumber?: number;
   partitionKey: string;
-  /** Base64 of the raw input bytes. */
+  explicitHashKey?: string;
+  /** Base64 of the raw input bytes (of the user record, or of the whole Kinesis record). */
   payload: string;
   arrivalTime?: string;
   reason: string;
@@ -29,7 +43,7 @@ export interface DeadLetter {
 }
 
 export function deadLetterOf(record: SourceRecord, stream: string, reason: string): DeadLetter {
-  return {
+  const letter: DeadLetter = {
     stream,
     shardId: record.shardId,
     sequenceNumber: record.sequenceNumber,
@@ -39,4 +53,17 @@ export function deadLetterOf(record: SourceRecord, stream: string, reason: strin
     reason,
     deadLetteredAt: new Date().toISOString(),
   };
+  if (record.subSequenceNumber !== undefined) letter.subSequenceNumber = record.subSequenceNumber;
+  if (record.explicitHashKey !== undefined) letter.explicitHashKey = record.explicitHashKey;
+  return letter;
+}
+
+/**
+ * The dead letter's job id: `<shard>-<sequence>` for a whole Kinesis record (as before), and
+ * `<shard>-<sequence>-<sub>` for one user record of an aggregate, so a record read twice is
+ * dead-lettered once. (BullMQ job ids may not contain ':'.)
+ */
+export function deadLetterId(letter: Pick<DeadLetter, 'shardId' | 'sequenceNumber' | 'subSequenceNumber'>): string {
+  const base = `${letter.shardId}-${letter.sequenceNumber}`;
+  return letter.subSequenceNumber === undefined ? base : `${base}-${letter.subSequenceNumber}`;
 }

@@ -14,7 +14,9 @@ import type { Logger } from '../shared/logging';
 import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
 import type { LeaseJobData } from '../coordinator/lease-queue';
 import { CheckpointStore, SHARD_END } from './checkpoint/checkpoint-store';
-import { compareSequenceNumbers } from './checkpoint/checkpoint-tracker';
+import { comparePositionStrings } from '../shared/position';
+import { DeaggregatingReader } from './deaggregation/deaggregating-reader';
+import { hashKeyRangeOf } from './deaggregation/deaggregate';
 import { DeadLetterQueue } from './dead-letter/dead-letter-queue';
 import { Lease } from './leases/lease';
 import { LeaseBalancer } from './leases/lease-balancer';
@@ -23,7 +25,7 @@ import { EfoReader } from './efo/efo-reader';
 import { PublishedConsumerArn } from './efo/consumer-arn';
 import { ShardEndProbe } from './efo/shard-end-probe';
 import { ShardRunner, type WorkerCounters } from './shard-runner';
-import type { ShardReader, StartPosition } from './shard-reader';
+import { resumeFrom, type Resume, type ShardReader, type StartPosition } from './shard-reader';
 import { KinesisSink, sinkSettings } from './sink/kinesis-sink';
 import { createTransform } from './transform/transform';
 import { StatusReporter, type WorkerStatus } from './status-reporter';
@@ -171,15 +173,23 @@ export class LeaseWorker {
       log.info('shard already finished; completing its lease');
       return 'finished';
     }
-    const start: StartPosition = checkpoint ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: checkpoint } : startOf(job.data);
+    // A checkpoint in the middle of a KPL aggregate resumes AT its record and skips the user records done.
+    const resume: Resume = checkpoint ? resumeFrom(checkpoint) : { start: startOf(job.data) };
+    const start = resume.start;
     // After a crash the previous owner may have sent records past its last checkpoint.
     const submitted = await this.checkpoints.submitted(shardId);
-    const replayUntil = submitted && (!checkpoint || compareSequenceNumbers(submitted, checkpoint) > 0) ? submitted : undefined;
+    const replayUntil = submitted && (!checkpoint || comparePositionStrings(submitted, checkpoint) > 0) ? submitted : undefined;
     if (replayUntil) log.info({ checkpoint, previouslySentUpTo: replayUntil }, 'taking over after an unclean hand-over: records up to the previous owner\'s last sent one may be written again');
     const runner = new ShardRunner(
       lease,
       {
-        reader: this.reader(shardId, start, log),
+        reader: new DeaggregatingReader(this.reader(shardId, start, log), {
+          streamArn: this.opts.config.input.stream.arn,
+          shardId,
+          hashKeyRange: hashKeyRangeOf(job.data.hashKeyRange),
+          skipThrough: resume.skipThrough,
+          log,
+        }),
         transform: this.transform,
         sink: this.sink,
         deadLetters: this.deadLetters,
@@ -197,7 +207,7 @@ export class LeaseWorker {
     const m = metrics();
     m.leaseGains.inc();
     m.leasesHeld.set(this.runners.size);
-    log.info({ start, worker: this.opts.id }, 'lease taken');
+    log.info({ start, skipThrough: resume.skipThrough, worker: this.opts.id }, 'lease taken');
     try {
       const outcome = await runner.run();
       if (outcome.type === 'finished') return 'finished';

@@ -2,6 +2,7 @@
  * The reader seam shared by the polling and (later) the enhanced fan-out reader: a reader only
  * fetches and returns batches of one shard; it knows nothing of leases, transforms or the sink.
  */
+import { parsePosition, type Position } from '../shared/position';
 import type { SourceRecord } from '../shared/records';
 
 export interface RecordBatch {
@@ -13,9 +14,13 @@ export interface RecordBatch {
   childShardIds: string[];
 }
 
-/** Where a reader starts: after a checkpoint, or at the lease's initial position. */
+/**
+ * Where a reader starts: after a checkpoint, at the Kinesis record of a checkpoint that ends in the
+ * middle of a KPL aggregate, or at the lease's initial position.
+ */
 export type StartPosition =
   | { type: 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string }
+  | { type: 'AT_SEQUENCE_NUMBER'; sequenceNumber: string }
   | { type: 'LATEST' }
   | { type: 'TRIM_HORIZON' }
   | { type: 'AT_TIMESTAMP'; timestamp: Date };
@@ -29,4 +34,22 @@ export interface ShardReader {
    */
   next(signal: AbortSignal, maxRecords?: number): Promise<RecordBatch>;
   close(): Promise<void>;
+}
+
+/** Where to resume from a checkpoint, and which user records of the first aggregate were done already. */
+export interface Resume {
+  start: StartPosition;
+  /** With a mid-aggregate checkpoint: the user records up to here (inclusive) are done; skip them. */
+  skipThrough?: Position;
+}
+
+/**
+ * A whole-record checkpoint `"<seq>"` resumes AFTER that record. A mid-aggregate one `"<seq>:<sub>"`
+ * resumes AT the record (as KCL does for an extended sequence number), and the user records with a
+ * sub-sequence number up to `<sub>` are skipped, since they were acknowledged.
+ */
+export function resumeFrom(checkpoint: string): Resume {
+  const position = parsePosition(checkpoint);
+  if (position.subSequenceNumber === undefined) return { start: { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: position.sequenceNumber } };
+  return { start: { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: position.sequenceNumber }, skipThrough: position };
 }

@@ -1,11 +1,18 @@
 /**
  * Runs one leased shard: reader -> transform -> sink, with dead-lettering of bad records and
- * fenced checkpoints that move only past acknowledged records, at most once per batch.
+ * fenced checkpoints that move only past acknowledged records, at most once per chunk of records.
+ *
+ * Records are plain Kinesis records or user records of KPL aggregates (the reader de-aggregates), and
+ * every position here counts in (sequence number, sub-sequence number): a batch is handed to the sink
+ * in chunks of at most one PutRecords request's worth of records, each with its own checkpoint
+ * ticket, so a large aggregate is checkpointed in its middle (`"<seq>:<sub>"`) as its user records are
+ * acknowledged, and a restart neither re-sends nor skips any of them.
  */
 import type { OutputStreamConfig } from '../shared/config/app-config';
 import type { Logger } from '../shared/logging';
 import { deadLetterOf, type DeadLetter, type OutputRecord, type SourceRecord } from '../shared/records';
-import { CheckpointTracker, compareSequenceNumbers } from './checkpoint/checkpoint-tracker';
+import { CheckpointTracker } from './checkpoint/checkpoint-tracker';
+import { comparePositions, parsePosition, positionOf, type Position } from '../shared/position';
 import type { CheckpointStore, FencedWriteResult } from './checkpoint/checkpoint-store';
 import type { DeadLetterQueue } from './dead-letter/dead-letter-queue';
 import type { Lease } from './leases/lease';
@@ -66,11 +73,11 @@ export class ShardRunner {
   ) {
     this.progress = { shardId: lease.shardId, reader: deps.reader.kind, recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0, checkpoint: startCheckpoint };
     this.savedCheckpoint = startCheckpoint;
-    this.replayUntil = replayUntil;
+    this.replayUntil = replayUntil === undefined ? undefined : parsePosition(replayUntil);
   }
 
   /** Up to here (inclusive), records read again were already sent on by a previous owner that crashed. */
-  private readonly replayUntil: string | undefined;
+  private replayUntil: Position | undefined;
 
   async run(): Promise<RunOutcome> {
     const { reader, log } = this.deps;
@@ -110,19 +117,30 @@ export class ShardRunner {
     return Math.max(sink.room, output.maxBatchRecords);
   }
 
+  /** Hands the batch to the sink in chunks of at most one PutRecords request's worth, each with its own ticket. */
   private async process(records: SourceRecord[]): Promise<void> {
+    const size = Math.max(1, this.deps.output.maxBatchRecords);
+    if (records.length <= size) {
+      await this.processChunk(records);
+      return;
+    }
+    for (let i = 0; i < records.length && !this.lease.signal.aborted; i += size) await this.processChunk(records.slice(i, i + size));
+  }
+
+  private async processChunk(records: SourceRecord[]): Promise<void> {
     const { transform, output, log } = this.deps;
     const good: OutputRecord[] = [];
     const letters: DeadLetter[] = [];
     this.deps.counters.recordsRead += records.length;
     for (const record of records) {
-      if (this.replayUntil !== undefined && compareSequenceNumbers(record.sequenceNumber, this.replayUntil) <= 0) {
-        this.progress.recordsDuplicated += 1;
-        this.deps.counters.recordsDuplicated += 1;
-        metrics().recordsDuplicated.inc({ stream: this.deps.inputStreamArn, shard: this.lease.shardId });
-      }
+      if (this.replayUntil !== undefined) this.countPossibleDuplicate(record);
       this.progress.recordsRead += 1;
       this.progress.bytesRead += record.data.byteLength;
+      if (record.rejection !== undefined) {
+        // A corrupt aggregate: dead-lettered whole, raw, with its reason; the shard goes on.
+        letters.push(deadLetterOf(record, this.deps.inputStreamArn, record.rejection));
+        continue;
+      }
       const result = transform.transform(record);
       if (!result.ok) {
         letters.push(deadLetterOf(record, this.deps.inputStreamArn, result.reason));
@@ -146,15 +164,26 @@ export class ShardRunner {
       for (const letter of letters) m.recordsDeadLettered.inc({ stream, reason: letter.reason.split(':')[0] });
       this.progress.recordsDeadLettered += letters.length;
       this.deps.counters.recordsDeadLettered += letters.length;
-      log.warn({ count: letters.length, reason: letters[0].reason, sequenceNumber: letters[0].sequenceNumber }, 'records dead-lettered');
+      log.warn({ count: letters.length, reason: letters[0].reason, sequenceNumber: letters[0].sequenceNumber, subSequenceNumber: letters[0].subSequenceNumber }, 'records dead-lettered');
     }
-    const last = records[records.length - 1].sequenceNumber;
+    const last = positionOf(records[records.length - 1]);
     this.deps.checkpoints.markSubmitted(this.lease.shardId, last);
     const ticket = this.tracker.add(last);
     await this.deps.sink.reserve(good.length, this.lease.signal);
     const acknowledged = this.deps.sink.write(good, this.lease).then(() => this.onAcknowledged(ticket));
     this.acknowledgements.add(acknowledged);
     void acknowledged.finally(() => this.acknowledgements.delete(acknowledged));
+  }
+
+  /** Counts a record the previous owner had sent on already; past its last one, counting stops. */
+  private countPossibleDuplicate(record: SourceRecord): void {
+    if (comparePositions(record, this.replayUntil!) > 0) {
+      this.replayUntil = undefined;
+      return;
+    }
+    this.progress.recordsDuplicated += 1;
+    this.deps.counters.recordsDuplicated += 1;
+    metrics().recordsDuplicated.inc({ stream: this.deps.inputStreamArn, shard: this.lease.shardId });
   }
 
   private onAcknowledged(ticket: number): void {

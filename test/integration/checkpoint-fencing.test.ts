@@ -47,6 +47,31 @@ test('only the worker holding the lease job\'s lock can move the checkpoint, and
     expect(await store.save(shardId, token!, '49590338271490256608559692538361571095921575989136588898')).toBe('stale');
     expect(await store.get(shardId)).toBe('49590338271490256608559692538361571095921575989136588898');
 
+    // Positions inside a KPL aggregate: (sequence, sub-sequence), the whole record after its user records.
+    const other = 'shardId-000000000099';
+    // The lock of a lease on a second shard, held with the same token (set by hand).
+    await redis.set(keys.leaseLock(other), token!);
+    const S = '49590338271490256608559692538361571095921575989136588898';
+    const T = '49590338271490256608559692538361571095921575989136588899';
+    const steps: Array<[string, string]> = [
+      [`${S}:2`, 'written'],
+      [`${S}:10`, 'written'], // a number, not text: 10 after 2
+      [`${S}:9`, 'stale'],
+      [`${S}:10`, 'stale'],
+      [S, 'written'], // the whole record after every user record of it
+      [`${S}:11`, 'stale'],
+      [`${T}:0`, 'written'],
+      [`4959033827149025660855969253836157109592157598913658889:5`, 'stale'], // shorter sequence number
+      [T, 'written'],
+      [T, 'stale'],
+    ];
+    for (const [position, expected] of steps) expect([position, await store.save(other, token!, position)]).toEqual([position, expected]);
+    expect(await store.get(other)).toBe(T);
+    // A plain checkpoint written by an older version is moved past by a mid-aggregate one of a later record.
+    await redis.hset(keys.checkpoints, other, S);
+    expect(await store.save(other, token!, `${S}:0`)).toBe('stale');
+    expect(await store.save(other, token!, `${T}:0`)).toBe('written');
+
     expect(await store.finish(shardId, `${token}-other`, ['shardId-000000000008'])).toBe('lease-lost');
     expect(await store.finish(shardId, token!, ['shardId-000000000008', 'shardId-000000000009'])).toBe('written');
     expect(await store.get(shardId)).toBe(SHARD_END);

@@ -5,6 +5,9 @@ import { EfoReader, type ConsumerArnSource, type EfoSettings } from '../../worke
 import { ShardEndProbe } from '../../worker/efo/shard-end-probe';
 import type { RecordBatch, StartPosition } from '../../worker/shard-reader';
 import { track, type Tracked } from '../support/track';
+import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
+import { resumeFrom } from '../../worker/shard-reader';
+import { aggregateOf } from '../support/aggregates';
 
 const log = pino({ level: 'silent' });
 const SHARD = 'shardId-000000000001';
@@ -282,6 +285,7 @@ describe('EfoReader: the first subscription', () => {
     ['LATEST', { type: 'LATEST' }, { Type: 'LATEST' }],
     ['AT_TIMESTAMP', { type: 'AT_TIMESTAMP', timestamp }, { Type: 'AT_TIMESTAMP', Timestamp: timestamp }],
     ['AFTER_SEQUENCE_NUMBER of a checkpoint', { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: seq(41) }, { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(41) }],
+    ['AT_SEQUENCE_NUMBER of a checkpoint in the middle of an aggregate', { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: seq(41) }, { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: seq(41) }],
   ] as Array<[string, StartPosition, StartingPosition]>)('starts at %s', async (_name, start, expected) => {
     const { subscriber, reader } = setup({ start });
     expect(reader.kind).toBe('EFO');
@@ -960,5 +964,42 @@ describe('EfoReader: shard end probe', () => {
     await flush();
     expect(seqsOf(next)).toEqual([4]);
     expect(subscriber.calls).toHaveLength(1);
+  });
+});
+
+describe('EfoReader behind the de-aggregating reader', () => {
+  /** Record `i` as a KPL aggregate of `n` user records `agg-<i>-<k>`. */
+  function aggregatedRecord(i: number, n: number): _Record {
+    const agg = aggregateOf(Array.from({ length: n }, (_, k) => ({ partitionKey: `key-${k}`, data: `agg-${i}-${k}` })));
+    return { ...record(i), PartitionKey: agg.partitionKey, Data: agg.data };
+  }
+
+  it('resumes AT the record of a mid-aggregate checkpoint and hands out only the user records after it', async () => {
+    const resume = resumeFrom(`${seq(41)}:1`);
+    const { subscriber, reader: efo } = setup({ start: resume.start });
+    const reader = new DeaggregatingReader(efo, { streamArn: STREAM_ARN, shardId: SHARD, skipThrough: resume.skipThrough, log });
+    expect(reader.kind).toBe('EFO');
+    const first = track(reader.next(lease().signal));
+    await flush();
+    expect(subscriber.calls.map((c) => c.start)).toEqual([{ Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: seq(41) }]);
+    subscriber.stream().push({ SubscribeToShardEvent: { Records: [aggregatedRecord(41, 4), record(42), aggregatedRecord(43, 2)], ContinuationSequenceNumber: seq(43), MillisBehindLatest: 0 } });
+    await flush();
+    const batch = batchOf(first);
+    expect(batch.records.map((r) => [indexOf(r.sequenceNumber), r.subSequenceNumber, Buffer.from(r.data).toString(), r.partitionKey])).toEqual([
+      [41, 2, 'agg-41-2', 'key-2'],
+      [41, 3, 'agg-41-3', 'key-3'],
+      [42, undefined, 'record-42', 'pk-42'],
+      [43, 0, 'agg-43-0', 'key-0'],
+      [43, 1, 'agg-43-1', 'key-1'],
+    ]);
+    // A re-subscription goes on AFTER the continuation: the Kinesis record, not the user record, is the unit there.
+    subscriber.stream().end();
+    const second = track(reader.next(lease().signal));
+    await advance(1000);
+    expect(subscriber.calls.map((c) => c.start)[1]).toEqual({ Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(43) });
+    subscriber.stream().push({ SubscribeToShardEvent: { Records: [aggregatedRecord(44, 2)], ContinuationSequenceNumber: seq(44), MillisBehindLatest: 0 } });
+    await flush();
+    expect(batchOf(second).records.map((r) => `${indexOf(r.sequenceNumber)}:${r.subSequenceNumber}`)).toEqual(['44:0', '44:1']);
+    await reader.close();
   });
 });

@@ -5,6 +5,9 @@ import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-er
 import { PollingReader, type PollingSettings } from '../../worker/polling/polling-reader';
 import type { RecordBatch, StartPosition } from '../../worker/shard-reader';
 import { track } from '../support/track';
+import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
+import { resumeFrom } from '../../worker/shard-reader';
+import { aggregateOf } from '../support/aggregates';
 
 const log = pino({ level: 'silent' });
 const ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/in';
@@ -509,5 +512,40 @@ describe('classifyKinesisError', () => {
     expect(describeError('text')).toBe('text');
     expect(describeError(undefined)).toBe('undefined');
     expect(describeError({ name: 'X' })).toBe('[object Object]');
+  });
+});
+
+describe('PollingReader behind the de-aggregating reader', () => {
+  /** Puts record n as a KPL aggregate of `count` user records `agg-<n>-<k>`. */
+  function putAggregate(shard: FakeShard, count: number): void {
+    const n = shard.records.length;
+    const agg = aggregateOf(Array.from({ length: count }, (_, k) => ({ partitionKey: `key-${k}`, data: `agg-${n}-${k}` })));
+    shard.records.push({ SequenceNumber: seq(n), PartitionKey: agg.partitionKey, Data: agg.data, ApproximateArrivalTimestamp: new Date() });
+  }
+
+  it('resumes AT_SEQUENCE_NUMBER of a mid-aggregate checkpoint and skips exactly the acknowledged user records', async () => {
+    const shard = new FakeShard(1);
+    putAggregate(shard, 5); // seq(1)
+    shard.put(1); // seq(2), plain
+    const resume = resumeFrom(`${seq(1)}:2`);
+    const r = new DeaggregatingReader(reader(shard, resume.start, { ...FAST, maxRecords: 10 }), { streamArn: ARN, shardId: SHARD, skipThrough: resume.skipThrough, log });
+    const batch = await r.next(signal());
+    expect(shard.iteratorStarts).toEqual([{ type: 'AT_SEQUENCE_NUMBER', sequenceNumber: seq(1) }]);
+    expect(batch.records.map((x) => [x.sequenceNumber, x.subSequenceNumber, Buffer.from(x.data).toString()])).toEqual([
+      [seq(1), 3, 'agg-1-3'],
+      [seq(1), 4, 'agg-1-4'],
+      [seq(2), undefined, 'record-2'],
+    ]);
+  });
+
+  it('passes plain records through, and an expired iterator is renewed AFTER the last Kinesis record read', async () => {
+    const shard = new FakeShard(0);
+    putAggregate(shard, 2);
+    shard.put(2);
+    const r = new DeaggregatingReader(reader(shard, { type: 'TRIM_HORIZON' }, { ...FAST, maxRecords: 2 }), { streamArn: ARN, shardId: SHARD, log });
+    expect((await r.next(signal())).records.map((x) => Buffer.from(x.data).toString())).toEqual(['agg-0-0', 'agg-0-1', 'record-1']);
+    shard.getRecordsErrors.set(1, awsError('ExpiredIteratorException', 400));
+    expect((await r.next(signal())).records.map((x) => Buffer.from(x.data).toString())).toEqual(['record-2']);
+    expect(shard.iteratorStarts[1]).toEqual({ type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: seq(1) });
   });
 });

@@ -3,6 +3,11 @@
  * shard's lease job still holds the writer's token, checked atomically in a Lua script, so a worker
  * that lost its lease (frozen, partitioned, too slow) can never overwrite the new owner's progress.
  * A checkpoint never moves backwards, and a finished shard (SHARD_END) stays finished.
+ *
+ * A checkpoint is a position (`shared/position.ts`): `"<seq>"` (the whole Kinesis record is done, the
+ * only form older versions wrote) or `"<seq>:<sub>"` (user records 0..sub of a KPL aggregate are done).
+ * The script orders positions as `comparePositionStrings` does: by sequence number (length, then
+ * text), then by sub-sequence number, a whole record after all of its sub-sequence numbers.
  */
 import type { Redis } from 'ioredis';
 import type { AppKeys } from '../../shared/redis/keys';
@@ -11,15 +16,28 @@ export const SHARD_END = 'SHARD_END';
 
 export type FencedWriteResult = 'written' | 'lease-lost' | 'stale' | 'finished';
 
-// KEYS: lock, checkpoints. ARGV: token, shardId, sequence.
+// KEYS: lock, checkpoints. ARGV: token, shardId, position.
 const SAVE = `
+local function split(p)
+  local at = string.find(p, ':', 1, true)
+  if at then return string.sub(p, 1, at - 1), tonumber(string.sub(p, at + 1)) end
+  return p, nil
+end
+-- -1, 0 or 1; a whole record (no sub-sequence number) after every sub-sequence number of it
+local function compare(a, b)
+  local sa, ua = split(a)
+  local sb, ub = split(b)
+  if #sa ~= #sb then return #sa < #sb and -1 or 1 end
+  if sa ~= sb then return sa < sb and -1 or 1 end
+  if ua == ub then return 0 end
+  if ua == nil then return 1 end
+  if ub == nil then return -1 end
+  return ua < ub and -1 or 1
+end
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'lease-lost' end
 local current = redis.call('HGET', KEYS[2], ARGV[2])
 if current == 'SHARD_END' then return 'finished' end
-if current then
-  local a, b = ARGV[3], current
-  if #a < #b or (#a == #b and a <= b) then return 'stale' end
-end
+if current and compare(ARGV[3], current) <= 0 then return 'stale' end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 return 'written'
 `;
@@ -51,7 +69,7 @@ export class CheckpointStore {
     this.redis = redis as FencedRedis;
   }
 
-  /** The shard's checkpoint: a sequence number, SHARD_END, or undefined when it has none. */
+  /** The shard's checkpoint: a position (`"<seq>"` or `"<seq>:<sub>"`), SHARD_END, or undefined when it has none. */
   async get(shardId: string): Promise<string | undefined> {
     return (await this.redis.hget(this.keys.checkpoints, shardId)) ?? undefined;
   }
@@ -60,17 +78,17 @@ export class CheckpointStore {
     return new Map(Object.entries(await this.redis.hgetall(this.keys.checkpoints)));
   }
 
-  /** Moves the checkpoint forward to `sequenceNumber` if `token` still holds the shard's lease. */
-  save(shardId: string, token: string, sequenceNumber: string): Promise<FencedWriteResult> {
-    return this.redis.shardflowSaveCheckpoint(this.keys.leaseLock(shardId), this.keys.checkpoints, token, shardId, sequenceNumber);
+  /** Moves the checkpoint forward to `position` if `token` still holds the shard's lease. */
+  save(shardId: string, token: string, position: string): Promise<FencedWriteResult> {
+    return this.redis.shardflowSaveCheckpoint(this.keys.leaseLock(shardId), this.keys.checkpoints, token, shardId, position);
   }
 
   /**
-   * Records (unfenced, best effort) the highest sequence number handed to the sink for a shard, so a
-   * worker that takes the shard over after a crash can count the records it may write a second time.
+   * Records (unfenced, best effort) the highest position handed to the sink for a shard, so a worker
+   * that takes the shard over after a crash can count the records it may write a second time.
    */
-  markSubmitted(shardId: string, sequenceNumber: string): void {
-    void this.redis.hset(this.keys.submitted, shardId, sequenceNumber).catch(() => undefined);
+  markSubmitted(shardId: string, position: string): void {
+    void this.redis.hset(this.keys.submitted, shardId, position).catch(() => undefined);
   }
 
   async submitted(shardId: string): Promise<string | undefined> {

@@ -1,21 +1,24 @@
 /**
  * Checkpoint ordering for one shard: batches are read in order but acknowledged by the sink in any
  * order; the checkpoint may only move to the end of the longest prefix of fully acknowledged
- * batches. Pure, no I/O.
+ * batches. A batch ends at a position (`shared/position.ts`): a sequence number, or `<seq>:<sub>`
+ * when it ends in the middle of a KPL aggregate. Pure, no I/O.
  */
+export { compareSequenceNumbers } from '../../shared/position';
+
 export class CheckpointTracker {
-  private readonly open: Array<{ id: number; lastSequence: string; done: boolean }> = [];
+  private readonly open: Array<{ id: number; lastPosition: string; done: boolean }> = [];
   private nextId = 0;
 
-  /** Registers a batch that ends at `lastSequence`; returns its ticket. */
-  add(lastSequence: string): number {
+  /** Registers a batch that ends at position `lastPosition`; returns its ticket. */
+  add(lastPosition: string): number {
     const id = this.nextId++;
-    this.open.push({ id, lastSequence, done: false });
+    this.open.push({ id, lastPosition, done: false });
     return id;
   }
 
   /**
-   * Marks a batch acknowledged. Returns the sequence number the checkpoint may move to, or
+   * Marks a batch acknowledged. Returns the position the checkpoint may move to, or
    * undefined when it cannot move yet (an older batch is still outstanding).
    */
   complete(ticket: number): string | undefined {
@@ -23,7 +26,7 @@ export class CheckpointTracker {
     if (!batch) return undefined;
     batch.done = true;
     let safe: string | undefined;
-    while (this.open.length > 0 && this.open[0].done) safe = this.open.shift()!.lastSequence;
+    while (this.open.length > 0 && this.open[0].done) safe = this.open.shift()!.lastPosition;
     return safe;
   }
 
@@ -31,10 +34,4 @@ export class CheckpointTracker {
   get outstanding(): number {
     return this.open.length;
   }
-}
-
-/** Kinesis sequence numbers are decimal strings of up to 128 digits: compare by length, then text. */
-export function compareSequenceNumbers(a: string, b: string): number {
-  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,12 +1,14 @@
 /**
  * The application's dead-letter BullMQ queue: records that cannot be transformed or delivered, with
- * the raw payload, stream, shard, sequence number, arrival time and reason. The job id is
- * `<shard>-<sequence>`, so a record read again after a crash is not dead-lettered twice.
+ * the raw payload, stream, shard, sequence number (and a KPL user record's sub-sequence number),
+ * arrival time and reason. The job id is `<shard>-<sequence>` for a whole Kinesis record (a plain one,
+ * or a corrupt aggregate) and `<shard>-<sequence>-<sub>` for one user record of an aggregate, so a
+ * record read again after a crash is not dead-lettered twice.
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DEAD_LETTER_QUEUE, type AppKeys } from '../../shared/redis/keys';
-import type { DeadLetter } from '../../shared/records';
+import { deadLetterId, type DeadLetter } from '../../shared/records';
 
 export class DeadLetterQueue {
   readonly queue: Queue<DeadLetter>;
@@ -22,7 +24,7 @@ export class DeadLetterQueue {
       letters.map((letter) => ({
         name: letter.reason.split(':')[0],
         data: letter,
-        opts: { jobId: `${letter.shardId}-${letter.sequenceNumber}`, removeOnComplete: false, removeOnFail: false },
+        opts: { jobId: deadLetterId(letter), removeOnComplete: false, removeOnFail: false },
       })),
     );
   }

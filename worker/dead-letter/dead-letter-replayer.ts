@@ -4,6 +4,12 @@
  * dlq replay`-ed) dead letter runs through the current transform and sink: it completes once the output
  * stream has acknowledged it, or fails again with its new reason and stays in the queue. Nothing leaves
  * the queue any other way than by reaching the output or an explicit purge.
+ *
+ * A letter whose payload is a whole KPL aggregate (parked by versions that did not de-aggregate, as
+ * "not valid UTF-8" or "not valid JSON", or parked as a corrupt aggregate) is de-aggregated here as the
+ * readers do it: its user records are transformed and written in their order, all or none: when one of
+ * them cannot be transformed (or the aggregate is corrupt) nothing is written and the letter fails
+ * again with the reason, so a later replay does not send the others twice.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -11,12 +17,13 @@ import type { AppConfig } from '../../shared/config/app-config';
 import { KinesisGateway } from '../../shared/aws/kinesis-gateway';
 import type { Logger } from '../../shared/logging';
 import { metrics } from '../../shared/metrics';
-import type { DeadLetter, SourceRecord } from '../../shared/records';
+import type { DeadLetter, OutputRecord, SourceRecord } from '../../shared/records';
 import { DEAD_LETTER_QUEUE, type AppKeys } from '../../shared/redis/keys';
 import { recordSize } from '../sink/batch-packer';
 import { KinesisSink, sinkSettings } from '../sink/kinesis-sink';
 import { outputPartitionKey } from '../sink/partition-key';
 import { createTransform } from '../transform/transform';
+import { deaggregate } from '../deaggregation/deaggregate';
 
 export interface ParkedDeadLetter extends DeadLetter {
   /** Set once the letter has been parked as a failed job; a later run of the job is a replay. */
@@ -81,21 +88,35 @@ export class DeadLetterReplayer {
       data: Buffer.from(letter.payload, 'base64'),
       approximateArrivalTimestamp: letter.arrivalTime ? new Date(letter.arrivalTime) : undefined,
     };
+    if (letter.subSequenceNumber !== undefined) record.subSequenceNumber = letter.subSequenceNumber;
+    if (letter.explicitHashKey !== undefined) record.explicitHashKey = letter.explicitHashKey;
     const m = metrics();
-    const result = this.transform.transform(record);
-    if (!result.ok) {
-      m.recordsReplayed.inc({ outcome: 'failed' });
-      throw new UnrecoverableError(`replay failed: ${result.reason}`);
+    // A user record's letter is one record already; a whole Kinesis record may be a KPL aggregate.
+    const records = letter.subSequenceNumber === undefined ? deaggregate([record]).records : [record];
+    const outputs: OutputRecord[] = [];
+    for (const userRecord of records) {
+      const output = this.outputOf(userRecord);
+      if (typeof output === 'string') {
+        m.recordsReplayed.inc({ outcome: 'failed' });
+        const which = records.length > 1 ? `user record ${userRecord.subSequenceNumber} of ${records.length}: ` : '';
+        throw new UnrecoverableError(`replay failed: ${which}${output}`);
+      }
+      outputs.push(output);
     }
+    await this.sink.write(outputs);
+    m.recordsReplayed.inc({ outcome: 'delivered' });
+    this.log.info({ job: job.id, shardId: letter.shardId, sequenceNumber: letter.sequenceNumber, records: outputs.length }, 'dead letter replayed into the output stream');
+    return { replayedAt: new Date().toISOString(), output: this.config.output.stream.arn };
+  }
+
+  /** The output record, or why there is none. */
+  private outputOf(record: SourceRecord): OutputRecord | string {
+    if (record.rejection !== undefined) return record.rejection;
+    const result = this.transform.transform(record);
+    if (!result.ok) return result.reason;
     const partitionKey = outputPartitionKey(this.config.output.partitionKey, record, result.data);
     const size = recordSize(partitionKey, result.data);
-    if (size > this.config.output.maxRecordBytes) {
-      m.recordsReplayed.inc({ outcome: 'failed' });
-      throw new UnrecoverableError(`replay failed: too large: the output record is ${size} bytes, over sink.max-record-size (${this.config.output.maxRecordBytes})`);
-    }
-    await this.sink.write([{ partitionKey, data: result.data }]);
-    m.recordsReplayed.inc({ outcome: 'delivered' });
-    this.log.info({ job: job.id, shardId: letter.shardId, sequenceNumber: letter.sequenceNumber }, 'dead letter replayed into the output stream');
-    return { replayedAt: new Date().toISOString(), output: this.config.output.stream.arn };
+    if (size > this.config.output.maxRecordBytes) return `too large: the output record is ${size} bytes, over sink.max-record-size (${this.config.output.maxRecordBytes})`;
+    return { partitionKey, data: result.data };
   }
 }

@@ -165,12 +165,13 @@ export class EfoReader implements ShardReader {
     return subscription;
   }
 
-  /** After the last continuation sequence number returned; else the lease's start position. */
+  /** After the last continuation sequence number returned; else the lease's (or checkpoint's) start position. */
   private startingPosition(): StartingPosition {
     if (this.continuation) return { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: this.continuation };
     switch (this.start.type) {
       case 'AFTER_SEQUENCE_NUMBER':
-        return { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: this.start.sequenceNumber };
+      case 'AT_SEQUENCE_NUMBER':
+        return { Type: this.start.type, SequenceNumber: this.start.sequenceNumber };
       case 'AT_TIMESTAMP':
         return { Type: 'AT_TIMESTAMP', Timestamp: this.start.timestamp };
       default:

@@ -90,7 +90,8 @@ export class PollingReader implements ShardReader {
     if (this.lastSequence) return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastSequence };
     switch (this.start.type) {
       case 'AFTER_SEQUENCE_NUMBER':
-        return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.start.sequenceNumber };
+      case 'AT_SEQUENCE_NUMBER':
+        return { type: this.start.type, sequenceNumber: this.start.sequenceNumber };
       case 'AT_TIMESTAMP':
         return { type: 'AT_TIMESTAMP', timestamp: this.start.timestamp };
       default:

@@ -1,0 +1,40 @@
+/** Lease jobs carry their shard's hash-key range; jobs of earlier versions get it added once (real Redis). */
+import type { Redis } from 'ioredis';
+import { LeaseQueue, type LeaseJobData } from '../../coordinator/lease-queue';
+import { AppKeys } from '../../shared/redis/keys';
+import { dropApp, testRedis } from '../support/redis';
+import { uniqueName } from '../support/wait';
+
+const app = uniqueName('it-ranges');
+let redis: Redis;
+
+beforeAll(() => {
+  redis = testRedis();
+});
+
+afterAll(async () => {
+  await dropApp(redis, app);
+  redis.disconnect();
+});
+
+test('a lease job created without a hash-key range (an earlier version) gets it added; others are left as they are', async () => {
+  const leases = new LeaseQueue(redis, new AppKeys(app));
+  try {
+    const range = (a: string, b: string) => ({ startingHashKey: a, endingHashKey: b });
+    const old: LeaseJobData = { shardId: 'shardId-000000000000', parentShardIds: [], start: { type: 'TRIM_HORIZON' } };
+    const other: LeaseJobData = { shardId: 'shardId-000000000001', parentShardIds: [], start: { type: 'TRIM_HORIZON' }, hashKeyRange: range('5', '9') };
+    await leases.ensure([old, other]);
+    const now = [{ ...old, hashKeyRange: range('0', '4') }, { ...other, hashKeyRange: range('5', '8') }, { shardId: 'shardId-000000000002', parentShardIds: [], start: { type: 'TRIM_HORIZON' as const }, hashKeyRange: range('9', '9') }];
+    // ensure() never changes an existing job.
+    await leases.ensure(now.slice(0, 2));
+    expect((await leases.queue.getJob(old.shardId))!.data.hashKeyRange).toBeUndefined();
+
+    expect(await leases.addHashKeyRanges(now)).toBe(1);
+    expect((await leases.queue.getJob(old.shardId))!.data).toEqual({ ...old, hashKeyRange: range('0', '4') });
+    expect((await leases.queue.getJob(other.shardId))!.data.hashKeyRange).toEqual(range('5', '9'));
+    expect(await leases.queue.getJob('shardId-000000000002')).toBeUndefined();
+    expect(await leases.addHashKeyRanges(now)).toBe(0);
+  } finally {
+    await leases.close();
+  }
+});

@@ -16,6 +16,7 @@ const SCENARIOS: Record<string, { full: boolean; quick: boolean; load: () => Pro
   'cluster-timings': { full: true, quick: true, load: async () => (await import('./scenarios/cluster-timings')).clusterTimings },
   backpressure: { full: true, quick: true, load: async () => (await import('./scenarios/backpressure')).backpressure },
   'hot-key': { full: true, quick: true, load: async () => (await import('./scenarios/hot-key')).hotKey },
+  aggregation: { full: true, quick: true, load: async () => (await import('./scenarios/aggregation')).aggregation },
 };
 
 function formatValue(value: number, unit: string): string {

@@ -12,13 +12,10 @@ import { aggregateEntries, plainEntries } from '../../generator/aggregate-entrie
 import { randomStock, stockUserRecord } from '../../generator/stock-records';
 import { partitionKeyHash } from '../../shared/kpl/hash-key';
 import type { UserRecord } from '../../shared/kpl/aggregated-record';
-import { writeProperties } from '../../test/support/properties';
 import { uniqueName } from '../../test/support/wait';
 import { MemoryEndpoint } from '../support/memory-endpoint';
-import { ProcessMonitor } from '../support/process-stats';
-import { BenchProcesses, waitForLog } from '../support/processes';
 import type { Figure, Scenario } from '../scenario';
-import { benchProperties, measure, type CopyRun } from './throughput';
+import { benchProperties, shardflowCopy, type CopyRun } from './throughput';
 
 const SHARDS = 4;
 
@@ -46,27 +43,11 @@ async function copy(kinesis: MemoryEndpoint, path: Path, records: number, timeou
   const users = Array.from({ length: records }, () => stockUserRecord(randomStock(now), 'random'));
   const entries = path === 'plain' ? plainEntries(users) : byShard(users).flatMap((group) => (group.length > 0 ? aggregateEntries(group) : []));
   await kinesis.putAll(inputArn, entries.map((e) => e.entry));
-  const run = new BenchProcesses();
-  try {
-    const app = run.app(`bench-agg-${path}`);
-    const groups = benchProperties(kinesis.endpoint, inputArn, outputArn, 'POLLING');
-    if (path === 'aggregated') groups.OutputStream0 = { ...groups.OutputStream0, 'sink.aggregation': 'KPL' };
-    const properties = writeProperties(groups);
-    const started = Date.now();
-    const coordinator = run.shardflow('coordinator', properties, app);
-    await waitForLog(coordinator, 'coordinator started', 30_000);
-    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=worker-aggregation-${path}-${Date.now()}.cpuprofile`] : [];
-    const worker = run.shardflow('worker', properties, app, { env: { LOG_LEVEL: 'warn' }, nodeArgs: profile });
-    const monitor = new ProcessMonitor(worker.child.pid!, 100);
-    const result = await measure(kinesis, path === 'plain' ? 'plain in, NONE out' : 'aggregated in, KPL out', output, records, monitor, timeoutMs, started, () => {
-      for (const [role, p] of [['coordinator', coordinator], ['worker', worker]] as const) {
-        if (p.child.exitCode !== null) throw new Error(`shardflow ${role} exited with ${p.child.exitCode}:\n${p.output().slice(-2000)}`);
-      }
-    });
-    return { ...result, kinesisRecordsIn: entries.length, kinesisRecordsOut: (await kinesis.stats(output)).records };
-  } finally {
-    await run.stopAll();
-  }
+  const groups = benchProperties(kinesis.endpoint, inputArn, outputArn, 'POLLING');
+  if (path === 'aggregated') groups.OutputStream0 = { ...groups.OutputStream0, 'sink.aggregation': 'KPL' };
+  const contender = path === 'plain' ? 'plain in, NONE out' : 'aggregated in, KPL out';
+  const result = await shardflowCopy(kinesis, contender, `aggregation-${path}`, groups, output, records, timeoutMs);
+  return { ...result, kinesisRecordsIn: entries.length, kinesisRecordsOut: (await kinesis.stats(output)).records };
 }
 
 export const aggregation: Scenario = async ({ quick, log }) => {

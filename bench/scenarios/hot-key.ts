@@ -11,13 +11,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { randomStock } from '../../generator/stock-records';
-import { writeProperties } from '../../test/support/properties';
 import { uniqueName } from '../../test/support/wait';
 import { MemoryEndpoint } from '../support/memory-endpoint';
-import { ProcessMonitor } from '../support/process-stats';
-import { BenchProcesses, waitForLog } from '../support/processes';
 import { atLeast, type Figure, type Scenario } from '../scenario';
-import { benchProperties, measure, type CopyRun } from './throughput';
+import { benchProperties, shardflowCopy, type CopyRun } from './throughput';
 
 const HOT_KEY = 'partitionkey';
 const OUTPUT_SHARDS = 4;
@@ -32,28 +29,10 @@ async function copy(kinesis: MemoryEndpoint, keys: Keys, aggregation: string | u
   const now = new Date();
   const data = Buffer.from(JSON.stringify(randomStock(now)));
   await kinesis.putAll(inputArn, Array.from({ length: records }, () => ({ PartitionKey: keys === 'hot' ? HOT_KEY : randomUUID(), Data: data })));
-  const run = new BenchProcesses();
-  try {
-    const app = run.app(`bench-hot-key-${keys}`);
-    const groups = benchProperties(kinesis.endpoint, inputArn, outputArn, 'POLLING');
-    if (aggregation) groups.OutputStream0 = { ...groups.OutputStream0, 'sink.aggregation': aggregation };
-    const properties = writeProperties(groups);
-    const started = Date.now();
-    const coordinator = run.shardflow('coordinator', properties, app);
-    await waitForLog(coordinator, 'coordinator started', 30_000);
-    // BENCH_PROFILE_DIR=<dir> leaves a V8 CPU profile of each measured worker there, as in the throughput scenario.
-    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=worker-hot-key-${keys}-${aggregation ?? 'NONE'}-${Date.now()}.cpuprofile`] : [];
-    const worker = run.shardflow('worker', properties, app, { env: { LOG_LEVEL: 'warn' }, nodeArgs: profile });
-    const monitor = new ProcessMonitor(worker.child.pid!, 100);
-    const contender = `${keys === 'hot' ? 'one key' : 'random keys'}${aggregation ? `, ${aggregation}` : ''}`;
-    return await measure(kinesis, contender, output, records, monitor, timeoutMs, started, () => {
-      for (const [role, p] of [['coordinator', coordinator], ['worker', worker]] as const) {
-        if (p.child.exitCode !== null) throw new Error(`shardflow ${role} exited with ${p.child.exitCode}:\n${p.output().slice(-2000)}`);
-      }
-    });
-  } finally {
-    await run.stopAll();
-  }
+  const groups = benchProperties(kinesis.endpoint, inputArn, outputArn, 'POLLING');
+  if (aggregation) groups.OutputStream0 = { ...groups.OutputStream0, 'sink.aggregation': aggregation };
+  const contender = `${keys === 'hot' ? 'one key' : 'random keys'}${aggregation ? `, ${aggregation}` : ''}`;
+  return shardflowCopy(kinesis, contender, `hot-key-${keys}-${aggregation ?? 'NONE'}`, groups, output, records, timeoutMs);
 }
 
 /** The `sink.aggregation` settings compared (undefined: the default, no aggregation). */

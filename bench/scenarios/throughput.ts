@@ -88,20 +88,24 @@ async function floor(kinesis: MemoryEndpoint, records: number, timeoutMs: number
   }
 }
 
-async function shardflow(kinesis: MemoryEndpoint, reader: 'POLLING' | 'EFO', records: number, timeoutMs: number): Promise<CopyRun> {
-  const s = await prefilled(kinesis, reader.toLowerCase(), records);
+/**
+ * One shardflow copy on the bench endpoint: a coordinator and one measured worker with `groups`, until
+ * `records` user records reached `output`. The other scenarios (hot key, aggregation) copy through it too.
+ * BENCH_PROFILE_DIR=<dir> leaves a V8 CPU profile of each measured worker there, named after `label`
+ * (open it in Chrome DevTools).
+ */
+export async function shardflowCopy(kinesis: MemoryEndpoint, contender: string, label: string, groups: Groups, output: string, records: number, timeoutMs: number): Promise<CopyRun> {
   const run = new BenchProcesses();
   try {
-    const app = run.app(`bench-${reader.toLowerCase()}`);
-    const properties = writeProperties(benchProperties(kinesis.endpoint, s.inputArn, s.outputArn, reader));
+    const app = run.app(`bench-${label}`);
+    const properties = writeProperties(groups);
     const started = Date.now();
     const coordinator = run.shardflow('coordinator', properties, app);
     await waitForLog(coordinator, 'coordinator started', 30_000);
-    // BENCH_PROFILE_DIR=<dir> leaves a V8 CPU profile of each measured worker there (open it in Chrome DevTools).
-    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=worker-${reader}-${Date.now()}.cpuprofile`] : [];
+    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=worker-${label}-${Date.now()}.cpuprofile`] : [];
     const worker = run.shardflow('worker', properties, app, { env: { LOG_LEVEL: 'warn' }, nodeArgs: profile });
     const monitor = new ProcessMonitor(worker.child.pid!, 100);
-    return await measure(kinesis, `shardflow ${reader}`, s.output, records, monitor, timeoutMs, started, () => {
+    return await measure(kinesis, contender, output, records, monitor, timeoutMs, started, () => {
       for (const [role, p] of [['coordinator', coordinator], ['worker', worker]] as const) {
         if (p.child.exitCode !== null) throw new Error(`shardflow ${role} exited with ${p.child.exitCode}:\n${p.output().slice(-2000)}`);
       }
@@ -109,6 +113,11 @@ async function shardflow(kinesis: MemoryEndpoint, reader: 'POLLING' | 'EFO', rec
   } finally {
     await run.stopAll();
   }
+}
+
+async function shardflow(kinesis: MemoryEndpoint, reader: 'POLLING' | 'EFO', records: number, timeoutMs: number): Promise<CopyRun> {
+  const s = await prefilled(kinesis, reader.toLowerCase(), records);
+  return shardflowCopy(kinesis, `shardflow ${reader}`, reader.toLowerCase(), benchProperties(kinesis.endpoint, s.inputArn, s.outputArn, reader), s.output, records, timeoutMs);
 }
 
 export const throughput: Scenario = async ({ quick, log }) => {

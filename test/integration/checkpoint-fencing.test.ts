@@ -1,32 +1,22 @@
 /** Checkpoint fencing against a real BullMQ lease lock in Redis. */
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { CheckpointStore, SHARD_END } from '../../worker/checkpoint/checkpoint-store';
 import { AppKeys, LEASE_QUEUE } from '../../shared/redis/keys';
-import { dropApp, testRedis } from '../support/redis';
-import { uniqueName, waitFor } from '../support/wait';
+import { useAppRedis } from '../support/redis';
+import { waitFor } from '../support/wait';
 
-const app = uniqueName('it-fence');
+const ctx = useAppRedis('it-fence');
+const app = ctx.app;
 const keys = new AppKeys(app);
-let redis: Redis;
-
-beforeAll(() => {
-  redis = testRedis();
-});
-
-afterAll(async () => {
-  await dropApp(redis, app);
-  redis.disconnect();
-});
 
 test('only the worker holding the lease job\'s lock can move the checkpoint, and only forwards', async () => {
   const shardId = 'shardId-000000000007';
-  const queue = new Queue(LEASE_QUEUE, { connection: redis, prefix: keys.bullPrefix });
+  const queue = new Queue(LEASE_QUEUE, { connection: ctx.redis, prefix: keys.bullPrefix });
   await queue.add(shardId, { shardId }, { jobId: shardId });
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   let token: string | undefined;
-  const workerConnection = redis.duplicate();
+  const workerConnection = ctx.redis.duplicate();
   const worker = new Worker(
     LEASE_QUEUE,
     async (_job, t) => {
@@ -37,7 +27,7 @@ test('only the worker holding the lease job\'s lock can move the checkpoint, and
   );
   try {
     await waitFor(() => token, 10_000, 'the lease job to be taken');
-    const store = new CheckpointStore(redis, keys);
+    const store = new CheckpointStore(ctx.redis, keys);
 
     expect(await store.save(shardId, token!, '49590338271490256608559692538361571095921575989136588898')).toBe('written');
     // Another worker's token (a stale owner) is fenced off.
@@ -50,7 +40,7 @@ test('only the worker holding the lease job\'s lock can move the checkpoint, and
     // Positions inside a KPL aggregate: (sequence, sub-sequence), the whole record after its user records.
     const other = 'shardId-000000000099';
     // The lock of a lease on a second shard, held with the same token (set by hand).
-    await redis.set(keys.leaseLock(other), token!);
+    await ctx.redis.set(keys.leaseLock(other), token!);
     const S = '49590338271490256608559692538361571095921575989136588898';
     const T = '49590338271490256608559692538361571095921575989136588899';
     const steps: Array<[string, string]> = [
@@ -68,20 +58,20 @@ test('only the worker holding the lease job\'s lock can move the checkpoint, and
     for (const [position, expected] of steps) expect([position, await store.save(other, token!, position)]).toEqual([position, expected]);
     expect(await store.get(other)).toBe(T);
     // A plain checkpoint written by an older version is moved past by a mid-aggregate one of a later record.
-    await redis.hset(keys.checkpoints, other, S);
+    await ctx.redis.hset(keys.checkpoints, other, S);
     expect(await store.save(other, token!, `${S}:0`)).toBe('stale');
     expect(await store.save(other, token!, `${T}:0`)).toBe('written');
 
     expect(await store.finish(shardId, `${token}-other`, ['shardId-000000000008'])).toBe('lease-lost');
     expect(await store.finish(shardId, token!, ['shardId-000000000008', 'shardId-000000000009'])).toBe('written');
     expect(await store.get(shardId)).toBe(SHARD_END);
-    expect(JSON.parse((await redis.hget(keys.shardEnds, shardId))!)).toEqual(['shardId-000000000008', 'shardId-000000000009']);
+    expect(JSON.parse((await ctx.redis.hget(keys.shardEnds, shardId))!)).toEqual(['shardId-000000000008', 'shardId-000000000009']);
     // A finished shard stays finished.
     expect(await store.save(shardId, token!, '59590338271490256608559692538361571095921575989136588898')).toBe('finished');
 
     // Once the lock is gone (lease expired), the old token can no longer write.
-    await redis.del(keys.leaseLock(shardId));
-    await redis.hdel(keys.checkpoints, shardId);
+    await ctx.redis.del(keys.leaseLock(shardId));
+    await ctx.redis.hdel(keys.checkpoints, shardId);
     expect(await store.save(shardId, token!, '1')).toBe('lease-lost');
   } finally {
     release();

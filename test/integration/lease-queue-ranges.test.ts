@@ -1,24 +1,13 @@
 /** Lease jobs carry their shard's hash-key range; jobs of earlier versions get it added once (real Redis). */
-import type { Redis } from 'ioredis';
 import { LeaseQueue, type LeaseJobData } from '../../coordinator/lease-queue';
 import { AppKeys } from '../../shared/redis/keys';
-import { dropApp, testRedis } from '../support/redis';
-import { uniqueName } from '../support/wait';
+import { useAppRedis } from '../support/redis';
 
-const app = uniqueName('it-ranges');
-let redis: Redis;
-
-beforeAll(() => {
-  redis = testRedis();
-});
-
-afterAll(async () => {
-  await dropApp(redis, app);
-  redis.disconnect();
-});
+const ctx = useAppRedis('it-ranges');
+const app = ctx.app;
 
 test('a lease job created without a hash-key range (an earlier version) gets it added; others are left as they are', async () => {
-  const leases = new LeaseQueue(redis, new AppKeys(app));
+  const leases = new LeaseQueue(ctx.redis, new AppKeys(app));
   try {
     const range = (a: string, b: string) => ({ startingHashKey: a, endingHashKey: b });
     const old: LeaseJobData = { shardId: 'shardId-000000000000', parentShardIds: [], start: { type: 'TRIM_HORIZON' } };

@@ -4,8 +4,8 @@
  * contradicts its shardflow key stops the CLI with exit 2.
  */
 import { randomUUID } from 'node:crypto';
-import { createStream, DEFAULT_ACCOUNT, json, putAll, readAll } from '../support/kinesis';
-import { writeProperties, type Groups } from '../support/properties';
+import { createStream, json, putAll, readAll } from '../support/kinesis';
+import { localClientProperties, writeProperties, type Groups } from '../support/properties';
 import { runCli, waitForLog, type CliProcess } from '../support/cli';
 import { uniqueName, waitFor } from '../support/wait';
 import { useClusterHarness } from '../support/harness';
@@ -16,13 +16,7 @@ const h = useClusterHarness();
 /** The groups of the reference example, the source settings only in the legacy consumer's keys. */
 function legacyProperties(endpoint: string, inputArn: string, outputArn: string, source: Record<string, string>): Groups {
   // aws.* keys are the same in the legacy consumer's AWSConfigConstants and in shardflow.
-  const client = {
-    'aws.endpoint': endpoint,
-    'aws.region': 'us-east-1',
-    'aws.credentials.provider': 'BASIC',
-    'aws.credentials.provider.basic.accesskeyid': DEFAULT_ACCOUNT,
-    'aws.credentials.provider.basic.secretkey': 'test-secret',
-  };
+  const client = localClientProperties(endpoint);
   return {
     InputStream0: {
       'stream.arn': inputArn,

@@ -5,15 +5,20 @@ import { DEFAULT_ACCOUNT } from './kinesis';
 
 export type Groups = Record<string, Record<string, string>>;
 
-/** Local-stack style properties for an input and output stream on kinesis-local, plus overrides. */
-export function localProperties(endpoint: string, inputArn: string, outputArn: string, overrides: Groups = {}): Groups {
-  const client = {
+/** A stream group's client keys for kinesis-local (spelled the same in the legacy FlinkKinesisConsumer). */
+export function localClientProperties(endpoint: string): Record<string, string> {
+  return {
     'aws.endpoint': endpoint,
     'aws.region': 'us-east-1',
     'aws.credentials.provider': 'BASIC',
     'aws.credentials.provider.basic.accesskeyid': DEFAULT_ACCOUNT,
     'aws.credentials.provider.basic.secretkey': 'test-secret',
   };
+}
+
+/** Local-stack style properties for an input and output stream on kinesis-local, plus overrides. */
+export function localProperties(endpoint: string, inputArn: string, outputArn: string, overrides: Groups = {}): Groups {
+  const client = localClientProperties(endpoint);
   const groups: Groups = {
     InputStream0: {
       'stream.arn': inputArn,

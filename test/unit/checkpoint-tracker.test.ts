@@ -1,4 +1,5 @@
-import { CheckpointTracker, compareSequenceNumbers } from '../../worker/checkpoint/checkpoint-tracker';
+import { CheckpointTracker } from '../../worker/checkpoint/checkpoint-tracker';
+import { compareSequenceNumbers } from '../../shared/position';
 
 describe('CheckpointTracker', () => {
   it('starts with nothing outstanding', () => {

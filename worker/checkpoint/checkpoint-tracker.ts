@@ -4,8 +4,6 @@
  * batches. A batch ends at a position (`shared/position.ts`): a sequence number, or `<seq>:<sub>`
  * when it ends in the middle of a KPL aggregate. Pure, no I/O.
  */
-export { compareSequenceNumbers } from '../../shared/position';
-
 export class CheckpointTracker {
   private readonly open: Array<{ id: number; lastPosition: string; done: boolean }> = [];
   private nextId = 0;

@@ -12,7 +12,7 @@ import { describeError } from '../shared/aws/kinesis-errors';
 import { sleep } from '../shared/backoff';
 import type { Logger } from '../shared/logging';
 import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
-import { SHARD_END } from '../worker/checkpoint/checkpoint-store';
+import { CheckpointStore } from '../shared/leases/checkpoint-store';
 import { LeaseQueue } from './lease-queue';
 import { EfoConsumerLifecycle } from './efo-consumer-lifecycle';
 import { LeaderLease } from './leader-lease';
@@ -45,6 +45,7 @@ export function shardInfo(shard: Shard): ShardInfo {
 export class Coordinator {
   private readonly kinesis: KinesisGateway;
   readonly leases: LeaseQueue;
+  private readonly checkpoints: CheckpointStore;
   private readonly events: QueueEvents;
   private readonly stopController = new AbortController();
   private wake: (() => void) | undefined;
@@ -60,6 +61,7 @@ export class Coordinator {
   constructor(private readonly opts: CoordinatorOptions) {
     this.kinesis = KinesisGateway.fromConfig(opts.config.input.client);
     this.leases = new LeaseQueue(opts.redis, opts.keys);
+    this.checkpoints = new CheckpointStore(opts.redis, opts.keys);
     this.events = new QueueEvents(LEASE_QUEUE, { connection: opts.eventsConnection, prefix: opts.keys.bullPrefix, autorun: false });
     // A finished parent makes its children leasable: look again soon instead of after an interval.
     this.events.on('completed', () => this.wake?.());
@@ -176,15 +178,14 @@ export class Coordinator {
     const recorded = await redis.smembers(keys.initialShards);
     const firstDiscovery = recorded.length === 0;
     const initial = firstDiscovery ? shards.map((s) => s.shardId) : recorded;
-    const checkpoints = await redis.hgetall(keys.checkpoints);
-    const finished = new Set(Object.keys(checkpoints).filter((id) => checkpoints[id] === SHARD_END));
+    const finished = await this.checkpoints.finishedShards();
     const plan = planLeases({ shards, finished, initialShards: new Set(initial), firstDiscovery, initialPosition: config.input.initialPosition });
     const m = metrics();
     m.shards.set({ state: 'open' }, shards.filter((s) => !s.closed).length);
     m.shards.set({ state: 'closed' }, shards.filter((s) => s.closed).length);
     m.shards.set({ state: 'finished' }, finished.size);
 
-    for (const shardId of plan.skip) await redis.hsetnx(keys.checkpoints, shardId, SHARD_END);
+    for (const shardId of plan.skip) await this.checkpoints.skip(shardId);
     // Recorded after the skips: a crash in between repeats this first discovery, with the same result.
     if (firstDiscovery && initial.length > 0) await redis.sadd(keys.initialShards, ...initial);
     const ranges = new Map(shards.map((s) => [s.shardId, s.hashKeyRange]));

@@ -6,20 +6,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
-import type { LeaseStart } from './shard-lineage';
-
-export interface LeaseJobData {
-  shardId: string;
-  parentShardIds: string[];
-  start: LeaseStart;
-  /**
-   * The shard's hash-key range from ListShards (decimal strings), for the check of KPL user records'
-   * hash keys. Lease jobs created by older coordinators have none; their readers skip the check.
-   */
-  hashKeyRange?: { startingHashKey: string; endingHashKey: string };
-  /** Consecutive reader failures, for the retry backoff. */
-  failures?: number;
-}
+import type { LeaseJobData } from '../shared/leases/lease-job';
 
 export class LeaseQueue {
   readonly queue: Queue<LeaseJobData>;

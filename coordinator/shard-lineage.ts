@@ -11,6 +11,7 @@
  *   skipped, whatever `source.init.position` says.
  */
 import type { InitialPosition } from '../shared/config/app-config';
+import type { LeaseStart } from '../shared/leases/lease-job';
 
 export interface ShardInfo {
   shardId: string;
@@ -20,8 +21,6 @@ export interface ShardInfo {
   /** The shard's hash-key range, as ListShards gives it. */
   hashKeyRange?: { startingHashKey: string; endingHashKey: string };
 }
-
-export type LeaseStart = { type: 'LATEST' } | { type: 'TRIM_HORIZON' } | { type: 'AT_TIMESTAMP'; timestamp: string };
 
 export interface LeasePlan {
   /** Shards that should have a lease, with the position to start at when there is no checkpoint. */

@@ -97,3 +97,14 @@ export function comparePositionStrings(a: string, b: string): number {
   }
   return compareSubs(subOf(a, sa), subOf(b, sb));
 }
+
+/**
+ * Where a reader starts: after a checkpoint, at the Kinesis record of a checkpoint that ends in the
+ * middle of a KPL aggregate, or at the lease's initial position.
+ */
+export type StartPosition =
+  | { type: 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string }
+  | { type: 'AT_SEQUENCE_NUMBER'; sequenceNumber: string }
+  | { type: 'LATEST' }
+  | { type: 'TRIM_HORIZON' }
+  | { type: 'AT_TIMESTAMP'; timestamp: Date };

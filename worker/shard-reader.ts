@@ -2,7 +2,9 @@
  * The reader seam shared by the polling and (later) the enhanced fan-out reader: a reader only
  * fetches and returns batches of one shard; it knows nothing of leases, transforms or the sink.
  */
-import { parsePosition, type Position } from '../shared/position';
+import { parsePosition, type Position, type StartPosition } from '../shared/position';
+
+export type { StartPosition };
 import type { SourceRecord } from '../shared/records';
 
 export interface RecordBatch {
@@ -13,17 +15,6 @@ export interface RecordBatch {
   /** With shardEnded: the shards that continue this one's hash range. */
   childShardIds: string[];
 }
-
-/**
- * Where a reader starts: after a checkpoint, at the Kinesis record of a checkpoint that ends in the
- * middle of a KPL aggregate, or at the lease's initial position.
- */
-export type StartPosition =
-  | { type: 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string }
-  | { type: 'AT_SEQUENCE_NUMBER'; sequenceNumber: string }
-  | { type: 'LATEST' }
-  | { type: 'TRIM_HORIZON' }
-  | { type: 'AT_TIMESTAMP'; timestamp: Date };
 
 export interface ShardReader {
   readonly kind: 'POLLING' | 'EFO';

@@ -13,7 +13,7 @@ import type { Logger } from '../shared/logging';
 import { deadLetterOf, type DeadLetter, type OutputRecord, type SourceRecord } from '../shared/records';
 import { CheckpointTracker } from './checkpoint/checkpoint-tracker';
 import { comparePositions, parsePosition, positionOf, type Position } from '../shared/position';
-import type { CheckpointStore, FencedWriteResult } from './checkpoint/checkpoint-store';
+import type { CheckpointStore, FencedWriteResult } from '../shared/leases/checkpoint-store';
 import type { DeadLetterQueue } from './dead-letter/dead-letter-queue';
 import type { Lease } from './leases/lease';
 import type { ShardReader } from './shard-reader';

@@ -24,7 +24,8 @@
  * a bare SDK subscription (no Redis, no transform, no sink) on the input stream with its own consumer:
  * the EFO floor of this endpoint. "shardflow EFO p50 − floor p50" is shardflow's share of EFO latency.
  */
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordsCommand, type KinesisClient, type StartingPosition } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import type { StartPosition } from '../../shared/position';
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { randomStock } from '../../generator/stock-records';
@@ -159,16 +160,14 @@ class SubscriptionFloor extends Watcher {
 
   private async subscribe(consumerArn: string, shardId: string): Promise<void> {
     // The input stream is fresh: from its start, so no warm-up record falls before the subscription is up.
-    let position: StartingPosition = { Type: 'TRIM_HORIZON' };
+    let position: StartPosition = { type: 'TRIM_HORIZON' };
     while (!this.stopped) {
       try {
-        const events = await this.gateway.subscribe(consumerArn, shardId, position, this.abort.signal);
-        for await (const event of events) {
-          const e = event.SubscribeToShardEvent;
-          if (!e) continue;
+        const pages = await this.gateway.subscribe(consumerArn, shardId, position, this.abort.signal);
+        for await (const page of pages) {
           const receivedAt = Date.now();
-          for (const r of e.Records ?? []) this.note(r.Data!, receivedAt, receivedAt);
-          if (e.ContinuationSequenceNumber) position = { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: e.ContinuationSequenceNumber };
+          for (const r of page.records) this.note(r.data, receivedAt, receivedAt);
+          if (page.continuation) position = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: page.continuation };
         }
       } catch {
         if (this.stopped) return;

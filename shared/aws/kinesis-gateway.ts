@@ -8,8 +8,6 @@ import {
   RegisterStreamConsumerCommand,
   SubscribeToShardCommand,
   type ConsumerDescription,
-  type StartingPosition,
-  type SubscribeToShardEventStream,
   GetRecordsCommand,
   GetShardIteratorCommand,
   ListShardsCommand,
@@ -18,29 +16,15 @@ import {
   type PutRecordsRequestEntry,
   type PutRecordsResultEntry,
   type Shard,
-  type ShardIteratorType,
-  type ChildShard,
-  type _Record,
 } from '@aws-sdk/client-kinesis';
 import type { AwsClientConfig } from '../config/app-config';
+import type { StartPosition } from '../position';
+import { childShardIds, iteratorRequest, shardEventPages, sourceRecords, startingPosition, type RecordPage } from './record-mapping';
 import { createKinesisClient } from './kinesis-client';
 import { classifyKinesisError } from './kinesis-errors';
 import { metrics } from '../metrics';
 
-export type { Shard, ChildShard };
-
-export interface IteratorStart {
-  type: ShardIteratorType;
-  sequenceNumber?: string;
-  timestamp?: Date;
-}
-
-export interface GetRecordsResult {
-  records: _Record[];
-  nextIterator?: string;
-  millisBehindLatest?: number;
-  childShards?: ChildShard[];
-}
+export type { Shard, RecordPage };
 
 export interface PutRecordsResult {
   failedCount: number;
@@ -52,8 +36,9 @@ export interface ShardLister {
 }
 
 export interface ShardFetcher {
-  getShardIterator(streamArn: string, shardId: string, start: IteratorStart): Promise<string | undefined>;
-  getRecords(streamArn: string, iterator: string, limit: number): Promise<GetRecordsResult>;
+  getShardIterator(streamArn: string, shardId: string, start: StartPosition): Promise<string | undefined>;
+  /** One page of the shard as SourceRecords; `nextIterator` undefined means the shard is closed and fully read. */
+  getRecords(streamArn: string, shardId: string, iterator: string, limit: number): Promise<RecordPage>;
 }
 
 export interface StreamConsumers {
@@ -65,11 +50,14 @@ export interface StreamConsumers {
 }
 
 export interface ShardSubscriber {
-  /** Opens a SubscribeToShard event stream; `signal` ends it. */
-  subscribe(consumerArn: string, shardId: string, start: StartingPosition, signal: AbortSignal): Promise<AsyncIterable<SubscribeToShardEventStream>>;
+  /**
+   * Opens a SubscribeToShard event stream, as pages; `signal` ends it. An error the service sends as
+   * an event is thrown by the iterator, named as the exception.
+   */
+  subscribe(consumerArn: string, shardId: string, start: StartPosition, signal: AbortSignal): Promise<AsyncIterable<RecordPage>>;
 }
 
-export type { ConsumerDescription, StartingPosition, SubscribeToShardEventStream };
+export type { ConsumerDescription };
 
 export interface RecordPutter {
   putRecords(streamArn: string, records: PutRecordsRequestEntry[]): Promise<PutRecordsResult>;
@@ -106,26 +94,19 @@ export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter, 
     return shards;
   }
 
-  async getShardIterator(streamArn: string, shardId: string, start: IteratorStart): Promise<string | undefined> {
-    const out = await this.send('GetShardIterator', () => this.client.send(
-      new GetShardIteratorCommand({
-        StreamARN: streamArn,
-        ShardId: shardId,
-        ShardIteratorType: start.type,
-        StartingSequenceNumber: start.sequenceNumber,
-        Timestamp: start.timestamp,
-      }),
-    ));
+  async getShardIterator(streamArn: string, shardId: string, start: StartPosition): Promise<string | undefined> {
+    const out = await this.send('GetShardIterator', () => this.client.send(new GetShardIteratorCommand({ StreamARN: streamArn, ShardId: shardId, ...iteratorRequest(start) })));
     return out.ShardIterator;
   }
 
-  async getRecords(streamArn: string, iterator: string, limit: number): Promise<GetRecordsResult> {
+  async getRecords(streamArn: string, shardId: string, iterator: string, limit: number): Promise<RecordPage> {
     const out = await this.send('GetRecords', () => this.client.send(new GetRecordsCommand({ StreamARN: streamArn, ShardIterator: iterator, Limit: limit })));
+    const nextIterator = out.NextShardIterator ?? undefined;
     return {
-      records: out.Records ?? [],
-      nextIterator: out.NextShardIterator ?? undefined,
+      records: sourceRecords(shardId, out.Records),
+      nextIterator,
       millisBehindLatest: out.MillisBehindLatest,
-      childShards: out.ChildShards,
+      childShardIds: nextIterator === undefined ? childShardIds(out.ChildShards) : [],
     };
   }
 
@@ -161,10 +142,12 @@ export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter, 
     }
   }
 
-  async subscribe(consumerArn: string, shardId: string, start: StartingPosition, signal: AbortSignal): Promise<AsyncIterable<SubscribeToShardEventStream>> {
-    const out = await this.send('SubscribeToShard', () => this.client.send(new SubscribeToShardCommand({ ConsumerARN: consumerArn, ShardId: shardId, StartingPosition: start }), { abortSignal: signal }));
+  async subscribe(consumerArn: string, shardId: string, start: StartPosition, signal: AbortSignal): Promise<AsyncIterable<RecordPage>> {
+    const out = await this.send('SubscribeToShard', () =>
+      this.client.send(new SubscribeToShardCommand({ ConsumerARN: consumerArn, ShardId: shardId, StartingPosition: startingPosition(start) }), { abortSignal: signal }),
+    );
     if (!out.EventStream) throw new Error('SubscribeToShard returned no event stream');
-    return out.EventStream;
+    return shardEventPages(shardId, out.EventStream);
   }
 
   /** A cheap reachability probe (readiness): one ListShards page of one shard. */

@@ -1,6 +1,6 @@
 /** Checkpoint fencing against a real BullMQ lease lock in Redis. */
 import { Queue, Worker } from 'bullmq';
-import { CheckpointStore, SHARD_END } from '../../worker/checkpoint/checkpoint-store';
+import { CheckpointStore, SHARD_END } from '../../shared/leases/checkpoint-store';
 import { AppKeys, LEASE_QUEUE } from '../../shared/redis/keys';
 import { useAppRedis } from '../support/redis';
 import { waitFor } from '../support/wait';

@@ -1,5 +1,6 @@
 /** Lease jobs carry their shard's hash-key range; jobs of earlier versions get it added once (real Redis). */
-import { LeaseQueue, type LeaseJobData } from '../../coordinator/lease-queue';
+import { LeaseQueue } from '../../coordinator/lease-queue';
+import type { LeaseJobData } from '../../shared/leases/lease-job';
 import { AppKeys } from '../../shared/redis/keys';
 import { useAppRedis } from '../support/redis';
 

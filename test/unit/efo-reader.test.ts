@@ -1,9 +1,12 @@
 import pino from 'pino';
 import type { _Record, ChildShard, SubscribeToShardEvent } from '@aws-sdk/client-kinesis';
-import type { GetRecordsResult, IteratorStart, ShardFetcher, ShardSubscriber, StartingPosition, SubscribeToShardEventStream } from '../../shared/aws/kinesis-gateway';
+import type { StartingPosition, SubscribeToShardEventStream } from '@aws-sdk/client-kinesis';
+import type { RecordPage, ShardFetcher, ShardSubscriber } from '../../shared/aws/kinesis-gateway';
+import { childShardIds, shardEventPages, sourceRecords, startingPosition } from '../../shared/aws/record-mapping';
+import type { StartPosition } from '../../shared/position';
 import { EfoReader, type ConsumerArnSource, type EfoSettings } from '../../worker/efo/efo-reader';
 import { ShardEndProbe } from '../../worker/efo/shard-end-probe';
-import type { RecordBatch, StartPosition } from '../../worker/shard-reader';
+import type { RecordBatch } from '../../worker/shard-reader';
 import { track, type Tracked } from '../support/track';
 import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
 import { resumeFrom } from '../../worker/shard-reader';
@@ -156,7 +159,9 @@ class FakeSubscriber implements ShardSubscriber {
 
   constructor(private readonly origin: number) {}
 
-  subscribe(consumerArn: string, shardId: string, start: StartingPosition, signal: AbortSignal): Promise<AsyncIterable<SubscribeToShardEventStream>> {
+  /** Serves SDK events, mapped as the gateway maps them. */
+  subscribe(consumerArn: string, shardId: string, position: StartPosition, signal: AbortSignal): Promise<AsyncIterable<RecordPage>> {
+    const start = startingPosition(position);
     const cursor = start.Type === 'AFTER_SEQUENCE_NUMBER' ? indexOf(start.SequenceNumber!) + 1 : 0;
     const call: SubscribeCall = { consumerArn, shardId, start: { ...start }, signal, at: Date.now() - this.origin, cursor };
     this.calls.push(call);
@@ -169,7 +174,7 @@ class FakeSubscriber implements ShardSubscriber {
     }
     if (typeof answer === 'object') return Promise.reject(answer.error);
     call.stream = new FakeStream(signal);
-    return Promise.resolve(call.stream);
+    return Promise.resolve(shardEventPages(shardId, call.stream));
   }
 
   stream(i = this.calls.length - 1): FakeStream {
@@ -214,21 +219,30 @@ class FakeConsumer implements ConsumerArnSource {
   }
 }
 
+/** A GetRecords answer in the SDK's shape. */
+interface SdkPage {
+  records: _Record[];
+  nextIterator?: string;
+  childShards?: ChildShard[];
+}
+
 class FakeFetcher implements ShardFetcher {
-  readonly iteratorCalls: Array<{ arn: string; shardId: string; start: IteratorStart }> = [];
+  readonly iteratorCalls: Array<{ arn: string; shardId: string; start: StartPosition }> = [];
   readonly getRecordsCalls: Array<{ arn: string; iterator: string; limit: number }> = [];
-  answer: GetRecordsResult = { records: [], nextIterator: 'more' };
+  answer: SdkPage = { records: [], nextIterator: 'more' };
   error: Error | undefined;
 
-  async getShardIterator(arn: string, shardId: string, start: IteratorStart): Promise<string | undefined> {
+  async getShardIterator(arn: string, shardId: string, start: StartPosition): Promise<string | undefined> {
     this.iteratorCalls.push({ arn, shardId, start: { ...start } });
     if (this.error) throw this.error;
     return `iterator-${this.iteratorCalls.length}`;
   }
 
-  async getRecords(arn: string, iterator: string, limit: number): Promise<GetRecordsResult> {
+  /** Answers as the gateway does: the SDK page mapped at the boundary. */
+  async getRecords(arn: string, shardId: string, iterator: string, limit: number): Promise<RecordPage> {
     this.getRecordsCalls.push({ arn, iterator, limit });
-    return this.answer;
+    const { records, nextIterator, childShards } = this.answer;
+    return { records: sourceRecords(shardId, records), nextIterator, childShardIds: nextIterator === undefined ? childShardIds(childShards) : [] };
   }
 }
 

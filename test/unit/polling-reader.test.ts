@@ -1,9 +1,11 @@
 import pino from 'pino';
 import type { _Record, ChildShard } from '@aws-sdk/client-kinesis';
-import type { GetRecordsResult, IteratorStart, ShardFetcher } from '../../shared/aws/kinesis-gateway';
+import type { RecordPage, ShardFetcher } from '../../shared/aws/kinesis-gateway';
+import { childShardIds, sourceRecords } from '../../shared/aws/record-mapping';
+import type { StartPosition } from '../../shared/position';
 import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-errors';
 import { PollingReader, type PollingSettings } from '../../worker/polling/polling-reader';
-import type { RecordBatch, StartPosition } from '../../worker/shard-reader';
+import type { RecordBatch } from '../../worker/shard-reader';
 import { track } from '../support/track';
 import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
 import { resumeFrom } from '../../worker/shard-reader';
@@ -31,7 +33,7 @@ class FakeShard implements ShardFetcher {
   readonly records: _Record[] = [];
   closed = false;
   childShards: ChildShard[] | undefined;
-  readonly iteratorStarts: IteratorStart[] = [];
+  readonly iteratorStarts: StartPosition[] = [];
   readonly getRecordsCalls: Array<{ arn: string; iterator: string; limit: number }> = [];
   readonly iteratorCalls: Array<{ arn: string; shardId: string }> = [];
   readonly getRecordsErrors = new Map<number, Error>();
@@ -51,7 +53,7 @@ class FakeShard implements ShardFetcher {
     }
   }
 
-  async getShardIterator(arn: string, shardId: string, start: IteratorStart): Promise<string | undefined> {
+  async getShardIterator(arn: string, shardId: string, start: StartPosition): Promise<string | undefined> {
     const call = this.iteratorCalls.length;
     this.iteratorCalls.push({ arn, shardId });
     this.iteratorStarts.push({ ...start });
@@ -78,12 +80,13 @@ class FakeShard implements ShardFetcher {
         position = this.records.findIndex((r) => r.SequenceNumber === start.sequenceNumber);
         break;
       default:
-        throw new Error(`unexpected iterator type ${String(start.type)}`);
+        throw new Error(`unexpected iterator type ${String((start as { type: string }).type)}`);
     }
     return `iterator/${position}/${++this.issued}`;
   }
 
-  async getRecords(arn: string, iterator: string, limit: number): Promise<GetRecordsResult> {
+  /** Answers as the gateway does: the SDK's records mapped at the boundary. */
+  async getRecords(arn: string, shardId: string, iterator: string, limit: number): Promise<RecordPage> {
     const call = this.getRecordsCalls.length;
     this.getRecordsCalls.push({ arn, iterator, limit });
     const err = this.getRecordsErrors.get(call);
@@ -93,10 +96,10 @@ class FakeShard implements ShardFetcher {
     const next = position + records.length;
     const ended = this.closed && next >= this.records.length;
     return {
-      records,
+      records: sourceRecords(shardId, records),
       nextIterator: ended ? undefined : `iterator/${next}/${++this.issued}`,
       millisBehindLatest: (this.records.length - next) * 1000,
-      childShards: ended ? this.childShards : undefined,
+      childShardIds: ended ? childShardIds(this.childShards) : [],
     };
   }
 }
@@ -183,7 +186,7 @@ describe('PollingReader: starting position', () => {
   it('gives a record without Data an empty payload', async () => {
     const fetcher: ShardFetcher = {
       getShardIterator: async () => 'it',
-      getRecords: async () => ({ records: [{ SequenceNumber: '1', PartitionKey: 'k', Data: undefined }], nextIterator: 'it2' }),
+      getRecords: async (_arn, shardId) => ({ records: sourceRecords(shardId, [{ SequenceNumber: '1', PartitionKey: 'k', Data: undefined }]), nextIterator: 'it2', childShardIds: [] }),
     };
     const batch = await reader(fetcher, { type: 'TRIM_HORIZON' }).next(signal());
     expect(batch.records[0].data).toEqual(new Uint8Array());
@@ -370,12 +373,8 @@ describe('PollingReader: shard end', () => {
     expect(batch).toEqual({ records: [], millisBehindLatest: 0, shardEnded: true, childShardIds: [] });
   });
 
-  it('leaves out child shards without an id', async () => {
-    const fetcher: ShardFetcher = {
-      getShardIterator: async () => 'it',
-      getRecords: async () => ({ records: [], nextIterator: undefined, childShards: [{ ShardId: 'c1' }, { ShardId: undefined }, { ShardId: 'c2' }] as ChildShard[] }),
-    };
-    expect((await reader(fetcher, { type: 'TRIM_HORIZON' }).next(signal())).childShardIds).toEqual(['c1', 'c2']);
+  it('leaves out child shards without an id (mapped at the AWS boundary)', () => {
+    expect(childShardIds([{ ShardId: 'c1' }, { ShardId: undefined }, { ShardId: 'c2' }] as ChildShard[])).toEqual(['c1', 'c2']);
   });
 
   it('reports shardEnded when GetShardIterator returns no iterator', async () => {

@@ -1,5 +1,8 @@
 import type { ChildShard } from '@aws-sdk/client-kinesis';
-import type { GetRecordsResult, IteratorStart, ShardFetcher } from '../../shared/aws/kinesis-gateway';
+import type { _Record } from '@aws-sdk/client-kinesis';
+import type { RecordPage, ShardFetcher } from '../../shared/aws/kinesis-gateway';
+import { childShardIds, sourceRecords } from '../../shared/aws/record-mapping';
+import type { StartPosition } from '../../shared/position';
 import { ShardEndProbe } from '../../worker/efo/shard-end-probe';
 
 const ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/in';
@@ -7,23 +10,32 @@ const SHARD = 'shardId-000000000001';
 const T = 1_700_000_000_000;
 const NOT_ENDED = { ended: false, childShardIds: [] };
 
+/** A GetRecords answer in the SDK's shape. */
+interface SdkPage {
+  records: _Record[];
+  nextIterator?: string;
+  childShards?: ChildShard[];
+}
+
 /** Answers GetShardIterator and GetRecords as scripted, recording each call. */
 class FakeFetcher implements ShardFetcher {
-  readonly iteratorCalls: Array<{ arn: string; shardId: string; start: IteratorStart }> = [];
+  readonly iteratorCalls: Array<{ arn: string; shardId: string; start: StartPosition }> = [];
   readonly getRecordsCalls: Array<{ arn: string; iterator: string; limit: number }> = [];
   iterator: string | undefined = 'iterator-1';
-  answer: GetRecordsResult = { records: [], nextIterator: 'iterator-2' };
+  answer: SdkPage = { records: [], nextIterator: 'iterator-2' };
   error: Error | undefined;
 
-  async getShardIterator(arn: string, shardId: string, start: IteratorStart): Promise<string | undefined> {
+  async getShardIterator(arn: string, shardId: string, start: StartPosition): Promise<string | undefined> {
     this.iteratorCalls.push({ arn, shardId, start: { ...start } });
     if (this.error) throw this.error;
     return this.iterator;
   }
 
-  async getRecords(arn: string, iterator: string, limit: number): Promise<GetRecordsResult> {
+  /** Answers as the gateway does: the SDK page mapped at the boundary. */
+  async getRecords(arn: string, shardId: string, iterator: string, limit: number): Promise<RecordPage> {
     this.getRecordsCalls.push({ arn, iterator, limit });
-    return this.answer;
+    const { records, nextIterator, childShards } = this.answer;
+    return { records: sourceRecords(shardId, records), nextIterator, childShardIds: nextIterator === undefined ? childShardIds(childShards) : [] };
   }
 
   get probes(): number {

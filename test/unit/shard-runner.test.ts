@@ -8,7 +8,7 @@ import pino from 'pino';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
 import type { DeadLetter, OutputRecord, SourceRecord } from '../../shared/records';
 import { deadLetterId } from '../../shared/records';
-import type { CheckpointStore, FencedWriteResult } from '../../worker/checkpoint/checkpoint-store';
+import type { CheckpointStore, FencedWriteResult } from '../../shared/leases/checkpoint-store';
 import type { DeadLetterQueue } from '../../worker/dead-letter/dead-letter-queue';
 import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
 import { Lease } from '../../worker/leases/lease';

@@ -10,11 +10,13 @@
  * ResourceNotFoundException (the consumer is gone) is logged and retried with a fresh consumer ARN.
  * The event whose ContinuationSequenceNumber is null ends the shard and names its children.
  */
-import type { ShardSubscriber, StartingPosition, SubscribeToShardEventStream } from '../../shared/aws/kinesis-gateway';
+import type { RecordPage, ShardSubscriber } from '../../shared/aws/kinesis-gateway';
+import { StreamEventError } from '../../shared/aws/record-mapping';
+import type { StartPosition } from '../../shared/position';
 import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-errors';
 import { backoffDelay, sleep } from '../../shared/backoff';
 import type { Logger } from '../../shared/logging';
-import type { RecordBatch, ShardReader, StartPosition } from '../shard-reader';
+import type { RecordBatch, ShardReader } from '../shard-reader';
 import type { ShardEndProbe } from './shard-end-probe';
 import { metrics } from '../../shared/metrics';
 
@@ -32,17 +34,10 @@ export interface ConsumerArnSource {
 }
 
 interface Subscription {
-  iterator: AsyncIterator<SubscribeToShardEventStream>;
+  iterator: AsyncIterator<RecordPage>;
   controller: AbortController;
   timer: NodeJS.Timeout;
   expired: boolean;
-}
-
-class StreamEventError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
 }
 
 export class EfoReader implements ShardReader {
@@ -101,32 +96,11 @@ export class EfoReader implements ShardReader {
     return { records: [], shardEnded: false, childShardIds: [] };
   }
 
-  private toBatch(event: SubscribeToShardEventStream): RecordBatch {
-    const e = event.SubscribeToShardEvent;
-    if (!e) {
-      // An error delivered as an event rather than thrown.
-      const name = Object.keys(event).find((k) => k !== '$unknown') ?? 'UnknownEvent';
-      throw new StreamEventError(name, (event as unknown as Record<string, { message?: string }>)[name]?.message ?? name);
-    }
-    const records = (e.Records ?? []).map((r) => ({
-      shardId: this.shardId,
-      sequenceNumber: r.SequenceNumber!,
-      partitionKey: r.PartitionKey!,
-      data: r.Data ?? new Uint8Array(),
-      approximateArrivalTimestamp: r.ApproximateArrivalTimestamp,
-    }));
-    const shardEnded = !e.ContinuationSequenceNumber;
-    if (shardEnded) {
-      this.endSubscription('shard end');
-    } else {
-      this.continuation = e.ContinuationSequenceNumber;
-    }
-    return {
-      records,
-      millisBehindLatest: e.MillisBehindLatest,
-      shardEnded,
-      childShardIds: shardEnded ? (e.ChildShards ?? []).map((c) => c.ShardId!).filter(Boolean) : [],
-    };
+  private toBatch(page: RecordPage): RecordBatch {
+    const shardEnded = page.continuation === undefined;
+    if (shardEnded) this.endSubscription('shard end');
+    else this.continuation = page.continuation;
+    return { records: page.records, millisBehindLatest: page.millisBehindLatest, shardEnded, childShardIds: page.childShardIds };
   }
 
   private async subscribe(signal: AbortSignal): Promise<Subscription> {
@@ -139,7 +113,7 @@ export class EfoReader implements ShardReader {
     signal.addEventListener('abort', onAbort, { once: true });
     const timeout = setTimeout(() => controller.abort(new Error('subscription timeout')), this.settings.subscriptionTimeoutMs);
     this.lastSubscribeAt = Date.now();
-    let stream: AsyncIterable<SubscribeToShardEventStream>;
+    let stream: AsyncIterable<RecordPage>;
     try {
       stream = await this.subscriber.subscribe(consumerArn, this.shardId, this.startingPosition(), controller.signal);
     } catch (err) {
@@ -166,17 +140,8 @@ export class EfoReader implements ShardReader {
   }
 
   /** After the last continuation sequence number returned; else the lease's (or checkpoint's) start position. */
-  private startingPosition(): StartingPosition {
-    if (this.continuation) return { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: this.continuation };
-    switch (this.start.type) {
-      case 'AFTER_SEQUENCE_NUMBER':
-      case 'AT_SEQUENCE_NUMBER':
-        return { Type: this.start.type, SequenceNumber: this.start.sequenceNumber };
-      case 'AT_TIMESTAMP':
-        return { Type: 'AT_TIMESTAMP', Timestamp: this.start.timestamp };
-      default:
-        return { Type: this.start.type };
-    }
+  private startingPosition(): StartPosition {
+    return this.continuation ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.continuation } : this.start;
   }
 
   private endSubscription(reason: string): void {

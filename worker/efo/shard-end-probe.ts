@@ -40,8 +40,8 @@ export class ShardEndProbe {
     this.nextProbeAt = now + Math.min(this.maxIntervalMs, this.minIntervalMs * 2 ** Math.min(this.idleProbes, 20));
     const iterator = await this.fetcher.getShardIterator(this.streamArn, this.shardId, { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: afterSequence });
     if (!iterator) return { ended: true, childShardIds: [] };
-    const result = await this.fetcher.getRecords(this.streamArn, iterator, 1);
+    const result = await this.fetcher.getRecords(this.streamArn, this.shardId, iterator, 1);
     if (result.records.length > 0 || result.nextIterator) return { ended: false, childShardIds: [] };
-    return { ended: true, childShardIds: (result.childShards ?? []).map((c) => c.ShardId!).filter(Boolean) };
+    return { ended: true, childShardIds: result.childShardIds };
   }
 }

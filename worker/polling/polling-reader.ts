@@ -3,13 +3,13 @@
  * new one after the last sequence number returned), throttling and transient errors (jittered
  * backoff) and shard end (NextShardIterator null, with the ChildShards of the last response).
  */
-import type { ShardFetcher, IteratorStart } from '../../shared/aws/kinesis-gateway';
+import type { ShardFetcher } from '../../shared/aws/kinesis-gateway';
 import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-errors';
 import { backoffDelay, sleep } from '../../shared/backoff';
 import type { Logger } from '../../shared/logging';
-import type { SourceRecord } from '../../shared/records';
+import type { StartPosition } from '../../shared/position';
 import { metrics } from '../../shared/metrics';
-import type { RecordBatch, ShardReader, StartPosition } from '../shard-reader';
+import type { RecordBatch, ShardReader } from '../shard-reader';
 
 export interface PollingSettings {
   maxRecords: number;
@@ -45,15 +45,9 @@ export class PollingReader implements ShardReader {
         this.iterator ??= await this.newIterator();
         this.lastCallAt = Date.now();
         if (this.iterator === undefined) return { records: [], shardEnded: true, childShardIds: [] };
-        const result = await this.fetcher.getRecords(this.streamArn, this.iterator, limit);
+        const result = await this.fetcher.getRecords(this.streamArn, this.shardId, this.iterator, limit);
         this.failures = 0;
-        const records: SourceRecord[] = result.records.map((r) => ({
-          shardId: this.shardId,
-          sequenceNumber: r.SequenceNumber!,
-          partitionKey: r.PartitionKey!,
-          data: r.Data ?? new Uint8Array(),
-          approximateArrivalTimestamp: r.ApproximateArrivalTimestamp,
-        }));
+        const records = result.records;
         if (records.length > 0) this.lastSequence = records[records.length - 1].sequenceNumber;
         this.iterator = result.nextIterator;
         this.lastWasEmpty = records.length === 0;
@@ -62,7 +56,7 @@ export class PollingReader implements ShardReader {
           records,
           millisBehindLatest: result.millisBehindLatest,
           shardEnded,
-          childShardIds: shardEnded ? (result.childShards ?? []).map((c) => c.ShardId!).filter(Boolean) : [],
+          childShardIds: result.childShardIds,
         };
       } catch (err) {
         const kind = classifyKinesisError(err);
@@ -86,17 +80,8 @@ export class PollingReader implements ShardReader {
   }
 
   /** After the last record returned when there is one, so a new iterator never skips or repeats. */
-  private iteratorStart(): IteratorStart {
-    if (this.lastSequence) return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastSequence };
-    switch (this.start.type) {
-      case 'AFTER_SEQUENCE_NUMBER':
-      case 'AT_SEQUENCE_NUMBER':
-        return { type: this.start.type, sequenceNumber: this.start.sequenceNumber };
-      case 'AT_TIMESTAMP':
-        return { type: 'AT_TIMESTAMP', timestamp: this.start.timestamp };
-      default:
-        return { type: this.start.type };
-    }
+  private iteratorStart(): StartPosition {
+    return this.lastSequence ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastSequence } : this.start;
   }
 
   async close(): Promise<void> {

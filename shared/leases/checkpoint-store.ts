@@ -10,7 +10,7 @@
  * text), then by sub-sequence number, a whole record after all of its sub-sequence numbers.
  */
 import type { Redis } from 'ioredis';
-import type { AppKeys } from '../../shared/redis/keys';
+import type { AppKeys } from '../redis/keys';
 
 export const SHARD_END = 'SHARD_END';
 
@@ -76,6 +76,20 @@ export class CheckpointStore {
 
   async getAll(): Promise<Map<string, string>> {
     return new Map(Object.entries(await this.redis.hgetall(this.keys.checkpoints)));
+  }
+
+  /** The shards finished for good (SHARD_END). */
+  async finishedShards(): Promise<Set<string>> {
+    const all = await this.getAll();
+    return new Set([...all].filter(([, value]) => value === SHARD_END).map(([shardId]) => shardId));
+  }
+
+  /**
+   * Marks a shard finished that was never leased (a shard closed before the first discovery with
+   * LATEST holds nothing to read). Unfenced: no lease exists; never overwrites a checkpoint.
+   */
+  async skip(shardId: string): Promise<void> {
+    await this.redis.hsetnx(this.keys.checkpoints, shardId, SHARD_END);
   }
 
   /** Moves the checkpoint forward to `position` if `token` still holds the shard's lease. */

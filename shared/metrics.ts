@@ -45,6 +45,12 @@ export class Metrics {
   readonly leasesHeld = new Gauge({ name: 'shardflow_leases_held', help: 'Shard leases this worker holds.', registers: [this.registry] });
   readonly leaseGains = new Counter({ name: 'shardflow_lease_gains_total', help: 'Leases taken.', registers: [this.registry] });
   readonly leaseLosses = new Counter({ name: 'shardflow_lease_losses_total', help: 'Leases lost (expired, fenced or renewal failed).', registers: [this.registry] });
+  readonly shardsTrimmed = new Counter({
+    name: 'shardflow_shards_trimmed_total',
+    help: 'Shards that disappeared before they were read to their end (trimmed past the retention period): the records after each one\'s checkpoint may have been lost. Each such shard is finished.',
+    labelNames: ['stream'],
+    registers: [this.registry],
+  });
   readonly leaseReleases = new Counter({ name: 'shardflow_lease_releases_total', help: 'Leases handed back gracefully (rebalance or stop).', registers: [this.registry] });
   readonly sinkBuffered = new Gauge({ name: 'shardflow_sink_buffered_records', help: 'Records accepted by the sink and not yet acknowledged.', registers: [this.registry] });
   readonly sinkCapacity = new Gauge({ name: 'shardflow_sink_buffer_capacity_records', help: 'The sink buffer size (sink.requests.max-buffered).', registers: [this.registry] });

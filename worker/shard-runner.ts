@@ -7,6 +7,12 @@
  * in chunks of at most one PutRecords request's worth of records, each with its own checkpoint
  * ticket, so a large aggregate is checkpointed in its middle (`"<seq>:<sub>"`) as its user records are
  * acknowledged, and a restart neither re-sends nor skips any of them.
+ *
+ * A graceful hand-over (the lease stops: fair share, shutdown) waits for the acknowledgements for at
+ * most `handOverMs`, so a worker stops within its lease timeout even while the output fails; records
+ * not acknowledged by then stay behind the checkpoint for the next owner (at-least-once). The final
+ * checkpoint write is retried while the lease is still held, since one lost write there means the
+ * next owner re-sends everything acknowledged since the previous one.
  */
 import type { OutputStreamConfig } from '../shared/config/app-config';
 import type { Logger } from '../shared/logging';
@@ -14,10 +20,11 @@ import { deadLetterOf, type DeadLetter, type OutputRecord, type SourceRecord } f
 import { CheckpointTracker } from './checkpoint/checkpoint-tracker';
 import { comparePositions, parsePosition, positionOf, type Position } from '../shared/position';
 import type { CheckpointStore, FencedWriteResult } from '../shared/leases/checkpoint-store';
+import { backoffDelay, sleep } from '../shared/backoff';
 import type { DeadLetterQueue } from './dead-letter/dead-letter-queue';
-import type { Lease } from './leases/lease';
+import { monotonicClock, type Clock, type Lease } from './leases/lease';
 import type { ShardReader } from './shard-reader';
-import type { KinesisSink } from './sink/kinesis-sink';
+import type { SinkPort } from './sink/sink-port';
 import { recordSize } from './sink/batch-packer';
 import { outputPartitionKey } from './sink/partition-key';
 import { metrics } from '../shared/metrics';
@@ -45,13 +52,17 @@ export interface WorkerCounters {
 export interface ShardRunnerDeps {
   reader: ShardReader;
   transform: RecordTransform;
-  sink: KinesisSink;
-  deadLetters: DeadLetterQueue;
-  checkpoints: CheckpointStore;
-  output: OutputStreamConfig;
+  sink: SinkPort;
+  deadLetters: Pick<DeadLetterQueue, 'add'>;
+  checkpoints: Pick<CheckpointStore, 'save' | 'finish' | 'markSubmitted'>;
+  output: Pick<OutputStreamConfig, 'maxBatchRecords' | 'maxRecordBytes' | 'partitionKey'>;
   inputStreamArn: string;
   counters: WorkerCounters;
   log: Logger;
+  /** Longest a graceful hand-over waits for acknowledgements and the final checkpoint. */
+  handOverMs: number;
+  /** Monotonic time, for the hand-over's deadline. */
+  clock?: Clock;
 }
 
 /** How a run ended: the shard is finished for good, or the lease is to be released or was lost. */
@@ -89,7 +100,7 @@ export class ShardRunner {
         if (batch.millisBehindLatest !== undefined) metrics().millisBehindLatest.set({ shard: this.lease.shardId, reader: reader.kind }, batch.millisBehindLatest);
         if (batch.records.length > 0) await this.process(batch.records);
         if (batch.shardEnded) {
-          await this.drain();
+          if (!(await this.drain())) break; // stopped before everything was acknowledged: hand over instead
           if (this.lease.isLost) return { type: 'lost' };
           const result = await this.deps.checkpoints.finish(this.lease.shardId, this.lease.token, batch.childShardIds);
           if (result === 'lease-lost') return this.lost('lease taken over before the shard end was recorded');
@@ -98,7 +109,7 @@ export class ShardRunner {
         }
       }
       if (this.lease.isLost) return { type: 'lost' };
-      await this.drain();
+      await this.handOver();
       return this.lease.isLost ? { type: 'lost' } : { type: 'released' };
     } finally {
       await reader.close();
@@ -191,35 +202,70 @@ export class ShardRunner {
     if (safe === undefined) return;
     this.latestSafe = safe;
     // One write at a time per shard; a newer safe point supersedes one not yet written.
-    this.checkpointWrite = this.checkpointWrite.then(() => this.writeCheckpoint());
+    this.checkpointWrite = this.checkpointWrite.then(async () => void (await this.writeCheckpoint()));
   }
 
-  private async writeCheckpoint(): Promise<void> {
+  /** Writes the latest safe checkpoint; 'failed' when Redis did not answer (the caller decides on retrying). */
+  private async writeCheckpoint(): Promise<'written' | 'unchanged' | 'failed' | 'lost'> {
     const target = this.latestSafe;
-    if (target === undefined || target === this.savedCheckpoint || this.lease.isLost) return;
+    if (this.lease.isLost) return 'lost';
+    if (target === undefined || target === this.savedCheckpoint) return 'unchanged';
     let result: FencedWriteResult;
     try {
       result = await this.deps.checkpoints.save(this.lease.shardId, this.lease.token, target);
     } catch (err) {
-      // A Redis blip: the next acknowledged batch (or the final drain) writes again.
+      // A Redis blip: the next acknowledged batch (or the final hand-over) writes again.
       this.deps.log.warn({ err: (err as Error).message }, 'checkpoint write failed; will retry');
-      return;
+      return 'failed';
     }
     if (result === 'lease-lost') {
       this.lost('checkpoint fenced: the lease belongs to another worker now');
-      return;
+      return 'lost';
     }
     this.savedCheckpoint = target;
     this.progress.checkpoint = target;
+    return 'written';
   }
 
-  /** Waits until everything read is acknowledged (or the lease is lost), then checkpoints. */
-  private async drain(): Promise<void> {
+  /**
+   * Waits until everything handed to the sink is acknowledged, the lease is lost, or (when `deadline`
+   * is given) the deadline passes. True when everything was acknowledged.
+   */
+  private async drain(deadline?: number): Promise<boolean> {
+    const clock = this.deps.clock ?? monotonicClock;
     while (this.acknowledgements.size > 0 && !this.lease.isLost) {
-      await Promise.race([Promise.all([...this.acknowledgements]), new Promise((r) => setTimeout(r, 500))]);
+      const wait = deadline === undefined ? 500 : Math.min(500, deadline - clock());
+      if (wait <= 0) break;
+      await Promise.race([Promise.all([...this.acknowledgements]), new Promise((r) => setTimeout(r, wait))]);
     }
     await this.checkpointWrite;
-    if (!this.lease.isLost) await this.writeCheckpoint();
+    return this.acknowledgements.size === 0;
+  }
+
+  /**
+   * The graceful end of a lease: acknowledgements for at most half the hand-over time, then the final
+   * checkpoint, retried with backoff while the lease is held and the hand-over time lasts.
+   */
+  private async handOver(): Promise<void> {
+    const clock = this.deps.clock ?? monotonicClock;
+    const started = clock();
+    const deadline = started + this.deps.handOverMs;
+    if (!(await this.drain(started + this.deps.handOverMs / 2)) && !this.lease.isLost) {
+      this.deps.log.warn(
+        { waitedMs: Math.round(clock() - started), writesOut: this.acknowledgements.size, checkpoint: this.latestSafe ?? this.savedCheckpoint },
+        'handing the lease over with records not yet acknowledged by the output: the checkpoint stays behind them and the next owner writes them',
+      );
+    }
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.writeCheckpoint();
+      if (outcome !== 'failed') return;
+      const wait = Math.min(backoffDelay(attempt, { baseMs: 100, maxMs: 1000 }), deadline - clock(), this.lease.remainingMs);
+      if (wait <= 0 || this.lease.isLost) {
+        this.deps.log.error({ checkpoint: this.latestSafe, attempts: attempt + 1 }, 'final checkpoint not written before the hand-over time ran out: the next owner re-reads from the last one written');
+        return;
+      }
+      await sleep(wait);
+    }
   }
 
   private lost(reason: string): RunOutcome {

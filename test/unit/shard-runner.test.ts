@@ -8,13 +8,11 @@ import pino from 'pino';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
 import type { DeadLetter, OutputRecord, SourceRecord } from '../../shared/records';
 import { deadLetterId } from '../../shared/records';
-import type { CheckpointStore, FencedWriteResult } from '../../shared/leases/checkpoint-store';
-import type { DeadLetterQueue } from '../../worker/dead-letter/dead-letter-queue';
+import type { FencedWriteResult } from '../../shared/leases/checkpoint-store';
 import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
 import { Lease } from '../../worker/leases/lease';
 import { ShardRunner, type RunOutcome, type WorkerCounters } from '../../worker/shard-runner';
 import type { RecordBatch, ShardReader } from '../../worker/shard-reader';
-import type { KinesisSink } from '../../worker/sink/kinesis-sink';
 import { passThroughTransform } from '../../worker/transform/pass-through-transform';
 import { stockTransform } from '../../worker/transform/stock-transform';
 import type { RecordTransform } from '../../worker/transform/transform';
@@ -96,19 +94,20 @@ function setup(batches: SourceRecord[][], opts: { transform?: RecordTransform; r
   const checkpoints = new FakeCheckpoints();
   const deadLetters = new FakeDeadLetters();
   const counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
-  const lease = new Lease(SHARD, 'token-1', 60_000);
+  const lease = new Lease(SHARD, 'token-1', { timeoutMs: 60_000 });
   const runner = new ShardRunner(
     lease,
     {
       reader: new DeaggregatingReader(new ScriptedReader(batches), { streamArn: STREAM, shardId: SHARD, log }),
       transform: opts.transform ?? passThroughTransform,
-      sink: sink as unknown as KinesisSink,
-      deadLetters: deadLetters as unknown as DeadLetterQueue,
-      checkpoints: checkpoints as unknown as CheckpointStore,
+      sink,
+      deadLetters,
+      checkpoints,
       output: OUTPUT,
       inputStreamArn: STREAM,
       counters,
       log,
+      handOverMs: 30_000,
     },
     opts.checkpoint,
     opts.replayUntil,

@@ -20,6 +20,9 @@ import type { RecordBatch, ShardReader } from '../shard-reader';
 import type { ShardEndProbe } from './shard-end-probe';
 import { metrics } from '../../shared/metrics';
 
+/** Consecutive ResourceNotFound answers before the reader gives the shard up to its lease holder. */
+const NOT_FOUND_TRIES = 3;
+
 export interface EfoSettings {
   subscriptionTimeoutMs: number;
   maxSubscriptionMs: number;
@@ -164,6 +167,9 @@ export class EfoReader implements ShardReader {
       delay = 1000 + backoffDelay(attempt, { baseMs: 500, maxMs: 5000 });
       this.log.info({ retryInMs: delay }, 'shard subscription still held by an earlier subscription; retrying');
     } else if (name === 'ResourceNotFoundException') {
+      // The consumer may have been re-registered (a fresh ARN helps), or the shard is gone: after a few
+      // tries the lease holder looks at the stream's shards and finishes a trimmed shard.
+      if (attempt >= NOT_FOUND_TRIES - 1) throw err;
       this.consumer.invalidate();
       delay = 1000 + backoffDelay(attempt, { baseMs: 1000, maxMs: 10_000 });
       this.log.error({ err: describeError(err), retryInMs: delay }, 'EFO consumer or shard not found: the consumer may have been deregistered; waiting and retrying');

@@ -1,28 +1,89 @@
 /**
- * A held shard lease: the BullMQ lease job's lock, identified by the lock token. The lease is lost
- * when BullMQ reports a failed renewal, when a fenced checkpoint write finds another owner, or when
- * no renewal has succeeded for a whole lease timeout (a frozen or partitioned process learns it
- * this way before it can talk to Redis again). Lost means: stop touching the shard at once.
+ * A held shard lease: the BullMQ lease job's lock, identified by the lock token.
+ *
+ * Redis expires the lock `timeoutMs` after the last renewal *set* it, and a renewal sets it after it
+ * *starts*; so counting from the start of the last successful renewal can only err early. The lease
+ * stops sending a safety margin before that point (`sendDeadline`), so a worker whose renewals stopped
+ * answering (Redis unreachable, the process frozen or starved) stops writing before another worker can
+ * take the shard: two writers never overlap, whatever the event-loop lag on the way.
+ *
+ * The lease is lost when BullMQ reports a failed renewal, when a fenced checkpoint write finds another
+ * owner, or when the send deadline passes without a renewal. Lost means: stop touching the shard at once.
+ * Time is read from an injected monotonic clock (tests drive it; wall-clock jumps cannot move it).
  */
-export type LeaseEnd = 'lost' | 'released';
+export type Clock = () => number;
+
+/** Monotonic milliseconds: immune to NTP steps and skewed host clocks. */
+export const monotonicClock: Clock = () => performance.now();
+
+/** The part of a lease timeout kept free before Redis may expire the lock. */
+export function safetyMargin(timeoutMs: number): number {
+  return Math.floor(timeoutMs / 5);
+}
+
+export interface LeaseTiming {
+  timeoutMs: number;
+  /** Default `safetyMargin(timeoutMs)`. */
+  marginMs?: number;
+  clock?: Clock;
+  /** When the call that took the lock started (clock time); default now. */
+  acquiredAt?: number;
+}
 
 export class Lease {
   private readonly lostController = new AbortController();
   private readonly stopController = new AbortController();
   /** Aborts when reading must stop for any reason (lost lease or a graceful stop). */
   readonly signal: AbortSignal;
-  private lastRenewedAt = Date.now();
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+  private readonly marginMs: number;
+  private lastRenewalStart: number;
+  /** Fires at the send deadline, so a reader blocked in a long wait stops too, not only the next check. */
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(
     readonly shardId: string,
     readonly token: string,
-    private readonly timeoutMs: number,
+    timing: LeaseTiming,
   ) {
     this.signal = AbortSignal.any([this.lostController.signal, this.stopController.signal]);
+    this.clock = timing.clock ?? monotonicClock;
+    this.timeoutMs = timing.timeoutMs;
+    this.marginMs = timing.marginMs ?? safetyMargin(timing.timeoutMs);
+    this.lastRenewalStart = timing.acquiredAt ?? this.clock();
+    this.arm();
+  }
+
+  private arm(): void {
+    clearTimeout(this.watchdog);
+    if (this.lostController.signal.aborted) return;
+    this.watchdog = setTimeout(() => {
+      if (!this.isLost) this.arm(); // renewed meanwhile: watch the new deadline
+    }, Math.max(0, this.sendDeadline - this.clock()) + 1);
+    this.watchdog.unref?.();
+  }
+
+  /** The lease is over (released, finished or lost): stop watching its deadline. */
+  close(): void {
+    clearTimeout(this.watchdog);
+  }
+
+  /** Clock time after which nothing more may be sent for this lease unless it is renewed first. */
+  get sendDeadline(): number {
+    return this.lastRenewalStart + this.timeoutMs - this.marginMs;
+  }
+
+  /** Milliseconds left before the send deadline (0 once it has passed). */
+  get remainingMs(): number {
+    return Math.max(0, this.sendDeadline - this.clock());
   }
 
   get isLost(): boolean {
-    return this.lostController.signal.aborted || Date.now() - this.lastRenewedAt > this.timeoutMs;
+    if (this.lostController.signal.aborted) return true;
+    if (this.clock() < this.sendDeadline) return false;
+    this.lose(`no lock renewal answered within ${this.timeoutMs - this.marginMs} ms of its start (lease timeout ${this.timeoutMs} ms, safety margin ${this.marginMs} ms)`);
+    return true;
   }
 
   get isStopping(): boolean {
@@ -31,17 +92,18 @@ export class Lease {
 
   /** Why the lease counts as lost, for logs. */
   get lostReason(): string | undefined {
-    if (this.lostController.signal.aborted) return (this.lostController.signal.reason as Error)?.message;
-    if (Date.now() - this.lastRenewedAt > this.timeoutMs) return `no renewal for ${Date.now() - this.lastRenewedAt} ms (lease timeout ${this.timeoutMs} ms)`;
-    return undefined;
+    return this.isLost ? (this.lostController.signal.reason as Error)?.message : undefined;
   }
 
-  renewed(at = Date.now()): void {
-    this.lastRenewedAt = at;
+  /** A renewal that started at `startedAt` (clock time) succeeded. */
+  renewed(startedAt: number): void {
+    if (this.lostController.signal.aborted) return; // the lost decision stands: the runner has stopped
+    this.lastRenewalStart = Math.max(this.lastRenewalStart, startedAt);
   }
 
   /** Another owner may have the shard now: stop without writing anything more for it. */
   lose(reason: string): void {
+    clearTimeout(this.watchdog);
     if (!this.lostController.signal.aborted) this.lostController.abort(new Error(reason));
   }
 

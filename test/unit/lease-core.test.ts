@@ -1,0 +1,348 @@
+/**
+ * The lease core on a fake clock (jest's fake timers drive Date, timers and the injected clock): the
+ * lease's send deadline measured from the renewal's start, the runner's graceful hand-over (drain,
+ * bounded wait, final checkpoint retried while the lease is held), fencing, out-of-order
+ * acknowledgements, the holder's outcomes (trimmed shards, retries), and fair-share arithmetic.
+ */
+import pino from 'pino';
+import type { Shard } from '@aws-sdk/client-kinesis';
+import type { OutputStreamConfig } from '../../shared/config/app-config';
+import type { FencedWriteResult } from '../../shared/leases/checkpoint-store';
+import type { LeaseJobData } from '../../shared/leases/lease-job';
+import { initProcessMetrics } from '../../shared/metrics';
+import type { OutputRecord, SourceRecord } from '../../shared/records';
+import { fairShareTarget } from '../../worker/leases/fair-share';
+import { Lease, safetyMargin } from '../../worker/leases/lease';
+import { LeaseHolder } from '../../worker/lease-holder';
+import { ShardRunner, type RunOutcome, type WorkerCounters } from '../../worker/shard-runner';
+import type { RecordBatch, ShardReader } from '../../worker/shard-reader';
+import { passThroughTransform } from '../../worker/transform/pass-through-transform';
+
+const log = pino({ level: 'silent' });
+const SHARD = 'shardId-000000000001';
+const STREAM = 'arn:aws:kinesis:us-east-1:123456789012:stream/in';
+const TIMEOUT = 10_000;
+const OUTPUT = { maxBatchRecords: 500, maxRecordBytes: 1024 * 1024, partitionKey: { type: 'INPUT' } } as OutputStreamConfig;
+const clock = () => Date.now();
+
+const seq = (i: number) => `4959033827149025660855969253836157109592157598913${String(i).padStart(7, '0')}`;
+const record = (i: number): SourceRecord => ({ shardId: SHARD, sequenceNumber: seq(i), partitionKey: `pk-${i}`, data: Buffer.from(`r-${i}`) });
+
+/** Hands out the scripted batches, then waits (an open shard with nothing new) until the signal aborts. */
+class OpenShardReader implements ShardReader {
+  readonly kind = 'POLLING';
+  closed = false;
+  constructor(private readonly batches: SourceRecord[][]) {}
+  async next(signal: AbortSignal): Promise<RecordBatch> {
+    const records = this.batches.shift();
+    if (records) return { records, shardEnded: false, childShardIds: [] };
+    await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    return { records: [], shardEnded: false, childShardIds: [] };
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+class FakeSink {
+  readonly congested = false;
+  readonly room = 1_000_000;
+  readonly writes: Array<{ records: readonly OutputRecord[]; ack: () => void }> = [];
+  async reserve(): Promise<void> {}
+  write(records: readonly OutputRecord[]): Promise<void> {
+    return new Promise((resolve) => this.writes.push({ records, ack: resolve }));
+  }
+}
+
+class FakeCheckpoints {
+  readonly saved: string[] = [];
+  /** Answers of the next save calls, in order ('throw' rejects like a Redis blip); then 'written'. */
+  readonly answers: Array<FencedWriteResult | 'throw'> = [];
+  saveCalls = 0;
+  finished: string[] | undefined;
+  stored: string | undefined;
+  async get(): Promise<string | undefined> {
+    return this.stored;
+  }
+  async submitted(): Promise<string | undefined> {
+    return undefined;
+  }
+  async save(_shard: string, _token: string, position: string): Promise<FencedWriteResult> {
+    this.saveCalls += 1;
+    const answer = this.answers.shift() ?? 'written';
+    if (answer === 'throw') throw new Error('Connection is closed.');
+    if (answer === 'written') this.saved.push(position);
+    return answer;
+  }
+  markSubmitted(): void {}
+  async finish(_shard: string, _token: string, children: readonly string[]): Promise<FencedWriteResult> {
+    this.finished = [...children];
+    return 'written';
+  }
+}
+
+function runnerSetup(batches: SourceRecord[][], handOverMs = 4000) {
+  const sink = new FakeSink();
+  const checkpoints = new FakeCheckpoints();
+  const reader = new OpenShardReader(batches);
+  const counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
+  const lease = new Lease(SHARD, 'token-1', { timeoutMs: TIMEOUT, clock });
+  const runner = new ShardRunner(lease, {
+    reader,
+    transform: passThroughTransform,
+    sink,
+    deadLetters: { add: async () => undefined },
+    checkpoints,
+    output: OUTPUT,
+    inputStreamArn: STREAM,
+    counters,
+    log,
+    handOverMs,
+    clock,
+  });
+  let outcome: RunOutcome | undefined;
+  const run = runner.run().then((o) => (outcome = o));
+  return { sink, checkpoints, reader, lease, runner, run, outcome: () => outcome };
+}
+
+/** Lets promise chains settle under fake timers (microtasks only; no time passes). */
+async function settle(rounds = 20): Promise<void> {
+  for (let i = 0; i < rounds; i++) await Promise.resolve();
+}
+
+beforeAll(() => initProcessMetrics({ role: 'test' }));
+beforeEach(() => jest.useFakeTimers());
+afterEach(() => jest.useRealTimers());
+
+describe('Lease on a fake clock', () => {
+  it('stops sending a safety margin before Redis can expire the lock, counted from the renewal start', () => {
+    const lease = new Lease(SHARD, 't', { timeoutMs: TIMEOUT, clock });
+    const margin = safetyMargin(TIMEOUT);
+    expect(margin).toBe(2000);
+    jest.advanceTimersByTime(TIMEOUT - margin - 1);
+    expect(lease.isLost).toBe(false);
+    expect(lease.remainingMs).toBe(1);
+    jest.advanceTimersByTime(1);
+    expect(lease.isLost).toBe(true);
+    expect(lease.lostReason).toMatch(/no lock renewal answered within 8000 ms/);
+    lease.close();
+  });
+
+  it('a renewal extends from when it started, not from when it answered', () => {
+    const lease = new Lease(SHARD, 't', { timeoutMs: TIMEOUT, clock });
+    jest.advanceTimersByTime(3000);
+    const startedAt = clock();
+    jest.advanceTimersByTime(4000); // a slow answer
+    lease.renewed(startedAt);
+    expect(lease.sendDeadline).toBe(startedAt + TIMEOUT - 2000);
+    jest.advanceTimersByTime(startedAt + 8000 - clock() - 1);
+    expect(lease.isLost).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(lease.isLost).toBe(true);
+    lease.close();
+  });
+
+  it('an older renewal answering late never moves the deadline back', () => {
+    const lease = new Lease(SHARD, 't', { timeoutMs: TIMEOUT, clock });
+    const first = clock();
+    jest.advanceTimersByTime(2000);
+    lease.renewed(clock());
+    lease.renewed(first);
+    expect(lease.sendDeadline).toBe(first + 2000 + 8000);
+    lease.close();
+  });
+
+  it('aborts its signal at the deadline by itself, so a reader blocked in a long wait stops too', () => {
+    const lease = new Lease(SHARD, 't', { timeoutMs: TIMEOUT, clock });
+    jest.advanceTimersByTime(5000);
+    lease.renewed(clock()); // deadline now 13 s
+    jest.advanceTimersByTime(7999);
+    expect(lease.signal.aborted).toBe(false);
+    jest.advanceTimersByTime(2);
+    expect(lease.signal.aborted).toBe(true);
+    expect(lease.isStopping).toBe(false);
+  });
+
+  it('a lost lease stays lost; a graceful stop is not a loss', () => {
+    const lease = new Lease(SHARD, 't', { timeoutMs: TIMEOUT, clock });
+    lease.stop();
+    expect(lease.signal.aborted).toBe(true);
+    expect(lease.isLost).toBe(false);
+    lease.lose('fenced');
+    lease.renewed(clock() + 1000);
+    expect(lease.isLost).toBe(true);
+    expect(lease.lostReason).toBe('fenced');
+  });
+});
+
+describe('ShardRunner: acknowledgements, stop and fencing', () => {
+  it('moves the checkpoint only past acknowledged records, with acknowledgements out of order', async () => {
+    const t = runnerSetup([[record(1), record(2)], [record(3)], [record(4)]]);
+    await settle();
+    expect(t.sink.writes).toHaveLength(3);
+    t.sink.writes[2].ack();
+    t.sink.writes[1].ack();
+    await settle();
+    expect(t.checkpoints.saved).toEqual([]);
+    t.sink.writes[0].ack();
+    await settle();
+    expect(t.checkpoints.saved).toEqual([seq(4)]);
+    t.lease.stop();
+    await t.run;
+    expect(t.outcome()).toEqual({ type: 'released' });
+  });
+
+  it('a graceful stop drains: waits for the records in flight, then writes the final checkpoint', async () => {
+    const t = runnerSetup([[record(1), record(2)]]);
+    await settle();
+    t.lease.stop();
+    await settle();
+    expect(t.outcome()).toBeUndefined(); // still waiting for the sink
+    jest.advanceTimersByTime(1000);
+    t.sink.writes[0].ack();
+    await settle();
+    await jest.advanceTimersByTimeAsync(0);
+    await t.run;
+    expect(t.outcome()).toEqual({ type: 'released' });
+    expect(t.checkpoints.saved).toEqual([seq(2)]);
+    expect(t.reader.closed).toBe(true);
+  });
+
+  it('hands over within its time when the output never acknowledges, leaving the checkpoint behind the unsent records', async () => {
+    const t = runnerSetup([[record(1)], [record(2)]], 4000);
+    await settle();
+    t.sink.writes[0].ack();
+    await settle();
+    expect(t.checkpoints.saved).toEqual([seq(1)]);
+    t.lease.stop();
+    await jest.advanceTimersByTimeAsync(1999);
+    expect(t.outcome()).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(1);
+    await t.run;
+    expect(t.outcome()).toEqual({ type: 'released' });
+    expect(t.checkpoints.saved).toEqual([seq(1)]); // record 2 is the next owner's
+  });
+
+  it('retries the final checkpoint after a Redis blip while the lease is held', async () => {
+    const t = runnerSetup([[record(1)]]);
+    await settle();
+    t.checkpoints.answers.push('throw', 'throw', 'throw'); // the write after the ack, and the first two final tries
+    t.sink.writes[0].ack();
+    await settle();
+    expect(t.checkpoints.saved).toEqual([]);
+    t.lease.stop();
+    await jest.advanceTimersByTimeAsync(3000);
+    await t.run;
+    expect(t.outcome()).toEqual({ type: 'released' });
+    expect(t.checkpoints.saveCalls).toBe(4);
+    expect(t.checkpoints.saved).toEqual([seq(1)]);
+  });
+
+  it('gives the final checkpoint up when the hand-over time runs out', async () => {
+    const t = runnerSetup([[record(1)]], 2000);
+    await settle();
+    t.checkpoints.answers.push(...Array<'throw'>(100).fill('throw'));
+    t.sink.writes[0].ack();
+    await settle();
+    t.lease.stop();
+    await jest.advanceTimersByTimeAsync(2500);
+    await t.run;
+    expect(t.outcome()).toEqual({ type: 'released' });
+    expect(t.checkpoints.saved).toEqual([]);
+    expect(t.checkpoints.saveCalls).toBeGreaterThan(2);
+  });
+
+  it('a fenced checkpoint write marks the lease lost and stops the shard', async () => {
+    const t = runnerSetup([[record(1)]]);
+    await settle();
+    t.checkpoints.answers.push('lease-lost');
+    t.sink.writes[0].ack();
+    await settle();
+    await jest.advanceTimersByTimeAsync(0);
+    await t.run;
+    expect(t.lease.isLost).toBe(true);
+    expect(t.lease.lostReason).toMatch(/fenced/);
+    expect(t.outcome()).toEqual({ type: 'lost' });
+  });
+
+  it('stops reading at the send deadline when renewals stop, and writes no checkpoint after it', async () => {
+    const t = runnerSetup([[record(1)]]);
+    await settle();
+    await jest.advanceTimersByTimeAsync(TIMEOUT - safetyMargin(TIMEOUT));
+    t.sink.writes[0].ack();
+    await settle();
+    await t.run;
+    expect(t.outcome()).toEqual({ type: 'lost' });
+    expect(t.checkpoints.saveCalls).toBe(0);
+  });
+});
+
+describe('LeaseHolder outcomes', () => {
+  const data: LeaseJobData = { shardId: SHARD, parentShardIds: [], start: { type: 'TRIM_HORIZON' } };
+
+  function holderSetup(readerError: Error, listed: string[] | Error) {
+    const checkpoints = new FakeCheckpoints();
+    checkpoints.stored = seq(7);
+    const failing: ShardReader = { kind: 'POLLING', next: async () => Promise.reject(readerError), close: async () => undefined };
+    const holder = new LeaseHolder({
+      checkpoints,
+      readers: { create: () => failing },
+      shards: { listShards: async () => (listed instanceof Error ? Promise.reject(listed) : listed.map((ShardId) => ({ ShardId }) as Shard)) },
+      runner: { transform: passThroughTransform, sink: new FakeSink(), deadLetters: { add: async () => undefined }, output: OUTPUT, inputStreamArn: STREAM, counters: { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 }, handOverMs: 1000, clock },
+      workerId: 'w1',
+      log,
+    });
+    return { holder, checkpoints, lease: new Lease(SHARD, 't', { timeoutMs: TIMEOUT, clock }) };
+  }
+
+  const notFound = () => Object.assign(new Error('Shard shardId-000000000001 in stream in under account 123456789012 does not exist'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } });
+
+  it('finishes a shard the stream no longer lists (trimmed past retention), with its metric', async () => {
+    jest.useRealTimers();
+    const { holder, checkpoints, lease } = holderSetup(notFound(), ['shardId-000000000002']);
+    const metrics = initProcessMetrics({ role: 'test' });
+    const before = (await metrics.shardsTrimmed.get()).values.reduce((a, v) => a + v.value, 0);
+    expect(await holder.hold(lease, data)).toEqual({ type: 'finished' });
+    expect(checkpoints.finished).toEqual([]);
+    const after = (await metrics.shardsTrimmed.get()).values.reduce((a, v) => a + v.value, 0);
+    expect(after - before).toBe(1);
+    lease.close();
+  });
+
+  it('retries later (with the failure count) when the shard is still listed or the listing fails', async () => {
+    jest.useRealTimers();
+    for (const listed of [[SHARD], new Error('ListShards failed')]) {
+      const { holder, checkpoints, lease } = holderSetup(notFound(), listed);
+      const outcome = await holder.hold(lease, { ...data, failures: 2 });
+      expect(outcome).toMatchObject({ type: 'retry', failures: 3 });
+      expect(checkpoints.finished).toBeUndefined();
+      lease.close();
+    }
+  });
+
+  it('completes at once a lease whose shard is finished already', async () => {
+    jest.useRealTimers();
+    const { holder, checkpoints, lease } = holderSetup(new Error('not read'), []);
+    checkpoints.stored = 'SHARD_END';
+    expect(await holder.hold(lease, data)).toEqual({ type: 'finished' });
+    lease.close();
+  });
+});
+
+describe('fair share', () => {
+  it('sums to the shard count for every worker count, every worker computing alone from the same live set', () => {
+    const wrong: string[] = [];
+    for (let workers = 1; workers <= 40; workers++) {
+      const live = Array.from({ length: workers }, (_, i) => `worker-${(i * 7919) % 1000}`);
+      for (const shards of [0, 1, workers - 1, workers, workers + 1, 97, 2048]) {
+        const total = live.reduce((sum, self) => sum + fairShareTarget(shards, live, self, Number.MAX_SAFE_INTEGER), 0);
+        if (total !== shards) wrong.push(`${workers} workers, ${shards} shards: ${total}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('a worker missing from the live set (its heartbeat not yet seen) counts itself in', () => {
+    expect(fairShareTarget(10, ['a', 'b'], 'c', 100)).toBe(3);
+  });
+});

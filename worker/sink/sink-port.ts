@@ -1,0 +1,22 @@
+/**
+ * What a shard runner needs from the sink, and no more: room to wait for, a write that resolves when
+ * Kinesis has acknowledged every record of it, and the output's health. The runner is tested against
+ * a fake of this; `KinesisSink` is the real one.
+ */
+import type { OutputRecord } from '../../shared/records';
+
+/** Who wrote a record: when its lease is lost, its unsent records are dropped. */
+export interface RecordOwner {
+  readonly isLost: boolean;
+}
+
+export interface SinkPort {
+  /** True while the output pushes back (throttled recently, or pausing to retry). */
+  readonly congested: boolean;
+  /** How many more records the buffer takes before `reserve` waits. */
+  readonly room: number;
+  /** Waits until the buffer has room for `count` more records, or the signal aborts. */
+  reserve(count: number, signal?: AbortSignal): Promise<void>;
+  /** Resolves once Kinesis has acknowledged every record (never, for records of a lost or abandoned owner). */
+  write(records: readonly OutputRecord[], owner?: RecordOwner): Promise<void>;
+}

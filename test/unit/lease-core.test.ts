@@ -99,7 +99,7 @@ function runnerSetup(batches: SourceRecord[][], handOverMs = 4000) {
     log,
     handOverMs,
     clock,
-  });
+  }, undefined);
   let outcome: RunOutcome | undefined;
   const run = runner.run().then((o) => (outcome = o));
   return { sink, checkpoints, reader, lease, runner, run, outcome: () => outcome };

@@ -176,7 +176,7 @@ export class Coordinator {
     this.stopLeading();
     metrics().isLeader.set(0);
     const err = new StateLostError(this.opts.keys.app, reason);
-    void recordStateLost(this.opts.redis, this.opts.keys, this.opts.id, reason)
+    void recordStateLost(this.opts.redis, this.opts.keys, this.opts.id, reason, this.opts.keys.liveCoordinators)
       .catch(() => undefined)
       .finally(() => (this.opts.onStateLost ?? reportAppStateLost)(err));
   }

@@ -110,9 +110,17 @@ export async function createMarker(redis: Redis, keys: AppKeys, by: string): Pro
   await redis.set(keys.state, newMarker(by), 'NX');
 }
 
-/** Writes the tombstone (keeps the first one), so every later start refuses too. */
-export async function recordStateLost(redis: Redis, keys: AppKeys, by: string, reason: string): Promise<void> {
-  await redis.set(keys.stateLost, JSON.stringify({ at: new Date().toISOString(), by, reason } satisfies AppStateTombstone), 'NX');
+/**
+ * Writes the tombstone (keeps the first one), so every later start refuses too, and removes the
+ * process's heartbeat from its live set (`liveSet`), since it is about to exit: `start-over` need not
+ * wait for it to go stale.
+ */
+export async function recordStateLost(redis: Redis, keys: AppKeys, by: string, reason: string, liveSet: string): Promise<void> {
+  await redis
+    .multi()
+    .set(keys.stateLost, JSON.stringify({ at: new Date().toISOString(), by, reason } satisfies AppStateTombstone), 'NX')
+    .zrem(liveSet, by)
+    .exec();
 }
 
 /**

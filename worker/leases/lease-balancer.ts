@@ -94,7 +94,7 @@ export class LeaseBalancer {
     if (verdict.kind !== 'lost') return verdict.kind;
     this.stateLost = true;
     const err = new StateLostError(this.deps.keys.app, verdict.reason);
-    void recordStateLost(this.deps.redis, this.deps.keys, this.deps.workerId, verdict.reason)
+    void recordStateLost(this.deps.redis, this.deps.keys, this.deps.workerId, verdict.reason, this.deps.keys.liveWorkers)
       .catch(() => undefined)
       .finally(() => (this.deps.onStateLost ?? reportAppStateLost)(err));
     return 'lost';

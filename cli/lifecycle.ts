@@ -1,8 +1,10 @@
 /**
  * Process lifecycle shared by every command: exit codes (0 clean stop, 2 bad configuration or
- * arguments, 1 anything else) and graceful SIGINT/SIGTERM handling.
+ * arguments, 3 Redis lost the application's state, 1 anything else) and graceful SIGINT/SIGTERM handling.
  */
 import { ConfigError } from '../shared/config/config-error';
+import type { Logger } from '../shared/logging';
+import { onAppStateLost, STATE_LOST_EXIT_CODE, StateLostError } from '../shared/redis/app-state';
 
 export class FatalError extends Error {
   override readonly name = 'FatalError';
@@ -42,10 +44,31 @@ export function exitWithError(err: unknown): never {
     process.stderr.write(`${err.message}\n`);
     process.exit(2);
   }
+  if (err instanceof StateLostError) {
+    process.stderr.write(`shardflow: ${err.message}\n`);
+    process.exit(STATE_LOST_EXIT_CODE);
+  }
   if (err instanceof FatalError) {
     process.stderr.write(`shardflow: ${err.message}\n`);
     process.exit(1);
   }
   process.stderr.write(`shardflow: fatal error: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
+}
+
+/**
+ * A running worker or coordinator that finds the application's state lost stops at once with exit
+ * code 3: no flush, no checkpoint, no release, since the state those would write to is gone (and
+ * writing it again would look like a fresh application). Installed as the process-wide handler too.
+ */
+export function exitOnStateLost(log: Logger): (err: StateLostError) => void {
+  let exiting = false;
+  const handler = (err: StateLostError) => {
+    if (exiting) return;
+    exiting = true;
+    log.error({ app: err.app, reason: err.reason, exitCode: STATE_LOST_EXIT_CODE }, err.message);
+    process.exit(STATE_LOST_EXIT_CODE);
+  };
+  onAppStateLost(handler);
+  return handler;
 }

@@ -11,6 +11,7 @@ import { runShutdown } from './run-shutdown';
 import { DEFAULT_METRICS_PORT } from './ops';
 import { runDashboard } from './run-dashboard';
 import { runDlq } from './run-dlq';
+import { runStartOver } from './run-start-over';
 
 function withCommon(command: Command): Command {
   return command
@@ -49,6 +50,9 @@ export function buildProgram(): Command {
     .option('--json', 'list as JSON')
     .option('--timeout <seconds>', 'replay: how long to wait for every letter to be processed', '120')
     .action((action, opts) => runDlq(action, opts));
+  withCommon(program.command('start-over').description("after Redis lost the application's state (exit code 3): delete every key of the app, so the next start reads from source.init.position"))
+    .option('--yes', 'really delete them (refused while any worker or coordinator of the app is alive)')
+    .action((opts) => runStartOver(opts));
   withCommon(program.command('local').description('run the whole pipeline locally: local Kinesis, Redis, coordinator, workers and generator'))
     .option('--workers <n>', 'worker processes', '2')
     .option('--shards <n>', 'input stream shards, when the stack creates it', '4')

@@ -5,7 +5,8 @@ import { describeError } from '../shared/aws/kinesis-errors';
 import { createLogger, safeRedisUrl } from '../shared/logging';
 import { workerId } from '../shared/identity';
 import { loadConfig, resolveContext, type CommonOptions } from './context';
-import { FatalError, onShutdownSignal } from './lifecycle';
+import { exitOnStateLost, FatalError, onShutdownSignal } from './lifecycle';
+import { StateLostError } from '../shared/redis/app-state';
 import { connectRedis } from './services';
 import { startOps, type OpsOptions } from './ops';
 import { KinesisGateway } from '../shared/aws/kinesis-gateway';
@@ -22,7 +23,7 @@ export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<
   eventsConnection.on('error', () => undefined);
   const probe = KinesisGateway.fromConfig(config.input.client);
   const ops = await startOps(opts, { app: ctx.app, role: 'coordinator', process: id }, redis, () => probe.ping(config.input.stream.arn), log);
-  const coordinator = new Coordinator({ config, keys: ctx.keys, redis, eventsConnection, log, id, onShutdownRequested: () => stop('application shutdown requested') });
+  const coordinator = new Coordinator({ config, keys: ctx.keys, redis, eventsConnection, log, id, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(log) });
   const replayer = new DeadLetterReplayer(redis.duplicate(), ctx.keys, config, log);
   const dashboard = config.dashboard.enabled ? new Dashboard(config.dashboard, redis, ctx.keys) : undefined;
   const stop = onShutdownSignal(async (reason) => {
@@ -38,7 +39,7 @@ export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<
   try {
     await coordinator.start();
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
+    if (err instanceof ConfigError || err instanceof StateLostError) throw err;
     if (err instanceof ConsumerNotReady) throw new FatalError(`cannot prepare the EFO consumer: ${err.message}`);
     throw new FatalError(`cannot list the shards of ${config.input.stream.arn}: ${describeError(err)}`);
   }

@@ -13,6 +13,7 @@ import { loadConfig, resolveContext, type CommonOptions } from './context';
 import { ConfigError } from '../shared/config/config-error';
 import { FatalError } from './lifecycle';
 import { connectRedis } from './services';
+import { liveMembers } from '../shared/redis/heartbeats';
 
 export interface ShutdownOptions extends CommonOptions {
   timeout?: string;
@@ -34,11 +35,11 @@ export async function runShutdown(opts: ShutdownOptions): Promise<void> {
     let workers = 0;
     let coordinators = 0;
     for (;;) {
-      const now = Date.now();
-      workers = await redis.zcount(keys.liveWorkers, String(now - config.cluster.leaseTimeoutMs), '+inf');
-      coordinators = await redis.zcount(keys.liveCoordinators, String(now - 5000), '+inf');
+      // Heartbeats are scored with Redis's clock, so their age is judged by it too.
+      workers = (await liveMembers(redis, keys.liveWorkers, config.cluster.leaseTimeoutMs)).length;
+      coordinators = (await liveMembers(redis, keys.liveCoordinators, 5000)).length;
       if (workers === 0 && coordinators === 0) break;
-      if (now > deadline) throw new FatalError(`application "${ctx.app}" did not stop within ${timeoutS} s: ${workers} worker(s) and ${coordinators} coordinator(s) still running`);
+      if (Date.now() > deadline) throw new FatalError(`application "${ctx.app}" did not stop within ${timeoutS} s: ${workers} worker(s) and ${coordinators} coordinator(s) still running`);
       await sleep(250);
     }
     let consumer = '';

@@ -2,7 +2,8 @@ import { createLogger, safeRedisUrl } from '../shared/logging';
 import { workerId } from '../shared/identity';
 import { LeaseWorker } from '../worker/lease-worker';
 import { loadConfig, resolveContext, type CommonOptions } from './context';
-import { FatalError, onShutdownSignal } from './lifecycle';
+import { exitOnStateLost, FatalError, onShutdownSignal } from './lifecycle';
+import { AppStateGuard, readAppState, StateLostError } from '../shared/redis/app-state';
 import type { AppConfig } from '../shared/config/app-config';
 import { KinesisGateway } from '../shared/aws/kinesis-gateway';
 import { ConsumerNotReady, waitForActiveConsumer } from '../shared/aws/efo-consumer';
@@ -17,6 +18,14 @@ export async function runWorker(opts: CommonOptions & OpsOptions): Promise<void>
   const log = createLogger('worker', { app: ctx.app, worker: id });
   const config = loadConfig(ctx, log);
   const redis = await connectRedis(ctx.redisUrl);
+  // Refuse at once after a recorded loss; a missing marker only means no coordinator ran yet (the
+  // lease balancer waits for it and checks the state with every heartbeat from then on).
+  const verdict = new AppStateGuard(ctx.keys).observe(await readAppState(redis, ctx.keys));
+  if (verdict.kind === 'lost') {
+    redis.disconnect();
+    throw new StateLostError(ctx.app, verdict.reason);
+  }
+  exitOnStateLost(log);
   if (config.input.readerType === 'EFO' && config.input.efo.lifecycle === 'SELF_MANAGED') {
     await requireSelfManagedConsumer(config);
   }

@@ -15,7 +15,9 @@ import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
 import { CheckpointStore } from '../shared/leases/checkpoint-store';
 import { LeaseQueue } from './lease-queue';
 import { EfoConsumerLifecycle } from './efo-consumer-lifecycle';
-import { LeaderLease } from './leader-lease';
+import { LeaderLease, RedisLeaderLeaseStore } from './leader-lease';
+import { AppStateGuard, createMarker, readAppState, recordStateLost, reportAppStateLost, StateLostError, type AppStateObservation } from '../shared/redis/app-state';
+import { beat } from '../shared/redis/heartbeats';
 import { metrics } from '../shared/metrics';
 import { planLeases, type ShardInfo } from './shard-lineage';
 
@@ -29,6 +31,8 @@ export interface CoordinatorOptions {
   id: string;
   /** Called once when `shardflow shutdown` asks the whole application to stop. */
   onShutdownRequested?: () => void;
+  /** Called once when Redis lost the application's state (default: the process-wide handler, see app-state.ts). */
+  onStateLost?: (err: StateLostError) => void;
 }
 
 export function shardInfo(shard: Shard): ShardInfo {
@@ -54,6 +58,11 @@ export class Coordinator {
   /** Set while this coordinator leads; aborted when it stops leading. */
   private leading: AbortController | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Checks the leader lease's deadline, independently of any Redis call that may hang. */
+  private deadlineCheck: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private readonly appState: AppStateGuard;
+  private stateLost = false;
   readonly efoConsumer: EfoConsumerLifecycle | undefined;
   /** Set once this coordinator has added hash-key ranges to lease jobs of earlier versions. */
   private rangesAdded = false;
@@ -65,7 +74,8 @@ export class Coordinator {
     this.events = new QueueEvents(LEASE_QUEUE, { connection: opts.eventsConnection, prefix: opts.keys.bullPrefix, autorun: false });
     // A finished parent makes its children leasable: look again soon instead of after an interval.
     this.events.on('completed', () => this.wake?.());
-    this.leadership = new LeaderLease(opts.redis, opts.keys.coordinatorLeader, opts.id, opts.config.cluster.leaseTimeoutMs);
+    this.leadership = new LeaderLease(new RedisLeaderLeaseStore(opts.redis, opts.keys.coordinatorLeader), opts.id, opts.config.cluster.leaseTimeoutMs);
+    this.appState = new AppStateGuard(opts.keys);
     if (opts.config.input.readerType === 'EFO') {
       this.efoConsumer = new EfoConsumerLifecycle(this.kinesis, opts.config.input, opts.redis, opts.keys, opts.log);
     }
@@ -74,38 +84,103 @@ export class Coordinator {
   /**
    * Joins the coordinators. The leader prepares the EFO consumer and runs the first discovery before
    * this returns, so errors such as a missing stream fail the start; a standby returns at once and
-   * takes over when the leader's lease expires.
+   * takes over when the leader's lease expires. Throws {@link StateLostError} when Redis lost the
+   * application's state earlier (the tombstone exists); writes the state marker at the app's first start.
    */
   async start(): Promise<void> {
+    await this.initAppState();
     await this.beat();
     const leads = await this.leadership.step();
     metrics().isLeader.set(leads ? 1 : 0);
     if (leads) {
       await this.efoConsumer?.prepare(this.stopController.signal);
+      if (!(await this.stateAllowsDiscovery())) throw new StateLostError(this.opts.keys.app, 'its state marker vanished during the start');
       await this.discover();
       this.lead({ ready: true });
     } else {
       this.opts.log.info({ leader: await this.leadership.holder() }, 'another coordinator leads; standing by');
     }
     void this.events.run().catch((err) => this.opts.log.warn({ err: describeError(err) }, 'lease events stopped'));
-    this.heartbeat = setInterval(() => void this.tick().catch((err) => this.opts.log.warn({ err: describeError(err) }, 'coordinator heartbeat failed')), 1000);
+    this.heartbeat = setInterval(() => this.onTick(), 1000);
+    const checkMs = Math.max(50, Math.min(250, Math.floor(this.leadership.marginMs / 4)));
+    this.deadlineCheck = setInterval(() => this.enforceLeaderDeadline(), checkMs);
   }
 
-  /** Every second: heartbeat, shutdown check, and leadership (take it, keep it, or notice its loss). */
+  /** The 1 s timer: one tick at a time (a tick that hangs on Redis is not stacked on). */
+  private onTick(): void {
+    this.enforceLeaderDeadline();
+    if (this.ticking) return;
+    this.ticking = true;
+    void this.tick()
+      .catch((err) => this.opts.log.warn({ err: describeError(err) }, 'coordinator heartbeat failed'))
+      .finally(() => (this.ticking = false));
+  }
+
+  /** Every second: heartbeat, shutdown and state check, and leadership (take it, keep it, or notice its loss). */
   private async tick(): Promise<void> {
-    if (this.stopController.signal.aborted) return;
+    if (this.stopController.signal.aborted || this.stateLost) return;
     await this.beat();
-    const leads = await this.leadership.step();
+    if (this.stateLost) return;
+    await this.leadership.step();
+    const leads = this.leadership.leads();
     metrics().isLeader.set(leads ? 1 : 0);
     if (leads && !this.leading) {
       this.opts.log.info('leader lease acquired: this coordinator leads now');
       this.lead({ ready: false });
     } else if (!leads && this.leading) {
       this.opts.log.warn({ leader: await this.leadership.holder() }, 'leader lease lost: standing by');
-      this.leading.abort();
-      this.leading = undefined;
-      this.wake?.();
+      this.stopLeading();
     }
+  }
+
+  /**
+   * A leader whose last successful renewal started more than the TTL minus the margin ago stops leading
+   * now, before Redis can expire its key and let a standby lead too (whether the renewal failed or hangs).
+   */
+  private enforceLeaderDeadline(): void {
+    if (!this.leading || this.leadership.leads()) return;
+    metrics().isLeader.set(0);
+    metrics().leaderLeaseExpired.inc();
+    const { validForMs } = this.leadership;
+    this.opts.log.warn({ leaseTimeoutMs: this.leadership.ttlMs, validForMs }, `leader lease not renewed within ${validForMs} ms; stopped leading`);
+    this.stopLeading();
+  }
+
+  private stopLeading(): void {
+    this.leading?.abort();
+    this.leading = undefined;
+    this.wake?.();
+  }
+
+  /** At start: refuse after a recorded loss; write the marker at the app's first start, and remember it. */
+  private async initAppState(): Promise<void> {
+    const { redis, keys, id } = this.opts;
+    const before = await readAppState(redis, keys);
+    if (before.tombstone === null) await createMarker(redis, keys, id);
+    const verdict = this.appState.observe(await readAppState(redis, keys));
+    if (verdict.kind === 'lost') throw new StateLostError(keys.app, verdict.reason);
+  }
+
+  /** Right before each discovery: false (and the loss reported) unless the marker this process saw is still there. */
+  private async stateAllowsDiscovery(): Promise<boolean> {
+    if (this.stateLost) return false;
+    this.observeAppState(await readAppState(this.opts.redis, this.opts.keys));
+    return !this.stateLost;
+  }
+
+  private observeAppState(state: AppStateObservation): void {
+    if (this.stateLost) return;
+    const verdict = this.appState.observe(state);
+    if (verdict.kind === 'present') return;
+    // The marker is written before the first discovery, so "absent" after it means it is gone.
+    const reason = verdict.kind === 'lost' ? verdict.reason : `its marker key ${this.opts.keys.state} is gone`;
+    this.stateLost = true;
+    this.stopLeading();
+    metrics().isLeader.set(0);
+    const err = new StateLostError(this.opts.keys.app, reason);
+    void recordStateLost(this.opts.redis, this.opts.keys, this.opts.id, reason, this.opts.keys.liveCoordinators)
+      .catch(() => undefined)
+      .finally(() => (this.opts.onStateLost ?? reportAppStateLost)(err));
   }
 
   private lead(state: { ready: boolean }): void {
@@ -114,18 +189,16 @@ export class Coordinator {
     this.loop = this.runLoop(controller.signal, state.ready);
   }
 
-  /** Heartbeat in the live-coordinators set, and the check for an application shutdown request. */
+  /**
+   * Heartbeat in the live-coordinators set (Redis's clock), the check for an application shutdown
+   * request and the check of the application's state: one script, one round trip.
+   */
   private async beat(): Promise<void> {
     const { redis, keys, id } = this.opts;
-    const now = Date.now();
-    const results = await redis
-      .multi()
-      .zadd(keys.liveCoordinators, String(now), id)
-      .zremrangebyscore(keys.liveCoordinators, '-inf', String(now - 10_000))
-      .exists(keys.shutdown)
-      .exec();
-    const shutdownRequested = results?.[2]?.[1] === 1;
-    if (shutdownRequested && !this.stopController.signal.aborted) this.opts.onShutdownRequested?.();
+    const heartbeat = await beat(redis, keys, keys.liveCoordinators, id, 10_000);
+    this.observeAppState(heartbeat.state);
+    if (this.stateLost) return;
+    if (heartbeat.shutdownRequested && !this.stopController.signal.aborted) this.opts.onShutdownRequested?.();
   }
 
   /**
@@ -134,6 +207,7 @@ export class Coordinator {
    */
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
+    clearInterval(this.deadlineCheck);
     this.stopController.abort();
     this.leading?.abort();
     this.wake?.();
@@ -164,6 +238,7 @@ export class Coordinator {
           await this.efoConsumer?.prepare(signal);
           prepared = true;
         }
+        if (!(await this.stateAllowsDiscovery()) || signal.aborted) break;
         await this.discover();
       } catch (err) {
         this.opts.log.warn({ err: describeError(err) }, 'shard discovery failed; will try again');

@@ -57,6 +57,11 @@ export class Metrics {
   readonly redisErrors = new Counter({ name: 'shardflow_redis_errors_total', help: 'Redis errors seen by shardflow.', registers: [this.registry] });
   readonly kinesisErrors = new Counter({ name: 'shardflow_kinesis_errors_total', help: 'Kinesis call errors, by operation and kind.', labelNames: ['operation', 'kind'], registers: [this.registry] });
   readonly isLeader = new Gauge({ name: 'shardflow_coordinator_leader', help: '1 while this coordinator leads.', registers: [this.registry] });
+  readonly leaderLeaseExpired = new Counter({
+    name: 'shardflow_coordinator_leader_lease_expired_total',
+    help: 'Times this coordinator stopped leading because it could not renew its leader lease in time (Redis unreachable or too slow).',
+    registers: [this.registry],
+  });
   readonly shards = new Gauge({ name: 'shardflow_shards', help: 'Shards of the input stream at the last discovery, by state.', labelNames: ['state'], registers: [this.registry] });
 
   constructor(defaultLabels: Record<string, string> = {}) {

@@ -75,4 +75,16 @@ export class AppKeys {
     return `${this.prefix}:workers`;
   }
 
+  /**
+   * The application's state marker, JSON {createdAt, by}: written once (SET NX) by the first coordinator.
+   * A running process that saw it and finds it gone knows Redis lost the application's state.
+   */
+  get state(): string {
+    return `${this.prefix}:state`;
+  }
+
+  /** The tombstone, JSON {at, by, reason}: Redis lost this application's state; every start refuses until `shardflow start-over`. */
+  get stateLost(): string {
+    return `${this.prefix}:state-lost`;
+  }
 }

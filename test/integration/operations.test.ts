@@ -1,5 +1,8 @@
 /** /metrics, /healthz and /readyz of real processes during a run, and readiness following Redis. */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createStream, putAll, readAll } from '../support/kinesis';
 import { localProperties, writeProperties } from '../support/properties';
 import { waitForLog, type CliProcess } from '../support/cli';
@@ -31,7 +34,9 @@ function sample(text: string, name: string, match = ''): number {
 }
 
 test('workers and coordinators serve Prometheus metrics, health and readiness; readiness follows Redis', async () => {
-  redisServer = await startRedisServer();
+  // With its data on disk: a Redis that came back empty would (rightly) stop the processes with exit 3.
+  const redisDir = mkdtempSync(join(tmpdir(), 'shardflow-redis-'));
+  redisServer = await startRedisServer({ dir: redisDir, appendOnly: true });
   const app = h.app('it-ops');
   const inputArn = await createStream(h.client, uniqueName('oin'), 2);
   const outputArn = await createStream(h.client, uniqueName('oout'), 1);
@@ -81,7 +86,7 @@ test('workers and coordinators serve Prometheus metrics, health and readiness; r
   expect(down.checks.redis.ok).toBe(false);
   expect(down.checks.kinesis.ok).toBe(true);
   expect((await fetch(`${workerOps}/healthz`)).status).toBe(200);
-  redisServer = await startRedisServer({ port });
+  redisServer = await startRedisServer({ port, dir: redisDir, appendOnly: true });
   await waitFor(async () => (await fetch(`${workerOps}/readyz`)).status === 200, 20_000, 'readyz to answer 200 once Redis is back');
   expect(worker.child.exitCode).toBeNull();
   expect(sample(await (await fetch(`${workerOps}/metrics`)).text(), 'shardflow_redis_errors_total')).toBeGreaterThan(0);

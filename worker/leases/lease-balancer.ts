@@ -1,14 +1,17 @@
 /**
  * Keeps this worker at its fair share of the leases. Every tick it renews its heartbeat in the
- * live-workers set, reads how many shards are unfinished and how many workers are alive, sets how
- * many leases the BullMQ worker may hold, and hands back the leases above its share gracefully
- * (stop reading, flush, checkpoint, release), so another worker takes them at once. A worker that
- * stops removes its heartbeat, so the others grow their share without waiting for a timeout.
+ * live-workers set (scored with Redis's clock, in one script that also checks the shutdown request
+ * and the application's state marker: see shared/redis/app-state.ts), reads how many shards are
+ * unfinished and how many workers are alive, sets how many leases the BullMQ worker may hold, and
+ * hands back the leases above its share gracefully (stop reading, flush, checkpoint, release), so
+ * another worker takes them at once. A worker that stops removes its heartbeat, so the others grow their share without waiting for a timeout.
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logging';
 import type { AppKeys } from '../../shared/redis/keys';
+import { AppStateGuard, recordStateLost, reportAppStateLost, StateLostError, type AppStateObservation } from '../../shared/redis/app-state';
+import { beat } from '../../shared/redis/heartbeats';
 import { fairShareTarget } from './fair-share';
 import type { Lease } from './lease';
 
@@ -25,15 +28,22 @@ export interface LeaseBalancerDeps {
   setCapacity(leases: number): Promise<void>;
   /** Called when `shardflow shutdown` asks the whole application to stop. */
   onShutdownRequested?: () => void;
+  /** Called once when Redis lost the application's state (default: the process-wide handler, see app-state.ts). */
+  onStateLost?: (err: StateLostError) => void;
   log: Logger;
 }
 
 export class LeaseBalancer {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly appState: AppStateGuard;
+  private stateLost = false;
+  private waitingLogged = false;
   target = 0;
 
-  constructor(private readonly deps: LeaseBalancerDeps) {}
+  constructor(private readonly deps: LeaseBalancerDeps) {
+    this.appState = new AppStateGuard(deps.keys);
+  }
 
   start(): void {
     const loop = () => {
@@ -50,18 +60,10 @@ export class LeaseBalancer {
 
   async tick(): Promise<number> {
     const { redis, keys, workerId, leaseTimeoutMs } = this.deps;
-    const now = Date.now();
-    const [, , live, shutdown] = (await redis
-      .multi()
-      .zadd(keys.liveWorkers, String(now), workerId)
-      .zremrangebyscore(keys.liveWorkers, '-inf', String(now - leaseTimeoutMs))
-      .zrange(keys.liveWorkers, '0', '-1')
-      .exists(keys.shutdown)
-      .exec())!.map(([err, value]) => {
-      if (err) throw err;
-      return value;
-    }) as [unknown, unknown, string[], number];
-    if (shutdown === 1 && !this.stopped) this.deps.onShutdownRequested?.();
+    const heartbeat = await beat(redis, keys, keys.liveWorkers, workerId, leaseTimeoutMs);
+    if (this.checkAppState(heartbeat.state) === 'lost') return this.target;
+    const live = heartbeat.live;
+    if (heartbeat.shutdownRequested && !this.stopped) this.deps.onShutdownRequested?.();
     const counts = await this.deps.leaseQueue.getJobCounts('active', 'waiting', 'delayed', 'prioritized', 'waiting-children');
     const shards = Object.values(counts).reduce((a, b) => a + b, 0);
     const target = fairShareTarget(shards, live, workerId, this.deps.maxLeases);
@@ -76,6 +78,26 @@ export class LeaseBalancer {
       lease.stop();
     }
     return target;
+  }
+
+  /**
+   * The application's state, checked with every heartbeat: before the first coordinator ran there is
+   * nothing to lease yet (wait); once seen, a missing or replaced marker means Redis lost the state.
+   */
+  private checkAppState(state: AppStateObservation): 'present' | 'absent' | 'lost' {
+    if (this.stateLost) return 'lost';
+    const verdict = this.appState.observe(state);
+    if (verdict.kind === 'absent' && !this.waitingLogged) {
+      this.waitingLogged = true;
+      this.deps.log.info({ key: this.deps.keys.state }, 'application state not created yet: waiting for a coordinator to start the application');
+    }
+    if (verdict.kind !== 'lost') return verdict.kind;
+    this.stateLost = true;
+    const err = new StateLostError(this.deps.keys.app, verdict.reason);
+    void recordStateLost(this.deps.redis, this.deps.keys, this.deps.workerId, verdict.reason, this.deps.keys.liveWorkers)
+      .catch(() => undefined)
+      .finally(() => (this.deps.onStateLost ?? reportAppStateLost)(err));
+    return 'lost';
   }
 
   async stop(): Promise<void> {

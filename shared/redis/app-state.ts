@@ -1,0 +1,139 @@
+/**
+ * Guards against a Redis that comes back empty (restarted without persistence, flushed, failed over
+ * to an empty replica). Without it the next discovery would find no checkpoints and silently start the
+ * application over from `source.init.position`.
+ *
+ * The first coordinator writes a marker (`shardflow:<app>:state`, SET NX). Every running process checks
+ * it about once a second; one that saw the marker and finds it gone (or replaced by another one) writes
+ * a tombstone (`shardflow:<app>:state-lost`), says so and exits with {@link STATE_LOST_EXIT_CODE}. Every
+ * later start refuses while the tombstone exists, until `shardflow start-over` deletes the app's keys.
+ */
+import type { Redis } from 'ioredis';
+import type { AppKeys } from './keys';
+
+/** The exit code of a process that stops (or refuses to start) because Redis lost the app's state. */
+export const STATE_LOST_EXIT_CODE = 3;
+
+/** What the marker key holds. */
+export interface AppStateMarker {
+  createdAt: string;
+  by: string;
+}
+
+/** What the tombstone key holds. */
+export interface AppStateTombstone {
+  at: string;
+  by: string;
+  reason: string;
+}
+
+/** Redis lost the application's state: the process stops (or does not start), exit code 3. */
+export class StateLostError extends Error {
+  override readonly name = 'StateLostError';
+  readonly exitCode = STATE_LOST_EXIT_CODE;
+
+  constructor(
+    readonly app: string,
+    readonly reason: string,
+  ) {
+    super(
+      `Redis lost the state of application "${app}" (${reason}). Refusing to run: its checkpoints and lease jobs are gone, ` +
+        'and starting again would read every shard from source.init.position (LATEST: records are skipped; TRIM_HORIZON: everything is sent again). ' +
+        `To start over on purpose, stop every worker and coordinator of "${app}" and run \`shardflow start-over --app ${app} --yes\` (with the same --redis).`,
+    );
+  }
+}
+
+/** The state of the app as one check sees it: the marker's raw value (or null) and whether the tombstone exists. */
+export interface AppStateObservation {
+  marker: string | null;
+  tombstone: string | null;
+}
+
+export type AppStateVerdict =
+  /** The marker is there (and is the one seen before): carry on. */
+  | { kind: 'present' }
+  /** No marker yet and none was ever seen: the app was never started (a worker waits for a coordinator). */
+  | { kind: 'absent' }
+  /** Redis lost the state: stop. */
+  | { kind: 'lost'; reason: string };
+
+/**
+ * The decision, per process: remembers the marker it saw and judges each later observation. Pure.
+ */
+export class AppStateGuard {
+  private seen: string | undefined;
+
+  constructor(private readonly keys: AppKeys) {}
+
+  /** True once this process has seen the marker. */
+  get hasSeenMarker(): boolean {
+    return this.seen !== undefined;
+  }
+
+  observe(state: AppStateObservation): AppStateVerdict {
+    if (state.tombstone !== null) return { kind: 'lost', reason: `${this.keys.stateLost} records an earlier loss: ${describeTombstone(state.tombstone)}` };
+    if (state.marker === null) {
+      if (this.seen === undefined) return { kind: 'absent' };
+      return { kind: 'lost', reason: `its marker key ${this.keys.state} is gone: Redis was restarted without persistence, flushed, or failed over to an empty replica` };
+    }
+    if (this.seen === undefined) this.seen = state.marker;
+    else if (this.seen !== state.marker) {
+      return { kind: 'lost', reason: `its marker key ${this.keys.state} was replaced (${this.seen} before, ${state.marker} now): Redis lost the state and another process started the app afresh` };
+    }
+    return { kind: 'present' };
+  }
+}
+
+function describeTombstone(raw: string): string {
+  try {
+    const t = JSON.parse(raw) as Partial<AppStateTombstone>;
+    return `noticed by ${t.by ?? '?'} at ${t.at ?? '?'}`;
+  } catch {
+    return raw;
+  }
+}
+
+/** A new marker's value. */
+export function newMarker(by: string, now = new Date()): string {
+  return JSON.stringify({ createdAt: now.toISOString(), by } satisfies AppStateMarker);
+}
+
+/** Reads the marker and the tombstone in one round trip. */
+export async function readAppState(redis: Redis, keys: AppKeys): Promise<AppStateObservation> {
+  const [marker, tombstone] = await redis.mget(keys.state, keys.stateLost);
+  return { marker: marker ?? null, tombstone: tombstone ?? null };
+}
+
+/** Writes the marker unless it exists (the first start of the app). */
+export async function createMarker(redis: Redis, keys: AppKeys, by: string): Promise<void> {
+  await redis.set(keys.state, newMarker(by), 'NX');
+}
+
+/**
+ * Writes the tombstone (keeps the first one), so every later start refuses too, and removes the
+ * process's heartbeat from its live set (`liveSet`), since it is about to exit: `start-over` need not
+ * wait for it to go stale.
+ */
+export async function recordStateLost(redis: Redis, keys: AppKeys, by: string, reason: string, liveSet: string): Promise<void> {
+  await redis
+    .multi()
+    .set(keys.stateLost, JSON.stringify({ at: new Date().toISOString(), by, reason } satisfies AppStateTombstone), 'NX')
+    .zrem(liveSet, by)
+    .exec();
+}
+
+/**
+ * What a process does when it finds the state lost; the command line sets it (log, exit 3). Components
+ * that have no way to receive it through their options (the lease balancer) report to it.
+ */
+let stateLostHandler: ((err: StateLostError) => void) | undefined;
+
+export function onAppStateLost(handler: ((err: StateLostError) => void) | undefined): void {
+  stateLostHandler = handler;
+}
+
+export function reportAppStateLost(err: StateLostError): void {
+  if (!stateLostHandler) throw err;
+  stateLostHandler(err);
+}

@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../shared/config/config-error';
 import type { Logger } from '../shared/logging';
-import { onAppStateLost, STATE_LOST_EXIT_CODE, StateLostError } from '../shared/redis/app-state';
+import { STATE_LOST_EXIT_CODE, StateLostError } from '../shared/redis/app-state';
 
 export class FatalError extends Error {
   override readonly name = 'FatalError';
@@ -59,7 +59,7 @@ export function exitWithError(err: unknown): never {
 /**
  * A running worker or coordinator that finds the application's state lost stops at once with exit
  * code 3: no flush, no checkpoint, no release, since the state those would write to is gone (and
- * writing it again would look like a fresh application). Installed as the process-wide handler too.
+ * writing it again would look like a fresh application).
  */
 export function exitOnStateLost(log: Logger): (err: StateLostError) => void {
   let exiting = false;
@@ -69,6 +69,5 @@ export function exitOnStateLost(log: Logger): (err: StateLostError) => void {
     log.error({ app: err.app, reason: err.reason, exitCode: STATE_LOST_EXIT_CODE }, err.message);
     process.exit(STATE_LOST_EXIT_CODE);
   };
-  onAppStateLost(handler);
   return handler;
 }

@@ -25,14 +25,13 @@ export async function runWorker(opts: CommonOptions & OpsOptions): Promise<void>
     redis.disconnect();
     throw new StateLostError(ctx.app, verdict.reason);
   }
-  exitOnStateLost(log);
   if (config.input.readerType === 'EFO' && config.input.efo.lifecycle === 'SELF_MANAGED') {
     await requireSelfManagedConsumer(config);
   }
   const probe = KinesisGateway.fromConfig(config.input.client);
   const ops = await startOps(opts, { app: ctx.app, role: 'worker', process: id }, redis, () => probe.ping(config.input.stream.arn), log);
   ops.metrics.sinkCapacity.set(config.output.maxBufferedRecords);
-  const worker = new LeaseWorker({ config, keys: ctx.keys, connection: redis, redis, id, log, onShutdownRequested: () => stop('application shutdown requested') });
+  const worker = new LeaseWorker({ config, keys: ctx.keys, connection: redis, redis, id, log, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(log) });
   const stop = onShutdownSignal(async (reason) => {
     log.info({ reason }, 'worker stopping');
     await worker.stop();

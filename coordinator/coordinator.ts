@@ -16,7 +16,7 @@ import { CheckpointStore } from '../shared/leases/checkpoint-store';
 import { LeaseQueue } from './lease-queue';
 import { EfoConsumerLifecycle } from './efo-consumer-lifecycle';
 import { LeaderLease, RedisLeaderLeaseStore } from './leader-lease';
-import { AppStateGuard, createMarker, readAppState, recordStateLost, reportAppStateLost, StateLostError, type AppStateObservation } from '../shared/redis/app-state';
+import { AppStateGuard, createMarker, readAppState, recordStateLost, StateLostError, type AppStateObservation } from '../shared/redis/app-state';
 import { beat } from '../shared/redis/heartbeats';
 import { metrics } from '../shared/metrics';
 import { planLeases, type ShardInfo } from './shard-lineage';
@@ -32,7 +32,8 @@ export interface CoordinatorOptions {
   /** Called once when `shardflow shutdown` asks the whole application to stop. */
   onShutdownRequested?: () => void;
   /** Called once when Redis lost the application's state (default: the process-wide handler, see app-state.ts). */
-  onStateLost?: (err: StateLostError) => void;
+  /** The application's state was lost (Redis came back empty): the process must stop at once. */
+  onStateLost: (err: StateLostError) => void;
 }
 
 export function shardInfo(shard: Shard): ShardInfo {
@@ -180,7 +181,7 @@ export class Coordinator {
     const err = new StateLostError(this.opts.keys.app, reason);
     void recordStateLost(this.opts.redis, this.opts.keys, this.opts.id, reason, this.opts.keys.liveCoordinators)
       .catch(() => undefined)
-      .finally(() => (this.opts.onStateLost ?? reportAppStateLost)(err));
+      .finally(() => this.opts.onStateLost(err));
   }
 
   private lead(state: { ready: boolean }): void {

@@ -10,6 +10,7 @@ import { KinesisGateway } from '../shared/aws/kinesis-gateway';
 import type { Logger } from '../shared/logging';
 import { CheckpointStore } from '../shared/leases/checkpoint-store';
 import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
+import type { StateLostError } from '../shared/redis/app-state';
 import { metrics } from '../shared/metrics';
 import { Queue } from 'bullmq';
 import { DeadLetterQueue } from './dead-letter/dead-letter-queue';
@@ -36,6 +37,8 @@ export interface LeaseWorkerOptions {
   log: Logger;
   /** Called when `shardflow shutdown` asks the whole application to stop. */
   onShutdownRequested?: () => void;
+  /** Called when Redis lost the application's state: the process must stop at once (exit 3). */
+  onStateLost: (err: StateLostError) => void;
 }
 
 export class LeaseWorker {
@@ -95,6 +98,7 @@ export class LeaseWorker {
       held: () => [...this.jobs.held.values()].map((h) => h.lease),
       setCapacity: (n) => this.jobs.setCapacity(n),
       onShutdownRequested: opts.onShutdownRequested,
+      onStateLost: opts.onStateLost,
       log,
     });
     this.status = new StatusReporter(opts.redis, keys, opts.id, () => this.snapshot());

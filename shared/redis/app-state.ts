@@ -123,17 +123,3 @@ export async function recordStateLost(redis: Redis, keys: AppKeys, by: string, r
     .exec();
 }
 
-/**
- * What a process does when it finds the state lost; the command line sets it (log, exit 3). Components
- * that have no way to receive it through their options (the lease balancer) report to it.
- */
-let stateLostHandler: ((err: StateLostError) => void) | undefined;
-
-export function onAppStateLost(handler: ((err: StateLostError) => void) | undefined): void {
-  stateLostHandler = handler;
-}
-
-export function reportAppStateLost(err: StateLostError): void {
-  if (!stateLostHandler) throw err;
-  stateLostHandler(err);
-}

@@ -10,7 +10,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logging';
 import type { AppKeys } from '../../shared/redis/keys';
-import { AppStateGuard, recordStateLost, reportAppStateLost, StateLostError, type AppStateObservation } from '../../shared/redis/app-state';
+import { AppStateGuard, recordStateLost, StateLostError, type AppStateObservation } from '../../shared/redis/app-state';
 import { beat } from '../../shared/redis/heartbeats';
 import { fairShareTarget } from './fair-share';
 import type { Lease } from './lease';
@@ -29,7 +29,8 @@ export interface LeaseBalancerDeps {
   /** Called when `shardflow shutdown` asks the whole application to stop. */
   onShutdownRequested?: () => void;
   /** Called once when Redis lost the application's state (default: the process-wide handler, see app-state.ts). */
-  onStateLost?: (err: StateLostError) => void;
+  /** The application's state was lost (Redis came back empty): the process must stop at once. */
+  onStateLost: (err: StateLostError) => void;
   log: Logger;
 }
 
@@ -96,7 +97,7 @@ export class LeaseBalancer {
     const err = new StateLostError(this.deps.keys.app, verdict.reason);
     void recordStateLost(this.deps.redis, this.deps.keys, this.deps.workerId, verdict.reason, this.deps.keys.liveWorkers)
       .catch(() => undefined)
-      .finally(() => (this.deps.onStateLost ?? reportAppStateLost)(err));
+      .finally(() => this.deps.onStateLost(err));
     return 'lost';
   }
 

@@ -8,7 +8,8 @@ import type { PutRecordsResult, RecordPutter } from '../../shared/aws/kinesis-ga
 import type { Logger } from '../../shared/logging';
 import { metrics } from '../../shared/metrics';
 import type { OutputRecord } from '../../shared/records';
-import { FAILING_RETRY_MAX_MS, KinesisSink, OutputStreamError, type SinkOptions, type SinkSettings } from '../../worker/sink/kinesis-sink';
+import type { OutputStreamConfig } from '../../shared/config/app-config';
+import { FAILING_RETRY_MAX_MS, KinesisSink, OutputStreamError, sinkSettings, type SinkOptions, type SinkSettings } from '../../worker/sink/kinesis-sink';
 import { FAILURE_LOG_INTERVAL_MS, OutputHealth } from '../../worker/sink/output-health';
 import { track } from '../support/track';
 
@@ -226,16 +227,51 @@ describe('a non-retryable PutRecords error', () => {
     expect(written.done).toBe(true);
   });
 
-  test('close() while failing stops the retries', async () => {
+  test('close() while failing stops the retries, also of a request answered after it', async () => {
     const putter = new ScriptedPutter();
     putter.failWith = awsError('AccessDeniedException');
-    const sink = makeSink(putter, fakeLog());
-    void sink.write(recs('a'));
+    let fail!: () => void;
+    const held: RecordPutter = {
+      putRecords: (arn, records) => {
+        const answer = putter.putRecords(arn, records);
+        return putter.calls.length === 1 ? answer : new Promise((resolve, reject) => (fail = () => answer.then(resolve, reject)));
+      },
+    };
+    const sink = makeSink(held, fakeLog(), { maxRecords: 1, maxInFlightRequests: 1 });
+    void sink.write(recs('a', 'b'));
     await advance(0);
+    expect(sink.accepting).toBe(false);
+    await advance(FAILING_RETRY_MAX_MS); // the retry is in flight now, held
+    expect(putter.calls).toHaveLength(2);
     sink.close();
-    const calls = putter.calls.length;
+    fail();
     await advance(60_000);
-    expect(putter.calls).toHaveLength(calls);
+    expect(putter.calls).toHaveLength(2);
+  });
+});
+
+describe('with KPL aggregation', () => {
+  test('a non-retryable ListShards error of the output makes it failing too; it ends when a put is accepted', async () => {
+    const putter = new ScriptedPutter();
+    let listError: unknown = awsError('ResourceNotFoundException');
+    const lister = Object.assign(putter, {
+      listShards: () =>
+        listError === undefined
+          ? Promise.resolve([{ ShardId: 'shardId-000000000000', HashKeyRange: { StartingHashKey: '0', EndingHashKey: String((1n << 128n) - 1n) }, SequenceNumberRange: { StartingSequenceNumber: '1' } }])
+          : Promise.reject(listError),
+    });
+    const log = fakeLog();
+    const sink = makeSink(lister, log, { aggregation: 'KPL', maxAggregateBytes: 51_200 });
+    const written = track(sink.write(recs('a', 'b')));
+    await advance(0);
+    expect(sink.outputFailure).toMatchObject({ error: 'ResourceNotFoundException: simulated' });
+    await advance(30_000);
+    expect(log.error).toHaveBeenCalledTimes(1);
+    expect(log.warn).not.toHaveBeenCalled();
+    listError = undefined;
+    await advance(FAILING_RETRY_MAX_MS);
+    expect(written.done).toBe(true);
+    expect(sink.outputFailure).toBeUndefined();
   });
 });
 
@@ -356,6 +392,11 @@ describe('the worker-facing API while the output fails', () => {
 });
 
 describe('sink.fail-on-error', () => {
+  test('sinkSettings carries it from the output configuration', () => {
+    expect(sinkSettings({ failOnError: true } as OutputStreamConfig).failOnError).toBe(true);
+    expect(sinkSettings({ failOnError: false } as OutputStreamConfig).failOnError).toBe(false);
+  });
+
   test('the first non-retryable error calls onFatal once, with the error; nothing is retried or dropped', async () => {
     const putter = new ScriptedPutter();
     const denied = awsError('AccessDeniedException');

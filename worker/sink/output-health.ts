@@ -48,9 +48,7 @@ export class OutputHealth {
     private readonly log: Logger,
     private readonly waiting: () => WaitingRecords,
     private readonly now: () => number = Date.now,
-  ) {
-    metrics().sinkOutputFailing.set(0);
-  }
+  ) {}
 
   get failing(): boolean {
     return this.current !== undefined;

@@ -76,6 +76,8 @@ export interface OutputStreamConfig {
   ordering: 'KEY' | 'NONE';
   aggregation: 'NONE' | 'KPL';
   maxAggregateBytes: number;
+  /** sink.fail-on-error: a non-retryable PutRecords error stops the worker instead of being retried. */
+  failOnError: boolean;
 }
 
 export interface ClusterConfig {

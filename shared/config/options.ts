@@ -371,6 +371,17 @@ export const SINK_AGGREGATION_MAX_SIZE = sizeOption(
   1024 ** 2 - 256,
 );
 
+export const SINK_FAIL_ON_ERROR = enumOption(
+  {
+    groups: [OUTPUT],
+    key: 'sink.fail-on-error',
+    description:
+      'What a non-retryable PutRecords error does (the output stream missing, access or its KMS key denied, a validation error). `false`: the worker keeps every record and retries every few seconds (at most 5 s apart), reports itself unready (`/readyz`), stops reading new records, logs the failure once a minute and sets `shardflow_sink_output_failing`; it resumes by itself once the output takes writes again. `true`: the first such error stops the worker with a non-zero exit code (records not yet acknowledged are not checkpointed, so they are read again after a restart), as Flink\'s `failOnError`.',
+    defaultValue: 'false',
+  },
+  ['false', 'true'],
+);
+
 // ---- SerializationType ----------------------------------------------------------------------------
 
 export const SERIALIZATION_TYPE = enumOption(
@@ -436,7 +447,7 @@ export const ALL_OPTIONS: readonly Option<unknown>[] = [
   EFO_DESCRIBE_DELAY_MAX, EFO_DESCRIBE_ATTEMPTS, EFO_SUBSCRIPTION_TIMEOUT, EFO_SUBSCRIPTION_MAX_DURATION, DISCOVERY_INTERVAL,
   GET_RECORDS_MAX, GET_RECORDS_INTERVAL, EMPTY_FETCH_INTERVAL,
   SINK_BATCH_MAX_SIZE, SINK_FLUSH_BUFFER_SIZE, SINK_MAX_RECORD_SIZE, SINK_FLUSH_TIMEOUT, SINK_MAX_INFLIGHT,
-  SINK_MAX_BUFFERED, SINK_PARTITION_KEY, SINK_ORDERING, SINK_AGGREGATION, SINK_AGGREGATION_MAX_SIZE,
+  SINK_MAX_BUFFERED, SINK_PARTITION_KEY, SINK_ORDERING, SINK_AGGREGATION, SINK_AGGREGATION_MAX_SIZE, SINK_FAIL_ON_ERROR,
   SERIALIZATION_TYPE, LEASE_TIMEOUT, WORKER_MAX_LEASES,
   DASHBOARD_ENABLED, DASHBOARD_HOST, DASHBOARD_PORT, DASHBOARD_PATH, DASHBOARD_USERNAME, DASHBOARD_PASSWORD, DASHBOARD_TOKEN,
 ];

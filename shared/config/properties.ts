@@ -345,6 +345,7 @@ function outputConfig(r: GroupReader) {
     ordering: r.get(o.SINK_ORDERING),
     aggregation: r.get(o.SINK_AGGREGATION),
     maxAggregateBytes: r.get(o.SINK_AGGREGATION_MAX_SIZE),
+    failOnError: r.get(o.SINK_FAIL_ON_ERROR) === 'true',
   };
 }
 

@@ -148,6 +148,7 @@ describe('buildAppConfig: defaults', () => {
       ordering: 'KEY',
       aggregation: 'NONE',
       maxAggregateBytes: 51_200,
+      failOnError: false,
     });
   });
 

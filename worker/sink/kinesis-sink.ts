@@ -24,6 +24,13 @@
  *
  * Records of a lease that was lost are dropped before they are sent: the new owner re-reads them.
  *
+ * A non-retryable answer (the output stream deleted, access or its KMS key denied, a validation error;
+ * see `output-health.ts`) puts the sink into a *failing* state at once: `outputFailure` is set and
+ * `accepting` is false. Records are never dropped for it: they wait and are retried by one request at a
+ * time, at most `FAILING_RETRY_MAX_MS` apart, so writing resumes soon after the output is back; the first
+ * accepted request ends the state. With `failOnError` the first such answer calls `onFatal` instead and
+ * the sink sends nothing more. Throttling and transient errors are retried as before and never start it.
+ *
  * Congestion control, as Flink's sink does it (AIMD): a throttled answer halves the number of requests
  * allowed in flight, each fully accepted one adds one back, up to `maxInFlightRequests`. Without it, a
  * throttled stream sees every pause end in a burst of 50 full requests that is refused again, and the
@@ -33,8 +40,8 @@ import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
 import type { RecordPutter, ShardLister } from '../../shared/aws/kinesis-gateway';
 import { partitionKeyHash } from '../../shared/kpl/hash-key';
-import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-errors';
-import { backoffDelay, type BackoffPolicy } from '../../shared/backoff';
+import { classifyKinesisError, describeError, type KinesisErrorKind } from '../../shared/aws/kinesis-errors';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../../shared/backoff';
 import type { Logger } from '../../shared/logging';
 import type { OutputRecord } from '../../shared/records';
 import { metrics } from '../../shared/metrics';
@@ -43,6 +50,12 @@ import { overtakenEntries } from './key-order';
 import { packAggregates } from './aggregation/aggregate-packer';
 import { OutputShardMap } from './aggregation/output-shard-map';
 import { inRange } from './aggregation/shard-ranges';
+import { OutputHealth, type OutputFailure, type WaitingRecords } from './output-health';
+
+export type { OutputFailure } from './output-health';
+
+/** While the output fails, retries are at most this far apart (whatever `backoff.maxMs` says). */
+export const FAILING_RETRY_MAX_MS = 5000;
 
 export interface SinkSettings extends BatchLimits {
   lingerMs: number;
@@ -55,6 +68,33 @@ export interface SinkSettings extends BatchLimits {
   /** With KPL: the largest aggregate. */
   maxAggregateBytes?: number;
   backoff?: BackoffPolicy;
+  /**
+   * sink.fail-on-error: the first non-retryable PutRecords error calls `onFatal` and the sink sends
+   * nothing more, instead of retrying until the output is back. Needs `onFatal`; without one the sink
+   * retries (and says so once). Default false.
+   */
+  failOnError?: boolean;
+}
+
+/** What the process around the sink plugs in. */
+export interface SinkOptions {
+  /** With `failOnError`: called once, with the first non-retryable error; the worker exits non-zero. */
+  onFatal?: (err: OutputStreamError) => void;
+  /** The clock of the failure log lines and `outputFailure.since` (tests move it). Default Date.now. */
+  now?: () => number;
+}
+
+/** A non-retryable PutRecords error of the output stream, as `onFatal` gets it. */
+export class OutputStreamError extends Error {
+  override readonly name = 'OutputStreamError';
+
+  constructor(
+    readonly streamArn: string,
+    readonly kind: KinesisErrorKind,
+    override readonly cause: unknown,
+  ) {
+    super(`PutRecords to ${streamArn} failed with a non-retryable error (${kind}): ${describeError(cause)}`);
+  }
 }
 
 /** Who wrote a record: when its lease is lost, its unsent records are dropped. */
@@ -72,6 +112,7 @@ export function sinkSettings(output: OutputStreamConfig): SinkSettings {
     ordering: output.ordering,
     aggregation: output.aggregation,
     maxAggregateBytes: output.maxAggregateBytes,
+    failOnError: output.failOnError,
   };
 }
 
@@ -82,7 +123,7 @@ export interface SinkStats {
   retriedRecords: number;
   throttledRecords: number;
   failedRequests: number;
-  /** Unsent records dropped because their lease was lost. */
+  /** Unsent records dropped because their lease was lost or handed back (`abandon`). */
   droppedRecords: number;
   /** With KEY ordering: records that land after a newer record of their key (refused while it was accepted in the same request). */
   orderViolations: number;
@@ -118,6 +159,7 @@ interface Entry {
   readonly size: number;
   readonly group: WriteGroup;
   readonly owner?: RecordOwner;
+  /** PutRecords requests that carried it and did not get it accepted (for the failure log lines). */
   attempts: number;
   /** Overtaken by a newer record of its key already: counted once, however often that happens again. */
   late?: boolean;
@@ -152,6 +194,11 @@ export class KinesisSink {
   private flushWaiters: Array<() => void> = [];
   private roomWaiters: Array<() => void> = [];
   private closed = false;
+  /** Owners whose lease was handed back: their unsent records leave the buffer, as a lost lease's do. */
+  private readonly abandoned = new WeakSet<RecordOwner>();
+  private readonly health: OutputHealth;
+  /** With failOnError, after the first non-retryable error: nothing more is sent. */
+  private halted = false;
   /** With KPL: the output's shard ranges. */
   private readonly shardMap: OutputShardMap | undefined;
   private shardMapLoading = false;
@@ -162,8 +209,11 @@ export class KinesisSink {
     private readonly streamArn: string,
     private readonly settings: SinkSettings,
     private readonly log: Logger,
+    private readonly options: SinkOptions = {},
   ) {
     this.inFlightLimit = settings.maxInFlightRequests;
+    this.health = new OutputHealth(log, () => this.waitingRecords(), options.now);
+    if (settings.failOnError && !options.onFatal) log.warn('sink.fail-on-error is set but nothing stops the process on a failure here; non-retryable PutRecords errors are retried instead');
     if (settings.aggregation === 'KPL') {
       if (!putter.listShards) throw new Error('KPL aggregation needs a putter that lists shards');
       this.shardMap = new OutputShardMap(putter as ShardLister, streamArn);
@@ -179,9 +229,30 @@ export class KinesisSink {
     return this.inFlightLimit;
   }
 
-  /** True while the output pushes back: throttled recently (fewer requests allowed) or pausing to retry. */
+  /** True while the output pushes back: throttled recently (fewer requests allowed), pausing to retry, or failing. */
   get congested(): boolean {
-    return this.inFlightLimit < this.settings.maxInFlightRequests || Date.now() < this.pausedUntil;
+    return this.inFlightLimit < this.settings.maxInFlightRequests || Date.now() < this.pausedUntil || this.health.failing;
+  }
+
+  /**
+   * Undefined while the output takes writes; else since when it fails, with what error, and how many
+   * attempts failed since. Set in the same tick as the first non-retryable answer (`/readyz` reads it).
+   */
+  get outputFailure(): OutputFailure | undefined {
+    return this.health.failure;
+  }
+
+  /** False while the output fails: readers should not read more (see `waitUntilAccepting`). */
+  get accepting(): boolean {
+    return !this.health.failing;
+  }
+
+  /**
+   * Resolves when the output takes writes again (at once if it does), or when the signal aborts. It
+   * never resolves by itself after `failOnError` stopped the sink.
+   */
+  waitUntilAccepting(signal?: AbortSignal): Promise<void> {
+    return this.health.waitUntilHealthy(signal);
   }
 
   /** How many more records the buffer takes before `reserve` waits. */
@@ -221,6 +292,7 @@ export class KinesisSink {
    */
   write(records: readonly OutputRecord[], owner?: RecordOwner): Promise<void> {
     if (this.closed) throw new Error('sink is closed');
+    if (owner) this.abandoned.delete(owner);
     const group = new WriteGroup(records.length);
     for (const record of records) {
       const size = recordSize(record.partitionKey, record.data);
@@ -241,16 +313,44 @@ export class KinesisSink {
     return group.done;
   }
 
-  /** Sends everything buffered now and resolves when nothing is left unacknowledged. */
-  flush(): Promise<void> {
+  /**
+   * Sends everything buffered now and resolves when nothing is left unacknowledged, or when the signal
+   * aborts (while the output fails, say): then the records not acknowledged stay so, and their `write`
+   * promises stay pending, so nothing is checkpointed past them.
+   */
+  flush(signal?: AbortSignal): Promise<void> {
     if (this.unacknowledged === 0) return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.flushWaiters.push(resolve));
     this.lingerExpired = true;
     this.pump();
-    return done;
+    if (this.unacknowledged === 0 || signal?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        this.flushWaiters = this.flushWaiters.filter((w) => w !== done);
+        resolve();
+      };
+      this.flushWaiters.push(done);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
-  /** Stops timers; call after flush. */
+  /**
+   * The owner's lease was handed back: its unsent records leave the buffer at once (their `write`
+   * promises never resolve; the next owner re-reads them) and free their room. Its records in flight
+   * finish; if they come back for a retry, they are dropped then. A later `write` by the owner is kept.
+   * Returns how many records were removed.
+   */
+  abandon(owner: RecordOwner): number {
+    const before = this.stats.droppedRecords;
+    this.abandoned.add(owner);
+    this.dropLost();
+    return this.stats.droppedRecords - before;
+  }
+
+  /** Stops timers and sending (answers of requests in flight are still taken); call after flush. */
   close(): void {
     this.closed = true;
     clearTimeout(this.lingerTimer);
@@ -258,6 +358,7 @@ export class KinesisSink {
   }
 
   private pump(): void {
+    if (this.closed || this.halted) return;
     if (Date.now() < this.pausedUntil) return;
     if (this.shardMap && !this.shardMap.ranges) return this.loadShardMap();
     this.dropLost();
@@ -289,8 +390,15 @@ export class KinesisSink {
       (err: unknown) => {
         this.shardMapLoading = false;
         this.throttleStreak += 1;
-        this.log.warn({ err: describeError(err) }, 'ListShards of the output stream failed; retrying before sending');
-        this.pause(backoffDelay(this.throttleStreak - 1, this.settings.backoff));
+        const kind = classifyKinesisError(err);
+        if (kind === 'fatal' || kind === 'not-found') {
+          if (this.nonRetryable(err, kind)) return;
+        } else if (this.health.failing) {
+          this.health.attemptFailed();
+        } else {
+          this.log.warn({ err: describeError(err) }, 'ListShards of the output stream failed; retrying before sending');
+        }
+        this.pause(backoffDelay(this.throttleStreak - 1, this.retryBackoff()));
       },
     );
   }
@@ -352,11 +460,15 @@ export class KinesisSink {
     return batch;
   }
 
-  /** Unsent records of lost leases leave the buffer; their writers have stopped waiting for them. */
+  private isGone(owner: RecordOwner | undefined): boolean {
+    return owner !== undefined && (owner.isLost || this.abandoned.has(owner));
+  }
+
+  /** Unsent records of lost or handed-back leases leave the buffer; their writers have stopped waiting for them. */
   private dropLost(): void {
     let anyLost = false;
     for (const owner of this.pendingByOwner.keys()) {
-      if (owner.isLost) {
+      if (this.isGone(owner)) {
         anyLost = true;
         this.pendingByOwner.delete(owner);
       }
@@ -364,7 +476,7 @@ export class KinesisSink {
     if (!anyLost) return;
     const kept: Entry[] = [];
     for (const entry of this.pending) {
-      if (entry.owner?.isLost) {
+      if (this.isGone(entry.owner)) {
         this.pendingBytes -= entry.size;
         this.unacknowledged -= 1;
         this.stats.droppedRecords += 1;
@@ -382,6 +494,8 @@ export class KinesisSink {
     const batch = shipments.flatMap((s) => s.members);
     let retry: Entry[] = [];
     let throttled = false;
+    /** A non-retryable error of the whole request. */
+    let fatal: { err: unknown; kind: KinesisErrorKind } | undefined;
     const m = metrics();
     const stopTimer = m.putRecordsDuration.startTimer();
     try {
@@ -429,8 +543,9 @@ export class KinesisSink {
         this.stats.throttledRecords += batch.length;
         m.putRecordsThrottled.inc(batch.length);
       }
-      const level = kind === 'fatal' ? 'error' : 'warn';
-      this.log[level]({ err: describeError(err), kind, records: batch.length }, 'PutRecords failed; the whole request will be retried');
+      // Non-retryable errors and retries while failing are logged by the output health, once a minute.
+      if (kind === 'fatal' || kind === 'not-found') fatal = { err, kind };
+      else if (!this.health.failing) this.log.warn({ err: describeError(err), kind, records: batch.length }, 'PutRecords failed; the whole request will be retried');
     } finally {
       this.inFlight -= 1;
       if (this.perKey) for (const entry of batch) this.inFlightKeys.delete(entry.key);
@@ -444,10 +559,20 @@ export class KinesisSink {
         if (entry.owner) this.pendingByOwner.set(entry.owner, (this.pendingByOwner.get(entry.owner) ?? 0) + 1);
       }
       if (throttled) this.inFlightLimit = Math.max(1, Math.floor(this.inFlightLimit / 2));
+    }
+    // Any accepted record shows the output takes writes; a request refused whole proves nothing.
+    if (retry.length < batch.length) {
+      this.health.succeeded();
+    } else if (fatal) {
+      if (this.nonRetryable(fatal.err, fatal.kind)) return this.settle();
+    } else {
+      this.health.attemptFailed(); // retryable, while failing or not (counted only while failing)
+    }
+    if (retry.length > 0) {
       // The answers of one burst count as one step of the backoff, not one step each.
       if (Date.now() >= this.pausedUntil) {
         this.throttleStreak += 1;
-        this.pause(backoffDelay(this.throttleStreak - 1, this.settings.backoff) + (throttled ? 50 : 0));
+        this.pause(backoffDelay(this.throttleStreak - 1, this.retryBackoff()) + (throttled ? 50 : 0));
       }
     } else {
       this.throttleStreak = 0;
@@ -455,6 +580,42 @@ export class KinesisSink {
       this.pump();
     }
     this.settle();
+  }
+
+  /**
+   * A non-retryable answer: the output fails from now on (logged by the health, once a minute). With
+   * failOnError the sink stops and hands the error on; else one request at a time probes the output.
+   * Returns true when the sink stopped.
+   */
+  private nonRetryable(err: unknown, kind: KinesisErrorKind): boolean {
+    this.health.nonRetryable(err, kind);
+    if (this.settings.failOnError && this.options.onFatal) {
+      if (this.halted) return true;
+      this.halted = true;
+      clearTimeout(this.pauseTimer);
+      try {
+        this.options.onFatal(new OutputStreamError(this.streamArn, kind, err));
+      } catch (callbackErr) {
+        this.log.error({ err: describeError(callbackErr) }, 'the sink\'s onFatal callback threw');
+      }
+      return true;
+    }
+    this.inFlightLimit = 1;
+    return false;
+  }
+
+  /** The backoff of retries: capped at FAILING_RETRY_MAX_MS while the output fails. */
+  private retryBackoff(): BackoffPolicy | undefined {
+    if (!this.health.failing) return this.settings.backoff;
+    const policy = this.settings.backoff ?? DEFAULT_BACKOFF;
+    return { baseMs: Math.min(policy.baseMs, FAILING_RETRY_MAX_MS), maxMs: Math.min(policy.maxMs, FAILING_RETRY_MAX_MS) };
+  }
+
+  /** For the failure log lines: what waits, and the most attempts a waiting record has had. */
+  private waitingRecords(): WaitingRecords {
+    let maxAttempts = 0;
+    for (const entry of this.pending) if (entry.attempts > maxAttempts) maxAttempts = entry.attempts;
+    return { records: this.unacknowledged, maxAttempts };
   }
 
   /**
@@ -516,6 +677,7 @@ export class KinesisSink {
   }
 
   private pause(ms: number): void {
+    if (this.closed) return;
     this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
     clearTimeout(this.pauseTimer);
     this.pauseTimer = setTimeout(() => {

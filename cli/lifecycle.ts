@@ -12,11 +12,12 @@ export class FatalError extends Error {
 
 /**
  * Runs `stop` once on the first SIGINT/SIGTERM (or when the returned trigger is called, for example on
- * an application shutdown request), then exits 0; a second signal forces exit 1.
+ * an application shutdown request), then exits 0 (or the trigger's exit code); a second signal forces
+ * exit 1.
  */
-export function onShutdownSignal(stop: (reason: string) => Promise<void>): (reason: string) => void {
+export function onShutdownSignal(stop: (reason: string) => Promise<void>): (reason: string, exitCode?: number) => void {
   let stopping = false;
-  const handler = (signal: string) => {
+  const handler = (signal: string, exitCode = 0) => {
     if (stopping && signal.startsWith('SIG')) {
       process.stderr.write(`received ${signal} again; exiting now\n`);
       process.exit(1);
@@ -24,15 +25,15 @@ export function onShutdownSignal(stop: (reason: string) => Promise<void>): (reas
     if (stopping) return;
     stopping = true;
     stop(signal).then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (err) => {
         process.stderr.write(`error while stopping: ${(err as Error).stack ?? err}\n`);
         process.exit(1);
       },
     );
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  process.on('SIGINT', (signal) => handler(signal));
+  process.on('SIGTERM', (signal) => handler(signal));
   // Started by the local stack: when the stack goes away, so do we (gracefully).
   if (process.send) process.once('disconnect', () => handler('SIGTERM'));
   return handler;

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { ConfigError } from '../shared/config/config-error';
 import type { Logger } from '../shared/logging';
 import { initProcessMetrics, type Metrics } from '../shared/metrics';
-import { OpsServer, PeriodicCheck } from '../shared/ops-server';
+import { OpsServer, PeriodicCheck, type ReadinessCheck } from '../shared/ops-server';
 
 export const DEFAULT_METRICS_PORT = 9400;
 
@@ -37,6 +37,7 @@ export async function startOps(
   redis: Redis,
   kinesisPing: () => Promise<void>,
   log: Logger,
+  extraChecks: readonly ReadinessCheck[] = [],
 ): Promise<Ops> {
   const { host, port } = opsAddress(opts);
   const metrics = initProcessMetrics(labels);
@@ -46,7 +47,7 @@ export async function startOps(
     new PeriodicCheck('kinesis', kinesisPing, 5000, 4000),
   ];
   for (const check of checks) check.start();
-  const server = new OpsServer(metrics, checks);
+  const server = new OpsServer(metrics, [...checks, ...extraChecks]);
   let url: string | undefined;
   try {
     url = await server.listen(host, port);

@@ -7,7 +7,8 @@ import { AppStateGuard, readAppState, StateLostError } from '../shared/redis/app
 import type { AppConfig } from '../shared/config/app-config';
 import { KinesisGateway } from '../shared/aws/kinesis-gateway';
 import { ConsumerNotReady, waitForActiveConsumer } from '../shared/aws/efo-consumer';
-import { describeError } from '../shared/aws/kinesis-errors';
+import { classifyKinesisError, describeError } from '../shared/aws/kinesis-errors';
+import { PeriodicCheck, type ReadinessCheck } from '../shared/ops-server';
 import { selfManagedError } from '../coordinator/efo-consumer-lifecycle';
 import { connectRedis } from './services';
 import { startOps, type OpsOptions } from './ops';
@@ -29,19 +30,58 @@ export async function runWorker(opts: CommonOptions & OpsOptions): Promise<void>
     await requireSelfManagedConsumer(config);
   }
   const probe = KinesisGateway.fromConfig(config.input.client);
-  const ops = await startOps(opts, { app: ctx.app, role: 'worker', process: id }, redis, () => probe.ping(config.input.stream.arn), log);
+  const outputProbe = KinesisGateway.fromConfig(config.output.client);
+  // The output side is ready while the sink's last answers allow writing (unready from the first
+  // non-retryable PutRecords error) and the stream exists; the worker is created after the metrics.
+  const started: { worker?: LeaseWorker } = {};
+  const outputStream = new PeriodicCheck('output-stream', () => outputExists(outputProbe, config.output.stream.arn), 5000, 4000);
+  const outputWrites: ReadinessCheck = {
+    name: 'output-writes',
+    ok: () => started.worker?.outputReadiness().ok ?? false,
+    detail: () => started.worker?.outputReadiness().detail ?? 'not started yet',
+  };
+  outputStream.start();
+  const ops = await startOps(opts, { app: ctx.app, role: 'worker', process: id }, redis, () => probe.ping(config.input.stream.arn), log, [outputStream, outputWrites]);
   ops.metrics.sinkCapacity.set(config.output.maxBufferedRecords);
-  const worker = new LeaseWorker({ config, keys: ctx.keys, connection: redis, redis, id, log, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(log) });
+  const worker = new LeaseWorker({
+    config,
+    keys: ctx.keys,
+    connection: redis,
+    redis,
+    id,
+    log,
+    onShutdownRequested: () => stop('application shutdown requested'),
+    onStateLost: exitOnStateLost(log),
+    onOutputFatal: (err) => {
+      log.error({ err: err.message }, 'sink.fail-on-error is true and the output stream failed for good: stopping the worker (exit 1); unsent records stay unacknowledged for the next owner');
+      stop('sink.fail-on-error', 1);
+    },
+  });
+  started.worker = worker;
   const stop = onShutdownSignal(async (reason) => {
     log.info({ reason }, 'worker stopping');
     await worker.stop();
+    outputStream.stop();
     await ops.stop();
     probe.destroy();
+    outputProbe.destroy();
     await redis.quit();
     log.info('worker stopped cleanly');
   });
   await worker.start();
   log.info({ input: config.input.stream.arn, output: config.output.stream.arn, reader: config.input.readerType, redis: safeRedisUrl(ctx.redisUrl) }, 'worker running');
+}
+
+/**
+ * The output stream exists. Only a missing stream fails the probe: a role allowed to PutRecords but not
+ * to ListShards (a common least-privilege policy) cannot tell, and the sink's own answers decide then.
+ */
+async function outputExists(gateway: KinesisGateway, streamArn: string): Promise<void> {
+  try {
+    await gateway.ping(streamArn);
+  } catch (err) {
+    if (classifyKinesisError(err) === 'not-found') throw err;
+  }
 }
 
 /** SELF_MANAGED: the named consumer must exist and be ACTIVE, else exit 2. */

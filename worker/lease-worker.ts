@@ -20,7 +20,7 @@ import { LeaseJobs } from './leases/lease-jobs';
 import { LeaseHolder } from './lease-holder';
 import { ReaderFactory } from './reader-factory';
 import type { WorkerCounters } from './shard-runner';
-import { KinesisSink, sinkSettings } from './sink/kinesis-sink';
+import { KinesisSink, sinkSettings, type OutputStreamError } from './sink/kinesis-sink';
 import { createTransform } from './transform/transform';
 import { StatusReporter, type WorkerStatus } from './status-reporter';
 
@@ -39,6 +39,8 @@ export interface LeaseWorkerOptions {
   onShutdownRequested?: () => void;
   /** Called when Redis lost the application's state: the process must stop at once (exit 3). */
   onStateLost: (err: StateLostError) => void;
+  /** With sink.fail-on-error: the output failed for good; the process stops and exits non-zero. */
+  onOutputFatal?: (err: OutputStreamError) => void;
 }
 
 export class LeaseWorker {
@@ -66,7 +68,7 @@ export class LeaseWorker {
       this.subscriber = KinesisGateway.fromConfig(config.input.client, { streaming: true });
       efo = { subscriber: this.subscriber, consumerArn: new PublishedConsumerArn(opts.redis, keys, this.input, config.input.stream.arn, config.input.efo.consumerName!, log) };
     }
-    this.sink = new KinesisSink(this.output, config.output.stream.arn, sinkSettings(config.output), log.child({ component: 'sink' }));
+    this.sink = new KinesisSink(this.output, config.output.stream.arn, sinkSettings(config.output), log.child({ component: 'sink' }), { onFatal: opts.onOutputFatal });
     this.deadLetters = new DeadLetterQueue(opts.redis, keys);
     this.holder = new LeaseHolder({
       checkpoints: new CheckpointStore(opts.redis, keys),
@@ -126,7 +128,8 @@ export class LeaseWorker {
     await this.jobs.pause();
     for (const { lease } of this.jobs.held.values()) lease.stop();
     await this.jobs.close();
-    await this.sink.flush();
+    // Every lease has been handed over; what is left in flight gets a short while, never a hang.
+    await this.sink.flush(AbortSignal.timeout(Math.floor(this.opts.config.cluster.leaseTimeoutMs / 4)));
     this.sink.close();
     await this.status.stop();
     await this.deadLetters.close();
@@ -134,6 +137,13 @@ export class LeaseWorker {
     this.input.destroy();
     this.output.destroy();
     this.subscriber?.destroy();
+  }
+
+  /** Readiness of the output side: unready from the first non-retryable PutRecords answer until one succeeds. */
+  outputReadiness(): { ok: boolean; detail: string } {
+    const failure = this.sink.outputFailure;
+    if (!failure) return { ok: true, detail: 'ok' };
+    return { ok: false, detail: `output stream not writable since ${new Date(failure.since).toISOString()} (${failure.attempts} failed attempts): ${failure.error}` };
   }
 
   private publishProgress(): void {

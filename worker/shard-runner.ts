@@ -94,6 +94,11 @@ export class ShardRunner {
     const { reader, log } = this.deps;
     try {
       while (!this.lease.signal.aborted) {
+        if (!this.deps.sink.accepting) {
+          // The output refuses writes for good (deleted, access denied, …): read nothing new until it is back.
+          await this.deps.sink.waitUntilAccepting(this.lease.signal);
+          continue;
+        }
         const batch = await reader.next(this.lease.signal, await this.readLimit());
         if (this.lease.isLost) break;
         this.progress.millisBehindLatest = batch.millisBehindLatest;
@@ -251,6 +256,8 @@ export class ShardRunner {
     const started = clock();
     const deadline = started + this.deps.handOverMs;
     if (!(await this.drain(started + this.deps.handOverMs / 2)) && !this.lease.isLost) {
+      // Unsent records leave the buffer now; the ones in flight may still land (at-least-once).
+      this.deps.sink.abandon(this.lease);
       this.deps.log.warn(
         { waitedMs: Math.round(clock() - started), writesOut: this.acknowledgements.size, checkpoint: this.latestSafe ?? this.savedCheckpoint },
         'handing the lease over with records not yet acknowledged by the output: the checkpoint stays behind them and the next owner writes them',

@@ -48,9 +48,27 @@ class FakeSink {
   readonly congested = false;
   readonly room = 1_000_000;
   readonly writes: Array<{ records: readonly OutputRecord[]; ack: () => void }> = [];
+  accepting = true;
+  abandoned = 0;
+  private waiters: Array<() => void> = [];
   async reserve(): Promise<void> {}
   write(records: readonly OutputRecord[]): Promise<void> {
     return new Promise((resolve) => this.writes.push({ records, ack: resolve }));
+  }
+  waitUntilAccepting(signal?: AbortSignal): Promise<void> {
+    if (this.accepting || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+  }
+  setAccepting(value: boolean): void {
+    this.accepting = value;
+    if (value) for (const wake of this.waiters.splice(0)) wake();
+  }
+  abandon(): number {
+    this.abandoned += 1;
+    return 0;
   }
 }
 
@@ -221,6 +239,32 @@ describe('ShardRunner: acknowledgements, stop and fencing', () => {
     await t.run;
     expect(t.outcome()).toEqual({ type: 'released' });
     expect(t.checkpoints.saved).toEqual([seq(1)]); // record 2 is the next owner's
+  });
+
+  it('reads nothing new while the output refuses writes for good, and reads again once it is back', async () => {
+    const t = runnerSetup([[record(1)], [record(2)]]);
+    t.sink.setAccepting(false);
+    await settle();
+    // The first batch was asked for before the sink said no; nothing after it.
+    expect(t.sink.writes).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(5000); // within the lease's send deadline (8 s: no renewals here)
+    expect(t.sink.writes).toHaveLength(1);
+    t.sink.setAccepting(true);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(t.sink.writes).toHaveLength(2);
+    t.lease.stop();
+    for (const w of t.sink.writes) w.ack();
+    await jest.advanceTimersByTimeAsync(0);
+    await t.run;
+  });
+
+  it('abandons its unsent records in the sink when the hand-over time runs out', async () => {
+    const t = runnerSetup([[record(1)]], 2000);
+    await settle();
+    t.lease.stop();
+    await jest.advanceTimersByTimeAsync(1000);
+    await t.run;
+    expect(t.sink.abandoned).toBe(1);
   });
 
   it('retries the final checkpoint after a Redis blip while the lease is held', async () => {

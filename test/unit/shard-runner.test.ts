@@ -54,6 +54,11 @@ class FakeSink {
   readonly congested = false;
   readonly room = 1_000_000;
   readonly writes: Array<{ records: readonly OutputRecord[]; ack: () => void }> = [];
+  readonly accepting = true;
+  async waitUntilAccepting(): Promise<void> {}
+  abandon(): number {
+    return 0;
+  }
   async reserve(): Promise<void> {}
   write(records: readonly OutputRecord[]): Promise<void> {
     return new Promise((resolve) => this.writes.push({ records, ack: resolve }));

@@ -44,6 +44,9 @@ import { classifyKinesisError, describeError, type KinesisErrorKind } from '../.
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../../shared/backoff';
 import type { Logger } from '../../shared/logging';
 import type { OutputRecord } from '../../shared/records';
+import type { RecordOwner, SinkPort } from './sink-port';
+
+export type { RecordOwner };
 import { metrics } from '../../shared/metrics';
 import { isFullBatch, nextBatchLength, nextOrderedBatch, recordSize, type BatchLimits } from './batch-packer';
 import { overtakenEntries } from './key-order';
@@ -95,11 +98,6 @@ export class OutputStreamError extends Error {
   ) {
     super(`PutRecords to ${streamArn} failed with a non-retryable error (${kind}): ${describeError(cause)}`);
   }
-}
-
-/** Who wrote a record: when its lease is lost, its unsent records are dropped. */
-export interface RecordOwner {
-  readonly isLost: boolean;
 }
 
 export function sinkSettings(output: OutputStreamConfig): SinkSettings {
@@ -173,7 +171,7 @@ interface Shipment {
   readonly shardId?: string;
 }
 
-export class KinesisSink {
+export class KinesisSink implements SinkPort {
   readonly stats: SinkStats = { recordsWritten: 0, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0 };
   private pending: Entry[] = [];
   /** How many pending entries each writer has, so finding a lost lease's entries does not scan them all. */

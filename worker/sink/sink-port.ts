@@ -19,4 +19,10 @@ export interface SinkPort {
   reserve(count: number, signal?: AbortSignal): Promise<void>;
   /** Resolves once Kinesis has acknowledged every record (never, for records of a lost or abandoned owner). */
   write(records: readonly OutputRecord[], owner?: RecordOwner): Promise<void>;
+  /** False while the output refuses writes for good (deleted, access denied, …): read nothing new then. */
+  readonly accepting: boolean;
+  /** Resolves when the output takes writes again, or the signal aborts. */
+  waitUntilAccepting(signal?: AbortSignal): Promise<void>;
+  /** Drops the owner's unsent records at once (a hand-over that cannot wait longer); returns how many. */
+  abandon(owner: RecordOwner): number;
 }

@@ -25,7 +25,8 @@ let ep: FaultEndpoint;
 const h = new ClusterHarness();
 
 beforeAll(async () => {
-  ep = await FaultEndpoint.start();
+  // Subscriptions of 5 s, so EFO readers subscribe again (and meet the subscription faults) within seconds.
+  ep = await FaultEndpoint.start({ subscriptionMs: 5000 });
   // The harness without its kinesis-local: its processes, producers and apps, on this endpoint.
   h.client = ep.client;
   h.redis = testRedis();
@@ -52,15 +53,16 @@ interface Pipeline {
   workers: CliProcess[];
 }
 
-/** Streams, a coordinator and `workers` POLLING workers, each worker with its own app id in the SDK's user agent, all leases taken. */
-async function pipeline(prefix: string, workers: number, shards = 4): Promise<Pipeline> {
+/** Streams, a coordinator and `workers` workers, each with its own app id in the SDK's user agent, all leases taken. */
+async function pipeline(prefix: string, workers: number, reader: 'POLLING' | 'EFO' = 'POLLING', shards = 4): Promise<Pipeline> {
   const app = h.app(prefix);
   appsUsed.push(app);
   const inName = uniqueName('in');
   const outName = uniqueName('out');
   const inArn = await ep.createStream(inName, shards);
   const outArn = await ep.createStream(outName, 2);
-  const properties = writeProperties(localProperties(ep.endpoint, inArn, outArn, { InputStream0: { 'source.reader.type': 'POLLING' } }));
+  const input: Record<string, string> = reader === 'EFO' ? { 'source.reader.type': 'EFO', 'source.efo.consumer.name': `consumer-${app}` } : { 'source.reader.type': 'POLLING' };
+  const properties = writeProperties(localProperties(ep.endpoint, inArn, outArn, { InputStream0: input }));
   const coordinator = h.start('coordinator', properties, app, { AWS_SDK_UA_APP_ID: 'shardflow-coordinator' });
   const started = Array.from({ length: workers }, (_, i) => h.start('worker', properties, app, { AWS_SDK_UA_APP_ID: `shardflow-worker-${i + 1}` }));
   // Leases settle before any record flows, so a rebalance hand-off is not part of what a row measures.
@@ -221,5 +223,31 @@ describe('Kinesis faults, POLLING reader', () => {
     expect(new Set(puts.map((e) => /app\/(\S+)/.exec(e.userAgent)?.[1]))).toEqual(new Set(['shardflow-worker-1', 'shardflow-worker-2']));
     assertUp([p.coordinator, ...p.workers]);
     expect(await h.stopAll()).toEqual(p.workers.map(() => 0).concat(0));
+  });
+});
+
+describe('Kinesis faults, EFO reader', () => {
+  test('subscriptions reset before and during streaming and 2 s slow to start: nothing lost, duplicates only from writes whose answer was reset', async () => {
+    const p = await pipeline('it-fault-efo', 1, 'EFO');
+    const producer = h.producer(p.inArn, { perSecond: 300, keys: 16, prefix: p.app });
+    await waitFor(() => producer.produced.length >= 300, 20_000, '300 records produced');
+    await ep.chaos([
+      // 'after' starts the subscription and breaks it mid-stream; true refuses the connection outright.
+      { operation: 'SubscribeToShard', stream: p.inName, userAgent: WORKER_UA, reset: 'after', times: 2 },
+      { operation: 'SubscribeToShard', stream: p.inName, userAgent: WORKER_UA, reset: true, times: 1 },
+      { operation: 'SubscribeToShard', stream: p.inName, userAgent: WORKER_UA, delayMs: 2000, times: 2 },
+      { operation: 'PutRecords', stream: p.outName, userAgent: WORKER_UA, reset: 'after', times: 1 },
+    ]);
+    await rulesSpent(p);
+    await waitFor(() => producer.produced.length >= 1500, 30_000, '1,500 records produced');
+    await producer.stop();
+
+    const { result } = await delivery(p);
+    expect(result.missing).toEqual([]);
+    // Bound: the records of the one write whose answer was reset; a re-subscription resumes after the last record received.
+    const puts = await ep.puts(p.outName);
+    expect(result.duplicates).toBeLessThanOrEqual(puts.filter((e) => e.fault === 'reset-after').reduce((n, e) => n + e.accepted, 0));
+    assertUp([p.coordinator, ...p.workers]);
+    expect(await h.stopAll()).toEqual([0, 0]);
   });
 });

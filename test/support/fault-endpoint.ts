@@ -19,8 +19,9 @@ export class FaultEndpoint {
     readonly client: KinesisClient,
   ) {}
 
-  static async start(): Promise<FaultEndpoint> {
-    const server = new MemoryKinesis();
+  /** `subscriptionMs`: how long a SubscribeToShard call streams (AWS: 5 minutes); shorter makes EFO readers subscribe again, and so meet subscription faults, sooner. */
+  static async start(options: { subscriptionMs?: number } = {}): Promise<FaultEndpoint> {
+    const server = new MemoryKinesis(options);
     const endpoint = await server.listen(0);
     return new FaultEndpoint(server, endpoint, localClient(endpoint));
   }

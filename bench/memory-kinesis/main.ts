@@ -4,8 +4,8 @@
  * `--port 0` (the default) takes any free port. Prints {"event":"listening","endpoint":"http://HOST:PORT"}
  * on stdout when ready; SIGTERM or SIGINT closes it and exits 0. Wrong arguments exit 2.
  *
- * Besides the Kinesis operations it serves `POST /_bench/throttle {"stream":"<name>","maxRecordsPerSecond":N}`
- * (0 lifts the cap) and `GET /_bench/stats?stream=<name>`; see server.ts.
+ * Besides the Kinesis operations it serves the `/_bench/` routes (stats, throttle, faults, chaos,
+ * shards/expire, puts); see server.ts.
  */
 import { MemoryKinesis } from './server';
 

@@ -9,23 +9,50 @@
  * is an `initial-response` event (the SDK does not resolve `send()` until it arrives); then
  * `SubscribeToShardEvent` events whose JSON body is the event structure itself (Records with base64
  * Data, ContinuationSequenceNumber, MillisBehindLatest). The subscription ends, like AWS's after five
- * minutes, by ending the response. Shards never close here, so no event carries ChildShards.
+ * minutes, by ending the response. Shards never close here, so no event carries ChildShards. A
+ * subscription whose stream is deleted or whose shard expires ends with a ResourceNotFoundException
+ * exception event (`:message-type` = `exception`), which the SDK throws from the event iterator.
  *
- * Two routes that are not Kinesis, for the benchmark driver:
- *   GET  /_bench/stats?stream=<name>   → {"records": n, "userRecords": n, "firstArrivalMs": t, "lastArrivalMs": t, "faultsPending": n}
- *   POST /_bench/throttle {"stream": "<name>", "maxRecordsPerSecond": n}   (0 lifts the cap)
- *   POST /_bench/faults {"stream": "<name>", "requests": [{"records": [{"index": 1, "code": "InternalFailure"}]}, …]}
+ * DeleteStream (by StreamName or StreamARN) is immediate: every operation on the stream, its old
+ * iterators and its consumers answers ResourceNotFoundException, and CreateStream of the name makes a
+ * fresh, empty stream (new shards; sequence numbers go on from one counter, so they sort after the old).
+ *
+ * Routes that are not Kinesis, for the benchmark driver and the fault tests (errors as Kinesis's, with `__type`):
+ *   GET    /_bench/stats?stream=<name>   → {"records": n, "userRecords": n, "firstArrivalMs": t, "lastArrivalMs": t, "faultsPending": n}
+ *   POST   /_bench/throttle {"stream": "<name>", "maxRecordsPerSecond": n}   (0 lifts the cap)
+ *   POST   /_bench/faults {"stream": "<name>", "requests": [{"records": [{"index": 1, "code": "InternalFailure"}]}, …]}
+ *   POST   /_bench/chaos {"rules": [rule, …]}   → {"rules": [{"rule": rule, "fired": n}, …]}   adds rules
+ *   GET    /_bench/chaos                        → the same list: every rule since the last clear, with how often it fired
+ *   DELETE /_bench/chaos                        clears every rule
+ *   POST   /_bench/shards/expire {"stream": "<name>", "shard": "<id>"}
+ *   GET    /_bench/puts?stream=<name>   → [{"at": ms, "userAgent": "…", "records": n, "accepted": n, "fault"?: "error" | "reset" | "reset-after"}, …]
  * A throttled stream refuses PutRecords entries beyond n per wall-clock second, each on its own, with
  * ErrorCode ProvisionedThroughputExceededException. The faults route scripts the stream's next
  * PutRecords requests, one element each: the entries at the given indexes ('*' for all) are refused
  * with the given code (ProvisionedThroughputExceededException or InternalFailure), the others written.
  * Stats report `faultsPending`, the scripted requests not yet seen.
+ *
+ * A chaos rule (chaos.ts) is {"operation": "GetRecords" | "PutRecords" | … | "*", "stream"?: name,
+ * "shard"?: id, "userAgent"?: substring, "times"?: n} plus one effect:
+ *   "error": "<AWS error type>" (optional "message"): answered with that `__type` and Kinesis's status,
+ *       500 for InternalFailure, 503 for ServiceUnavailable, 400 for the rest;
+ *   "reset": true: the connection is destroyed before the request is carried out (nothing written);
+ *   "reset": "after": carried out (a put lands), then the connection is destroyed instead of answered;
+ *   "delayMs": n: answered normally after n ms.
+ * The first unspent matching rule fires; `times` spends it after n firings, otherwise it lasts until
+ * cleared. `shard` matches only requests naming a shard (GetShardIterator, GetRecords by its iterator,
+ * SubscribeToShard); `stream` matches by StreamName, StreamARN, ConsumerARN, iterator or NextToken.
+ * Expiring a shard makes it gone as one trimmed past retention: records dropped, not listed, and
+ * GetShardIterator, GetRecords (old iterators too) and SubscribeToShard on it ResourceNotFoundException.
+ * The puts log keeps the newest 100,000 PutRecords requests per stream name, across a delete and
+ * re-create; the SDK v3 writes `app/<id>` into the user agent of a process run with AWS_SDK_UA_APP_ID=<id>.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventStreamCodec, type MessageHeaders } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
-import { KinesisError, LIMITS, SHARD_START_SEQUENCE, StreamStore, type IteratorType, type PutOutcome, type Shard, type StartingPosition, type Stream } from './stream-store';
+import { ChaosPlan, statusOf, type ChaosEffect, type ChaosRequest } from './chaos';
+import { KinesisError, LIMITS, SHARD_START_SEQUENCE, StreamStore, type IteratorType, type PutLogEntry, type PutOutcome, type Shard, type StartingPosition, type Stream } from './stream-store';
 
 type Body = Record<string, unknown>;
 
@@ -45,6 +72,46 @@ function reply(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': REQUEST_ID });
   res.end(body);
 }
+
+/** An error answer as Kinesis gives it: the type in `__type` and the `x-amzn-ErrorType` header, its HTTP status. */
+function replyError(res: ServerResponse, type: string, message: string): void {
+  const body = JSON.stringify({ __type: type, message });
+  res.writeHead(statusOf(type), { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': REQUEST_ID, 'x-amzn-errortype': type });
+  res.end(body);
+}
+
+/** The SDK v3 puts `app/<id>` here when its process has AWS_SDK_UA_APP_ID=<id>. */
+function userAgentOf(req: IncomingMessage): string {
+  return String(req.headers['user-agent'] ?? '');
+}
+
+/** The stream name an ARN names (a stream's or a consumer's). */
+function streamNameOfArn(arn: unknown): string | undefined {
+  return typeof arn === 'string' ? arn.split(':stream/')[1]?.split('/')[0] : undefined;
+}
+
+/** The stream and shard a request names, as far as its body tells without looking anything up. */
+function scopeOf(body: Body): { stream?: string; shard?: string } {
+  const stream =
+    (typeof body.StreamName === 'string' ? body.StreamName : undefined) ??
+    streamNameOfArn(body.StreamARN) ??
+    streamNameOfArn(body.ConsumerARN) ??
+    StreamStore.peekIterator(body.ShardIterator)?.stream ??
+    StreamStore.peekListToken(body.NextToken);
+  const shard = typeof body.ShardId === 'string' ? body.ShardId : StreamStore.peekIterator(body.ShardIterator)?.shard;
+  return { stream, shard };
+}
+
+function exceptionEvent(type: string, message: string): Uint8Array {
+  const headers: MessageHeaders = {
+    ':message-type': { type: 'string', value: 'exception' },
+    ':exception-type': { type: 'string', value: type },
+    ':content-type': { type: 'string', value: 'application/json' },
+  };
+  return codec.encode({ headers, body: fromUtf8(JSON.stringify({ message })) });
+}
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function event(type: string, body: string): Uint8Array {
   const headers: MessageHeaders = {
@@ -80,7 +147,7 @@ function summary(stream: Stream, consumers: number) {
     StreamCreationTimestamp: stream.createdAt / 1000,
     EnhancedMonitoring: [{ ShardLevelMetrics: [] }],
     EncryptionType: 'NONE',
-    OpenShardCount: stream.shards.length,
+    OpenShardCount: stream.shards.filter((s) => !s.expired).length,
     ConsumerCount: consumers,
   };
 }
@@ -109,6 +176,7 @@ function consumerJson(c: { name: string; arn: string; createdAt: number }) {
 
 export class MemoryKinesis {
   readonly store = new StreamStore();
+  readonly chaos = new ChaosPlan();
   private readonly server: Server;
   /** Subscriptions waiting for records, woken by the store as soon as a PutRecords lands in their shard. */
   private readonly waiting = new Map<Shard, Set<() => void>>();
@@ -155,23 +223,59 @@ export class MemoryKinesis {
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
       const body = parseBody(text);
-      if (operation === 'SubscribeToShard') return await this.subscribe(body, res);
-      reply(res, 200, this.operation(operation, body));
+      const request: ChaosRequest = { operation, ...scopeOf(body), userAgent: userAgentOf(req) };
+      const effect = this.chaos.take(request);
+      if (effect && 'delayMs' in effect) await pause(effect.delayMs);
+      else if (effect && !this.sufferBefore(effect, request, body, req, res)) return;
+      if (operation === 'SubscribeToShard') {
+        // A reset after the start of a stream is a subscription broken mid-way.
+        if (effect && 'reset' in effect) setImmediate(() => req.socket.destroy());
+        return await this.subscribe(body, res);
+      }
+      const resetAfter = effect !== undefined && 'reset' in effect;
+      const answer = this.operation(operation, body, request, resetAfter ? 'reset-after' : undefined);
+      if (resetAfter) {
+        req.socket.destroy();
+        return;
+      }
+      reply(res, 200, answer);
     } catch (err) {
       if (res.headersSent) {
         res.destroy();
         return;
       }
       const type = err instanceof KinesisError ? err.type : err instanceof SyntaxError ? 'SerializationException' : 'InternalFailure';
-      reply(res, type === 'InternalFailure' ? 500 : 400, JSON.stringify({ __type: type, message: (err as Error).message }));
+      replyError(res, type, (err as Error).message);
     }
   }
 
-  private operation(operation: string, body: Body): string {
+  /**
+   * Carries out an error or a reset that comes before the request is: answers or drops the request and
+   * returns false. A `reset: 'after'` returns true, for the caller to reset after carrying it out.
+   */
+  private sufferBefore(effect: Exclude<ChaosEffect, { delayMs: number }>, request: ChaosRequest, body: Body, req: IncomingMessage, res: ServerResponse): boolean {
+    if ('reset' in effect && effect.reset === 'after') return true;
+    if (request.operation === 'PutRecords' && request.stream !== undefined) {
+      const records = Array.isArray(body.Records) ? body.Records.length : 0;
+      this.store.logPut(request.stream, { at: Date.now(), userAgent: request.userAgent ?? '', records, accepted: 0, fault: 'error' in effect ? 'error' : 'reset' });
+    }
+    if ('error' in effect) {
+      replyError(res, effect.error, effect.message ?? `${effect.error} (scripted by the benchmark endpoint's fault plan)`);
+    } else {
+      // No answer at all: the client sees its connection reset (ECONNRESET / socket hang up).
+      req.socket.destroy();
+    }
+    return false;
+  }
+
+  private operation(operation: string, body: Body, request: ChaosRequest, fault?: PutLogEntry['fault']): string {
     const store = this.store;
     switch (operation) {
       case 'CreateStream':
         store.createStream(String(body.StreamName), Number(body.ShardCount ?? 1));
+        return '{}';
+      case 'DeleteStream':
+        store.deleteStream(store.stream(body));
         return '{}';
       case 'DescribeStreamSummary': {
         const stream = store.stream(body);
@@ -179,7 +283,7 @@ export class MemoryKinesis {
       }
       case 'DescribeStream': {
         const stream = store.stream(body);
-        return JSON.stringify({ StreamDescription: { ...summary(stream, store.consumersOf(stream).length), Shards: stream.shards.map(shardJson), HasMoreShards: false } });
+        return JSON.stringify({ StreamDescription: { ...summary(stream, store.consumersOf(stream).length), Shards: store.liveShards(stream).map(shardJson), HasMoreShards: false } });
       }
       case 'ListShards':
         return this.listShards(body);
@@ -197,12 +301,15 @@ export class MemoryKinesis {
         return `{"Records":${page.json},"NextShardIterator":"${store.encodeIterator(stream, shard, page.next)}","MillisBehindLatest":${page.millisBehindLatest}}`;
       }
       case 'PutRecords': {
-        const outcomes = store.putRecords(store.stream(body), body.Records);
+        const stream = store.stream(body);
+        const outcomes = store.putRecords(stream, body.Records);
         let failed = 0;
         const records = outcomes.map((o) => {
           if ('ErrorCode' in o) failed++;
           return putOutcomeJson(o);
         });
+        const entry: PutLogEntry = { at: Date.now(), userAgent: request.userAgent ?? '', records: outcomes.length, accepted: outcomes.length - failed };
+        store.logPut(stream.name, fault ? { ...entry, fault } : entry);
         return `{"FailedRecordCount":${failed},"Records":[${records.join(',')}],"EncryptionType":"NONE"}`;
       }
       case 'PutRecord': {
@@ -272,6 +379,12 @@ export class MemoryKinesis {
       res.write(event('initial-response', '{}'));
       let due = true;
       while (open) {
+        if (stream.deleted || shard.expired) {
+          // As AWS ends a subscription whose shard or stream went away: an exception event, then the end.
+          const what = stream.deleted ? `Stream ${stream.name}` : `Shard ${shard.id} in stream ${stream.name}`;
+          res.write(exceptionEvent('ResourceNotFoundException', `${what} under account 000000000000 not found.`));
+          break;
+        }
         const page = store.read(shard, index, LIMITS.getRecords);
         if (page.count > 0 || due) {
           index = page.next;
@@ -318,6 +431,27 @@ export class MemoryKinesis {
       const { stream, requests } = parseBody(text);
       this.store.scriptFaults(this.store.stream({ StreamName: stream }), requests);
       return reply(res, 200, '{}');
+    }
+    if (url.pathname === '/_bench/chaos') {
+      if (req.method === 'POST') {
+        this.chaos.add(parseBody(text).rules);
+        return reply(res, 200, JSON.stringify({ rules: this.chaos.list() }));
+      }
+      if (req.method === 'DELETE') {
+        this.chaos.clear();
+        return reply(res, 200, '{}');
+      }
+      if (req.method === 'GET') return reply(res, 200, JSON.stringify({ rules: this.chaos.list() }));
+    }
+    if (req.method === 'POST' && url.pathname === '/_bench/shards/expire') {
+      const { stream, shard } = parseBody(text);
+      this.store.expireShard(this.store.stream({ StreamName: stream }), shard);
+      return reply(res, 200, '{}');
+    }
+    if (req.method === 'GET' && url.pathname === '/_bench/puts') {
+      const stream = url.searchParams.get('stream');
+      if (!stream) throw new KinesisError('InvalidArgumentException', 'GET /_bench/puts needs ?stream=<name>');
+      return reply(res, 200, JSON.stringify(this.store.puts(stream)));
     }
     if (req.method === 'POST' && url.pathname === '/_bench/throttle') {
       const { stream, maxRecordsPerSecond } = parseBody(text);

@@ -1,7 +1,9 @@
 /**
  * The state of the benchmark's in-memory Kinesis, without I/O: streams, shards with evenly split hash
- * ranges, records, iterators, stream consumers, an optional per-stream PutRecords throttle and a
- * per-stream fault plan (scripted refusals of chosen entries of the next requests, for tests).
+ * ranges, records, iterators, stream consumers, an optional per-stream PutRecords throttle, a
+ * per-stream fault plan (scripted refusals of chosen entries of the next requests, for tests), stream
+ * deletion, shard expiry and a log of PutRecords requests per stream name. Request-level faults (errors,
+ * resets, delays) are the server's, planned by chaos.ts.
  *
  * Built for speed, since it is both the input and the output of the throughput benchmark: each record is
  * kept as the JSON fragment GetRecords returns (its base64 data exactly as PutRecords received it), so a
@@ -57,6 +59,8 @@ export interface Shard {
   readonly counters: number[];
   /** Never decreasing, so AT_TIMESTAMP can binary-search it. */
   readonly arrivalMs: number[];
+  /** Gone as a shard trimmed past retention is: records dropped, not listed, every operation on it ResourceNotFoundException. */
+  expired: boolean;
 }
 
 export interface Consumer {
@@ -70,7 +74,11 @@ export interface Stream {
   readonly name: string;
   readonly arn: string;
   readonly createdAt: number;
+  /** Tells a stream from an earlier one of the same name, so a deleted stream's iterators stay dead. */
+  readonly generation: number;
+  /** Every shard ever, expired ones too (routing keeps their hash ranges); see liveShards. */
   readonly shards: readonly Shard[];
+  deleted: boolean;
   records: number;
   /** Records counting each user record of a KPL aggregate, so a benchmark of the aggregating sink knows when all arrived. */
   userRecords: number;
@@ -107,6 +115,20 @@ export interface PutEntry {
   PartitionKey: string;
   ExplicitHashKey?: string;
 }
+
+/** One PutRecords request into a stream, for `GET /_bench/puts`: who wrote when. */
+export interface PutLogEntry {
+  /** Epoch milliseconds the request was carried out (or failed by the fault plan). */
+  at: number;
+  userAgent: string;
+  records: number;
+  accepted: number;
+  /** The fault-plan effect the request suffered, if any: 'error', 'reset' (nothing written) or 'reset-after' (written, never answered). */
+  fault?: 'error' | 'reset' | 'reset-after';
+}
+
+/** How many PutRecords requests each stream name's log keeps (the newest). */
+export const PUT_LOG_CAP = 100_000;
 
 export type PutOutcome = { SequenceNumber: string; ShardId: string } | { ErrorCode: string; ErrorMessage: string };
 
@@ -175,7 +197,10 @@ export class StreamStore {
   /** One counter for every shard: simpler than one per shard and still strictly increasing in each. */
   private nextCounter = 1;
   private lastNowMs = 0;
-  /** Called after records land in a shard, for subscriptions waiting on it. */
+  private generations = 0;
+  /** By stream name, so the log of a stream outlives its deletion and goes on with a recreated one. */
+  private readonly putLogs = new Map<string, PutLogEntry[]>();
+  /** Called after records land in a shard, or the shard (or its stream) is gone, for subscriptions waiting on it. */
   onAppend: (stream: Stream, shard: Shard) => void = () => undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -189,13 +214,15 @@ export class StreamStore {
       // Real Kinesis' even split: shard i starts at floor(2^128 * i / n).
       const start = (HASH_SPACE * BigInt(i)) / BigInt(shardCount);
       const end = (HASH_SPACE * BigInt(i + 1)) / BigInt(shardCount) - 1n;
-      shards.push({ id: shardIdOf(i), startingHashKey: start, endingHashKey: end, fragments: [], counters: [], arrivalMs: [] });
+      shards.push({ id: shardIdOf(i), startingHashKey: start, endingHashKey: end, fragments: [], counters: [], arrivalMs: [], expired: false });
     }
     const stream: Stream = {
       name,
       arn: `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${name}`,
       createdAt: this.now(),
+      generation: ++this.generations,
       shards,
+      deleted: false,
       records: 0,
       userRecords: 0,
       firstArrivalMs: null,
@@ -216,8 +243,54 @@ export class StreamStore {
     return stream;
   }
 
+  /**
+   * Deletes the stream at once (AWS takes a while in DELETING): every operation on it answers
+   * ResourceNotFoundException from now on, its iterators and consumers included, and CreateStream of
+   * the name makes a fresh, empty stream. Subscriptions on its shards are woken to end.
+   */
+  deleteStream(stream: Stream): void {
+    stream.deleted = true;
+    this.streams.delete(stream.name);
+    for (const c of this.consumersOf(stream)) this.consumers.delete(c.arn);
+    for (const shard of stream.shards) this.onAppend(stream, shard);
+  }
+
+  /**
+   * Makes the shard gone as one trimmed past retention is: its records dropped, not listed, and
+   * GetShardIterator, GetRecords (old iterators too) and SubscribeToShard on it ResourceNotFoundException.
+   * Real Kinesis only ever loses closed shards; a put into an expired open shard's hash range fails
+   * the request with ResourceNotFoundException, so expire a shard nothing writes to any more.
+   */
+  expireShard(stream: Stream, shardId: unknown): Shard {
+    const shard = this.shard(stream, shardId);
+    shard.expired = true;
+    shard.fragments.length = 0;
+    shard.counters.length = 0;
+    shard.arrivalMs.length = 0;
+    this.onAppend(stream, shard);
+    return shard;
+  }
+
+  /** The shards not expired, as ListShards and DescribeStream show them. */
+  liveShards(stream: Stream): Shard[] {
+    return stream.shards.filter((s) => !s.expired);
+  }
+
+  /** Records one PutRecords request into the log of its stream name, keeping the newest PUT_LOG_CAP. */
+  logPut(streamName: string, entry: PutLogEntry): void {
+    let log = this.putLogs.get(streamName);
+    if (!log) this.putLogs.set(streamName, (log = []));
+    log.push(entry);
+    if (log.length > PUT_LOG_CAP) log.splice(0, log.length - PUT_LOG_CAP);
+  }
+
+  /** The PutRecords requests into streams of this name, oldest first (empty for a name never written). */
+  puts(streamName: string): readonly PutLogEntry[] {
+    return this.putLogs.get(streamName) ?? [];
+  }
+
   shard(stream: Stream, shardId: unknown): Shard {
-    const shard = stream.shards.find((s) => s.id === shardId);
+    const shard = stream.shards.find((s) => s.id === shardId && !s.expired);
     if (!shard) throw new KinesisError('ResourceNotFoundException', `Shard ${String(shardId)} in stream ${stream.name} under account ${ACCOUNT} does not exist`);
     return shard;
   }
@@ -226,20 +299,27 @@ export class StreamStore {
   listShards(stream: Stream, from: number, maxResults?: number, exclusiveStartShardId?: string): { shards: readonly Shard[]; next: number | null } {
     const max = maxResults ?? LIMITS.listShardsDefault;
     if (!Number.isInteger(max) || max < 1 || max > LIMITS.listShardsMax) throw new KinesisError('InvalidArgumentException', `MaxResults ${max} is not between 1 and ${LIMITS.listShardsMax}`);
+    const shards = this.liveShards(stream);
     let start = from;
     if (exclusiveStartShardId !== undefined) {
       // Shard ids sort in creation order, and an id that is not there still names a place.
-      const after = stream.shards.findIndex((s) => s.id > exclusiveStartShardId);
-      start = Math.max(start, after < 0 ? stream.shards.length : after);
+      const after = shards.findIndex((s) => s.id > exclusiveStartShardId);
+      start = Math.max(start, after < 0 ? shards.length : after);
     }
     // Kinesis accepts MaxResults up to 10,000 but returns at most 1,000 shards a page.
-    const end = Math.min(stream.shards.length, start + Math.min(max, LIMITS.listShardsDefault));
-    return { shards: stream.shards.slice(start, end), next: end < stream.shards.length ? end : null };
+    const end = Math.min(shards.length, start + Math.min(max, LIMITS.listShardsDefault));
+    return { shards: shards.slice(start, end), next: end < shards.length ? end : null };
   }
 
   /** ListShards' NextToken names the stream itself, because a request that carries one may not name it. */
   encodeListToken(stream: Stream, next: number): string {
     return Buffer.from(`list|${stream.name}|${next}`).toString('base64');
+  }
+
+  /** The stream name a ListShards NextToken names, without checking it exists (for the fault plan). */
+  static peekListToken(token: unknown): string | undefined {
+    const [kind, name] = typeof token === 'string' ? Buffer.from(token, 'base64').toString().split('|') : [];
+    return kind === 'list' && name ? name : undefined;
   }
 
   decodeListToken(token: unknown): { stream: Stream; next: number } {
@@ -325,7 +405,9 @@ export class StreamStore {
       if (base64Bytes(Data) + Buffer.byteLength(PartitionKey) > LIMITS.recordBytes) {
         throw new KinesisError('ValidationException', `a record's data and partition key exceed ${LIMITS.recordBytes} bytes`);
       }
-      return this.shardFor(stream, entry);
+      const shard = this.shardFor(stream, entry);
+      if (shard.expired) throw new KinesisError('ResourceNotFoundException', `Shard ${shard.id} in stream ${stream.name} under account ${ACCOUNT} does not exist`);
+      return shard;
     });
     // Arrival times never go back, even if the wall clock does, so AT_TIMESTAMP can binary-search them.
     const nowMs = (this.lastNowMs = Math.max(this.lastNowMs, this.now()));
@@ -419,13 +501,21 @@ export class StreamStore {
   }
 
   encodeIterator(stream: Stream, shard: Shard, index: number): string {
-    return Buffer.from(`${stream.name}|${shard.id}|${index}`).toString('base64');
+    return Buffer.from(`${stream.name}|${stream.generation}|${shard.id}|${index}`).toString('base64');
+  }
+
+  /** The stream name and shard id an iterator names, without checking they exist (for the fault plan); undefined for garbage. */
+  static peekIterator(iterator: unknown): { stream: string; shard: string } | undefined {
+    const [name, , shardId] = typeof iterator === 'string' ? Buffer.from(iterator, 'base64').toString().split('|') : [];
+    return name && shardId ? { stream: name, shard: shardId } : undefined;
   }
 
   decodeIterator(iterator: unknown): { stream: Stream; shard: Shard; index: number } {
-    const [name, shardId, index] = typeof iterator === 'string' ? Buffer.from(iterator, 'base64').toString().split('|') : [];
-    if (!name || !shardId || !/^\d+$/.test(index ?? '')) throw new KinesisError('InvalidArgumentException', 'invalid ShardIterator');
+    const [name, generation, shardId, index] = typeof iterator === 'string' ? Buffer.from(iterator, 'base64').toString().split('|') : [];
+    if (!name || !/^\d+$/.test(generation ?? '') || !shardId || !/^\d+$/.test(index ?? '')) throw new KinesisError('InvalidArgumentException', 'invalid ShardIterator');
     const stream = this.stream({ StreamName: name });
+    // An iterator of a deleted stream names nothing, even once a stream of that name exists again.
+    if (stream.generation !== Number(generation)) throw new KinesisError('ResourceNotFoundException', `Stream ${name} under account ${ACCOUNT} not found.`);
     return { stream, shard: this.shard(stream, shardId), index: Number(index) };
   }
 

@@ -10,6 +10,7 @@ import { Agent, request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import {
   CreateStreamCommand,
+  DeleteStreamCommand,
   DeregisterStreamConsumerCommand,
   DescribeStreamConsumerCommand,
   DescribeStreamSummaryCommand,
@@ -28,6 +29,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { MemoryKinesis } from '../../bench/memory-kinesis/server';
+import { classifyKinesisError } from '../../shared/aws/kinesis-errors';
 import { patient, waitFor } from '../support/wait';
 
 const ROOT = join(__dirname, '..', '..');
@@ -221,6 +223,194 @@ describe('in process', () => {
       await waitFor(() => lasting.subscriptions === 0, 5000, 'the server to notice the client left');
     } finally {
       await lasting.close();
+    }
+  });
+});
+
+describe('fault scripting, as the SDK sees it', () => {
+  let server: MemoryKinesis;
+  let endpoint: string;
+  let client: KinesisClient;
+
+  beforeAll(async () => {
+    server = new MemoryKinesis({ subscriptionMs: 60_000 });
+    endpoint = await server.listen(0);
+    client = sdkClient(endpoint);
+  });
+  afterEach(() => server.chaos.clear());
+  afterAll(async () => {
+    client.destroy();
+    await server.close();
+  });
+
+  async function bench(method: string, path: string, body?: unknown): Promise<unknown> {
+    const res = await fetch(`${endpoint}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    expect(res.status).toBe(200);
+    return res.json();
+  }
+  const chaos = (rules: object[]) => bench('POST', '/_bench/chaos', { rules });
+  const failure = async (p: Promise<unknown>) => {
+    try {
+      await p;
+    } catch (err) {
+      return err as { name: string; code?: string; $metadata?: { httpStatusCode?: number } };
+    }
+    throw new Error('expected the call to fail');
+  };
+  const iteratorOf = async (stream: string, shard = 'shardId-000000000000') =>
+    (await client.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator!;
+
+  test('error rules reach the SDK with the error type as name and Kinesis\'s HTTP status, classified as AWS\'s would be', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: 'errs', ShardCount: 2 }));
+    const cases = [
+      { error: 'AccessDeniedException', status: 400, kind: 'fatal' },
+      { error: 'KMSDisabledException', status: 400, kind: 'fatal' },
+      { error: 'ExpiredIteratorException', status: 400, kind: 'expired-iterator' },
+      { error: 'ResourceNotFoundException', status: 400, kind: 'not-found' },
+      { error: 'ProvisionedThroughputExceededException', status: 400, kind: 'throttled' },
+      { error: 'InternalFailure', status: 500, kind: 'transient' },
+      { error: 'ServiceUnavailable', status: 503, kind: 'transient' },
+    ];
+    const iterator = await iteratorOf('errs', 'shardId-000000000001');
+    for (const c of cases) {
+      await chaos([{ operation: 'GetRecords', stream: 'errs', shard: 'shardId-000000000001', error: c.error, times: 1 }]);
+      const err = await failure(client.send(new GetRecordsCommand({ ShardIterator: iterator })));
+      expect({ name: err.name, status: err.$metadata?.httpStatusCode, kind: classifyKinesisError(err) }).toEqual({ name: c.error, status: c.status, kind: c.kind });
+    }
+    // Spent: the same call now succeeds; the other shard and other operations were never hit.
+    await expect(client.send(new GetRecordsCommand({ ShardIterator: iterator }))).resolves.toMatchObject({ Records: [] });
+    const listed = (await bench('GET', '/_bench/chaos')) as { rules: Array<{ rule: { error: string }; fired: number }> };
+    expect(listed.rules.map((r) => [r.rule.error, r.fired])).toEqual(cases.map((c) => [c.error, 1]));
+    expect(await bench('DELETE', '/_bench/chaos')).toEqual({});
+    expect(await bench('GET', '/_bench/chaos')).toEqual({ rules: [] });
+    const bad = await fetch(`${endpoint}/_bench/chaos`, { method: 'POST', body: JSON.stringify({ rules: [{ operation: 'GetRecords' }] }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ __type: 'InvalidArgumentException' });
+  });
+
+  test('a reset is a network error (transient) with nothing written; a reset after writes and still never answers', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: 'resets', ShardCount: 1 }));
+    await chaos([{ operation: 'PutRecords', stream: 'resets', reset: true, times: 1 }]);
+    const err = await failure(client.send(new PutRecordsCommand({ StreamName: 'resets', Records: entries(5, 'a') })));
+    expect(err.$metadata?.httpStatusCode).toBeUndefined();
+    // The SDK (3.114x) wraps the reset as a plain Error "AWS SDK error wrapper for TimeoutError: socket
+    // hang up", without a code: only the classifier's last rule (no status, not an *Exception) makes it transient.
+    expect((err as unknown as Error).message).toMatch(/socket hang up|ECONNRESET/);
+    expect(classifyKinesisError(err)).toBe('transient');
+    expect(server.store.stream({ StreamName: 'resets' }).records).toBe(0);
+
+    await chaos([{ operation: 'PutRecords', stream: 'resets', reset: 'after', times: 1 }]);
+    const after = await failure(client.send(new PutRecordsCommand({ StreamName: 'resets', Records: entries(5, 'b') })));
+    expect(classifyKinesisError(after)).toBe('transient');
+    expect(server.store.stream({ StreamName: 'resets' }).records).toBe(5);
+    // The connection pool recovers: the next call works.
+    expect((await client.send(new PutRecordsCommand({ StreamName: 'resets', Records: entries(5, 'c') }))).FailedRecordCount).toBe(0);
+    const puts = server.store.puts('resets');
+    expect(puts.map((p) => [p.records, p.accepted, p.fault])).toEqual([[5, 0, 'reset'], [5, 5, 'reset-after'], [5, 5, undefined]]);
+  });
+
+  test('a delay answers normally, that much later, and only the calls it names', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: 'slow', ShardCount: 1 }));
+    const iterator = await iteratorOf('slow');
+    await chaos([{ operation: 'GetRecords', stream: 'slow', delayMs: 1500, times: 1 }]);
+    let started = Date.now();
+    await client.send(new GetRecordsCommand({ ShardIterator: iterator }));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1450);
+    started = Date.now();
+    await client.send(new GetRecordsCommand({ ShardIterator: iterator }));
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  test('DeleteStream by ARN: everything on the stream is not found, a subscription ends with an error; CreateStream makes it fresh and empty', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: 'doomed', ShardCount: 2 }));
+    const arn = arnOf('doomed');
+    await client.send(new PutRecordsCommand({ StreamARN: arn, Records: entries(20, 'old') }));
+    const iterator = await iteratorOf('doomed');
+    const consumer = (await client.send(new RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: 'c' }))).Consumer!;
+    const sub = await client.send(new SubscribeToShardCommand({ ConsumerARN: consumer.ConsumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } }));
+    const ended = (async () => {
+      try {
+        for await (const _ of sub.EventStream!) void _;
+        return 'closed';
+      } catch (err) {
+        return (err as Error).name;
+      }
+    })();
+    await waitFor(() => server.subscriptions === 1, 5000, 'the subscription to stream');
+
+    await client.send(new DeleteStreamCommand({ StreamARN: arn }));
+    expect(await ended).toBe('ResourceNotFoundException');
+    for (const call of [
+      client.send(new DescribeStreamSummaryCommand({ StreamName: 'doomed' })),
+      client.send(new ListShardsCommand({ StreamARN: arn })),
+      client.send(new PutRecordsCommand({ StreamARN: arn, Records: entries(1, 'x') })),
+      client.send(new GetShardIteratorCommand({ StreamARN: arn, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' })),
+      client.send(new GetRecordsCommand({ ShardIterator: iterator })),
+      client.send(new DescribeStreamConsumerCommand({ ConsumerARN: consumer.ConsumerARN })),
+      client.send(new DeleteStreamCommand({ StreamName: 'doomed' })),
+    ]) {
+      await expect(call).rejects.toBeInstanceOf(ResourceNotFoundException);
+    }
+
+    await client.send(new CreateStreamCommand({ StreamName: 'doomed', ShardCount: 1 }));
+    expect((await client.send(new ListShardsCommand({ StreamARN: arn }))).Shards!.map((s) => s.ShardId)).toEqual(['shardId-000000000000']);
+    expect((await client.send(new GetRecordsCommand({ ShardIterator: await iteratorOf('doomed') }))).Records).toEqual([]);
+    // An iterator of the deleted stream stays dead even though the name and the shard id exist again.
+    await expect(client.send(new GetRecordsCommand({ ShardIterator: iterator }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await waitFor(() => server.subscriptions === 0, 5000, 'the subscription to be released');
+  });
+
+  test('an expired shard leaves ListShards and GetShardIterator, GetRecords (old iterator) and SubscribeToShard on it are not found', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: 'trimmed', ShardCount: 2 }));
+    const arn = arnOf('trimmed');
+    await client.send(new PutRecordsCommand({ StreamARN: arn, Records: entries(20, 't') }));
+    const iterator = await iteratorOf('trimmed', 'shardId-000000000001');
+    const consumer = (await client.send(new RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: 'c' }))).Consumer!;
+    const sub = await client.send(new SubscribeToShardCommand({ ConsumerARN: consumer.ConsumerARN, ShardId: 'shardId-000000000001', StartingPosition: { Type: 'LATEST' } }));
+    const ended = (async () => {
+      try {
+        for await (const _ of sub.EventStream!) void _;
+        return 'closed';
+      } catch (err) {
+        return (err as Error).name;
+      }
+    })();
+    await waitFor(() => server.subscriptions === 1, 5000, 'the subscription to stream');
+
+    expect(await bench('POST', '/_bench/shards/expire', { stream: 'trimmed', shard: 'shardId-000000000001' })).toEqual({});
+    expect(await ended).toBe('ResourceNotFoundException');
+    expect((await client.send(new ListShardsCommand({ StreamARN: arn }))).Shards!.map((s) => s.ShardId)).toEqual(['shardId-000000000000']);
+    await expect(client.send(new GetShardIteratorCommand({ StreamARN: arn, ShardId: 'shardId-000000000001', ShardIteratorType: 'TRIM_HORIZON' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(client.send(new GetRecordsCommand({ ShardIterator: iterator }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(
+      client.send(new SubscribeToShardCommand({ ConsumerARN: consumer.ConsumerARN, ShardId: 'shardId-000000000001', StartingPosition: { Type: 'TRIM_HORIZON' } })),
+    ).rejects.toBeInstanceOf(ResourceNotFoundException);
+    // The other shard still reads.
+    expect((await client.send(new GetRecordsCommand({ ShardIterator: await iteratorOf('trimmed') }))).Records!.length).toBeGreaterThan(0);
+  });
+
+  test('the puts log names the writing process by the app id AWS_SDK_UA_APP_ID puts in the SDK\'s user agent', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: 'logged', ShardCount: 1 }));
+    const previous = process.env.AWS_SDK_UA_APP_ID;
+    process.env.AWS_SDK_UA_APP_ID = 'writer-7';
+    const tagged = sdkClient(endpoint);
+    try {
+      const t0 = Date.now();
+      await tagged.send(new PutRecordsCommand({ StreamName: 'logged', Records: entries(3, 'x') }));
+      await client.send(new PutRecordsCommand({ StreamName: 'logged', Records: entries(2, 'y') }));
+      const puts = (await bench('GET', '/_bench/puts?stream=logged')) as Array<{ at: number; userAgent: string; records: number; accepted: number }>;
+      expect(puts).toHaveLength(2);
+      expect(puts[0]).toMatchObject({ records: 3, accepted: 3 });
+      expect(puts[0].userAgent).toMatch(/ app\/writer-7\b/);
+      expect(puts[1]).toMatchObject({ records: 2, accepted: 2 });
+      expect(puts[1].userAgent).toMatch(/^aws-sdk-js\//);
+      expect(puts[1].userAgent).not.toContain('app/');
+      expect(puts[0].at).toBeGreaterThanOrEqual(t0);
+      expect(puts[1].at).toBeGreaterThanOrEqual(puts[0].at);
+    } finally {
+      tagged.destroy();
+      if (previous === undefined) delete process.env.AWS_SDK_UA_APP_ID;
+      else process.env.AWS_SDK_UA_APP_ID = previous;
     }
   });
 });

@@ -243,7 +243,7 @@ describe('iterators', () => {
     expect(store.decodeIterator(iterator)).toEqual({ stream, shard, index: 3 });
     expect(errorType(() => store.decodeIterator('not an iterator'))).toBe('InvalidArgumentException');
     expect(errorType(() => store.decodeIterator(undefined))).toBe('InvalidArgumentException');
-    expect(errorType(() => store.decodeIterator(Buffer.from('gone|shardId-000000000000|0').toString('base64')))).toBe('ResourceNotFoundException');
+    expect(errorType(() => store.decodeIterator(Buffer.from('gone|1|shardId-000000000000|0').toString('base64')))).toBe('ResourceNotFoundException');
   });
 });
 

@@ -277,6 +277,13 @@ export class Coordinator {
       if (updated > 0) log.info({ updated }, 'added hash-key ranges to lease jobs created by an earlier version');
     }
     const retried = await this.leases.retryFailed((id) => finished.has(id));
+    const gone = await this.leases.removeUnlisted(new Set(shards.map((s) => s.shardId)));
+    for (const shardId of gone) {
+      if (finished.has(shardId)) continue;
+      m.shardsTrimmed.inc({ stream: config.input.stream.arn });
+      const checkpoint = await this.checkpoints.get(shardId);
+      log.error({ shardId, checkpoint: checkpoint ?? null }, 'shard no longer listed (trimmed past the stream\'s retention period before it was read to its end): removed its lease; records after its checkpoint may have been lost');
+    }
     log.debug({ shards: shards.length, leasable: plan.lease.length, skipped: plan.skip.length, finished: finished.size, retried }, 'shard discovery');
   }
 }

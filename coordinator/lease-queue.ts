@@ -51,6 +51,22 @@ export class LeaseQueue {
     return retried;
   }
 
+  /**
+   * Removes the lease jobs of shards the stream no longer lists (trimmed past retention) that no worker
+   * holds; a held one is finished by its holder when its reads say the shard is gone. Returns the
+   * removed shard ids. Fair share counts lease jobs, so it then counts only live shards.
+   */
+  async removeUnlisted(listed: ReadonlySet<string>): Promise<string[]> {
+    const ids = await this.queue.getRanges(['waiting', 'delayed', 'prioritized', 'failed'], 0, -1, true);
+    const removed: string[] = [];
+    for (const id of new Set(ids)) {
+      if (listed.has(id)) continue;
+      // 0: the job is locked (a worker took it meanwhile) and stays; its holder decides.
+      if ((await this.queue.remove(id)) === 1) removed.push(id);
+    }
+    return removed;
+  }
+
   close(): Promise<void> {
     return this.queue.close();
   }

@@ -28,3 +28,21 @@ test('a lease job created without a hash-key range (an earlier version) gets it 
     await leases.close();
   }
 });
+
+test('lease jobs of shards the stream no longer lists are removed unless a worker holds them; the fair share then counts only live shards', async () => {
+  const leases = new LeaseQueue(ctx.redis, new AppKeys(`${app}-unlisted`));
+  try {
+    const job = (n: number): LeaseJobData => ({ shardId: `shardId-00000000000${n}`, parentShardIds: [], start: { type: 'TRIM_HORIZON' } });
+    await leases.ensure([job(0), job(1)]);
+    // A lease put back to retry later (delayed) counts too.
+    await leases.queue.add(job(2).shardId, job(2), { jobId: job(2).shardId, delay: 60_000 });
+    const removed = await leases.removeUnlisted(new Set([job(0).shardId]));
+    expect(removed.sort()).toEqual([job(1).shardId, job(2).shardId]);
+    const counts = await leases.queue.getJobCounts('active', 'waiting', 'delayed', 'prioritized', 'waiting-children');
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(await leases.removeUnlisted(new Set([job(0).shardId]))).toEqual([]);
+  } finally {
+    await leases.queue.obliterate({ force: true });
+    await leases.close();
+  }
+});

@@ -16,8 +16,8 @@ export const SHARD_END = 'SHARD_END';
 
 export type FencedWriteResult = 'written' | 'lease-lost' | 'stale' | 'finished';
 
-// KEYS: lock, checkpoints. ARGV: token, shardId, position.
-const SAVE = `
+// Orders positions as comparePositionStrings does (-1, 0 or 1).
+const COMPARE = `
 local function split(p)
   local at = string.find(p, ':', 1, true)
   if at then return string.sub(p, 1, at - 1), tonumber(string.sub(p, at + 1)) end
@@ -34,12 +34,25 @@ local function compare(a, b)
   if ub == nil then return -1 end
   return ua < ub and -1 or 1
 end
+`;
+
+// KEYS: lock, checkpoints. ARGV: token, shardId, position.
+const SAVE = `${COMPARE}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'lease-lost' end
 local current = redis.call('HGET', KEYS[2], ARGV[2])
 if current == 'SHARD_END' then return 'finished' end
 if current and compare(ARGV[3], current) <= 0 then return 'stale' end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 return 'written'
+`;
+
+// KEYS: submitted. ARGV: shardId, position. Only ever forward: an owner that re-reads from an older
+// checkpoint (after an outage) must not lower the mark the next owner counts duplicates up to.
+const MARK = `${COMPARE}
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and compare(ARGV[2], current) <= 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
 `;
 
 // KEYS: lock, checkpoints, shard-ends. ARGV: token, shardId, childShardIds JSON.
@@ -53,6 +66,7 @@ return 'written'
 type FencedRedis = Redis & {
   shardflowSaveCheckpoint(lock: string, checkpoints: string, token: string, shardId: string, sequence: string): Promise<FencedWriteResult>;
   shardflowFinishShard(lock: string, checkpoints: string, ends: string, token: string, shardId: string, children: string): Promise<FencedWriteResult>;
+  shardflowMarkSubmitted(submitted: string, shardId: string, position: string): Promise<number>;
 };
 
 export class CheckpointStore {
@@ -65,6 +79,7 @@ export class CheckpointStore {
     if (!('shardflowSaveCheckpoint' in redis)) {
       redis.defineCommand('shardflowSaveCheckpoint', { numberOfKeys: 2, lua: SAVE });
       redis.defineCommand('shardflowFinishShard', { numberOfKeys: 3, lua: FINISH });
+      redis.defineCommand('shardflowMarkSubmitted', { numberOfKeys: 1, lua: MARK });
     }
     this.redis = redis as FencedRedis;
   }
@@ -98,11 +113,11 @@ export class CheckpointStore {
   }
 
   /**
-   * Records (unfenced, best effort) the highest position handed to the sink for a shard, so a worker
+   * Records (unfenced, best effort, never backwards) the highest position handed to the sink for a shard, so a worker
    * that takes the shard over after a crash can count the records it may write a second time.
    */
   markSubmitted(shardId: string, position: string): void {
-    void this.redis.hset(this.keys.submitted, shardId, position).catch(() => undefined);
+    void this.redis.shardflowMarkSubmitted(this.keys.submitted, shardId, position).catch(() => undefined);
   }
 
   async submitted(shardId: string): Promise<string | undefined> {

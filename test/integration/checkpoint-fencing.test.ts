@@ -80,3 +80,15 @@ test('only the worker holding the lease job\'s lock can move the checkpoint, and
     workerConnection.disconnect();
   }
 });
+
+test('the mark of what was sent only moves forward, so a re-read from an older checkpoint never lowers it', async () => {
+  const store = new CheckpointStore(ctx.redis, keys);
+  const shardId = 'shardId-000000000009';
+  const seq = (n: number) => `4959033827149025660855969253836157109592157598913${String(n).padStart(7, '0')}`;
+  store.markSubmitted(shardId, seq(20));
+  store.markSubmitted(shardId, seq(5));
+  store.markSubmitted(shardId, `${seq(20)}:3`);
+  await waitFor(async () => (await store.submitted(shardId)) === seq(20), 5000, 'the mark to settle');
+  store.markSubmitted(shardId, `${seq(21)}:0`);
+  await waitFor(async () => (await store.submitted(shardId)) === `${seq(21)}:0`, 5000, 'the mark to move on');
+});

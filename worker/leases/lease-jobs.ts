@@ -141,10 +141,16 @@ export class LeaseJobs {
   }
 
   private async run(job: Job<LeaseJobData>, token: string): Promise<string> {
-    // The lock was set by the call that fetched the job, which started at `processedOn` (this host's time).
-    const age = Math.max(0, Date.now() - (job.processedOn ?? Date.now()));
-    const lease = new Lease(job.data.shardId, token, { timeoutMs: this.opts.leaseTimeoutMs, clock: this.clock, acquiredAt: this.clock() - age });
-    if (this.closing) return this.end(job, token, lease, { type: 'released' });
+    // The fetch that set the lock may have been queued for long (a Redis outage): one renewal now gives
+    // the lease a start it can count from, and finds out at once whether the lock is still ours.
+    const acquiredAt = this.clock();
+    const renewed = await job.extendLock(token, this.opts.leaseTimeoutMs).catch(() => 0);
+    const lease = new Lease(job.data.shardId, token, { timeoutMs: this.opts.leaseTimeoutMs, clock: this.clock, acquiredAt });
+    if (renewed !== 1) lease.lose('the lock was gone before the lease started');
+    if (this.closing || lease.isLost) {
+      lease.close();
+      return this.end(job, token, lease, lease.isLost ? { type: 'lost' } : { type: 'released' });
+    }
     this.held.set(job.id!, { lease, job });
     let outcome: LeaseOutcome;
     try {

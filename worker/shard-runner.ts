@@ -8,9 +8,9 @@
  * ticket, so a large aggregate is checkpointed in its middle (`"<seq>:<sub>"`) as its user records are
  * acknowledged, and a restart neither re-sends nor skips any of them.
  *
- * A graceful hand-over (the lease stops: fair share, shutdown) waits for the acknowledgements for at
- * most `handOverMs`, so a worker stops within its lease timeout even while the output fails; records
- * not acknowledged by then stay behind the checkpoint for the next owner (at-least-once). The final
+ * A graceful hand-over (the lease stops: fair share, shutdown) waits for the acknowledgements, but while
+ * the output refuses writes for good for at most half of `handOverMs`, so a worker stops within its lease
+ * timeout even then; records not acknowledged stay behind the checkpoint for the next owner. The final
  * checkpoint write is retried while the lease is still held, since one lost write there means the
  * next owner re-sends everything acknowledged since the previous one.
  */
@@ -59,7 +59,7 @@ export interface ShardRunnerDeps {
   inputStreamArn: string;
   counters: WorkerCounters;
   log: Logger;
-  /** Longest a graceful hand-over waits for acknowledgements and the final checkpoint. */
+  /** A graceful hand-over waits at most half of this for a failing output, and half for the final checkpoint. */
   handOverMs: number;
   /** Monotonic time, for the hand-over's deadline. */
   clock?: Clock;
@@ -74,6 +74,8 @@ export class ShardRunner {
   private readonly acknowledgements = new Set<Promise<void>>();
   private checkpointWrite: Promise<void> = Promise.resolve();
   private latestSafe: string | undefined;
+  /** While a stopping lease waits for an output that refuses writes: since when (clock time). */
+  private failingSince: number | undefined;
   private savedCheckpoint: string | undefined;
 
   constructor(
@@ -105,7 +107,7 @@ export class ShardRunner {
         if (batch.millisBehindLatest !== undefined) metrics().millisBehindLatest.set({ shard: this.lease.shardId, reader: reader.kind }, batch.millisBehindLatest);
         if (batch.records.length > 0) await this.process(batch.records);
         if (batch.shardEnded) {
-          if (!(await this.drain())) break; // stopped before everything was acknowledged: hand over instead
+          if (!(await this.drain())) break; // stopped while the output fails: hand over instead
           if (this.lease.isLost) return { type: 'lost' };
           const result = await this.deps.checkpoints.finish(this.lease.shardId, this.lease.token, batch.childShardIds);
           if (result === 'lease-lost') return this.lost('lease taken over before the shard end was recorded');
@@ -233,14 +235,23 @@ export class ShardRunner {
   }
 
   /**
-   * Waits until everything handed to the sink is acknowledged, the lease is lost, or (when `deadline`
-   * is given) the deadline passes. True when everything was acknowledged.
+   * Waits until everything handed to the sink is acknowledged or the lease is lost; while the lease is
+   * stopping and the output refuses writes for good, for at most half the hand-over time. A healthy
+   * output, however slow, is waited for: giving up there would only turn acknowledged writes into
+   * duplicates. True when everything was acknowledged.
    */
-  private async drain(deadline?: number): Promise<boolean> {
+  private async drain(): Promise<boolean> {
     const clock = this.deps.clock ?? monotonicClock;
+    const grace = this.deps.handOverMs / 2;
     while (this.acknowledgements.size > 0 && !this.lease.isLost) {
-      const wait = deadline === undefined ? 500 : Math.min(500, deadline - clock());
-      if (wait <= 0) break;
+      let wait = 500;
+      if (this.lease.isStopping && !this.deps.sink.accepting) {
+        this.failingSince ??= clock();
+        wait = Math.min(wait, this.failingSince + grace - clock());
+        if (wait <= 0) break;
+      } else {
+        this.failingSince = undefined;
+      }
       await Promise.race([Promise.all([...this.acknowledgements]), new Promise((r) => setTimeout(r, wait))]);
     }
     await this.checkpointWrite;
@@ -248,14 +259,13 @@ export class ShardRunner {
   }
 
   /**
-   * The graceful end of a lease: acknowledgements for at most half the hand-over time, then the final
-   * checkpoint, retried with backoff while the lease is held and the hand-over time lasts.
+   * The graceful end of a lease: the acknowledgements (see `drain`), then the final checkpoint, retried
+   * with backoff while the lease is held and the hand-over time lasts.
    */
   private async handOver(): Promise<void> {
     const clock = this.deps.clock ?? monotonicClock;
     const started = clock();
-    const deadline = started + this.deps.handOverMs;
-    if (!(await this.drain(started + this.deps.handOverMs / 2)) && !this.lease.isLost) {
+    if (!(await this.drain()) && !this.lease.isLost) {
       // Unsent records leave the buffer now; the ones in flight may still land (at-least-once).
       this.deps.sink.abandon(this.lease);
       this.deps.log.warn(
@@ -263,6 +273,7 @@ export class ShardRunner {
         'handing the lease over with records not yet acknowledged by the output: the checkpoint stays behind them and the next owner writes them',
       );
     }
+    const deadline = clock() + this.deps.handOverMs / 2;
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.writeCheckpoint();
       if (outcome !== 'failed') return;

@@ -16,6 +16,7 @@ import type { Redis } from 'ioredis';
 import { readAll, json, type ReadRecord } from '../support/kinesis';
 import { compareDelivery, type Delivery } from '../support/delivery';
 import { FaultEndpoint } from '../support/fault-endpoint';
+import { metric, opsUrl, WORKER_UA } from '../support/fault-pipeline';
 import { ClusterHarness } from '../support/harness';
 import { localProperties, writeProperties } from '../support/properties';
 import { waitForLog, type CliProcess } from '../support/cli';
@@ -29,7 +30,6 @@ import type { SteadyProducer } from '../support/producer';
 
 const LEASE_TIMEOUT_MS = 4000; // localProperties' lease.timeout
 const SAFETY_MARGIN_MS = LEASE_TIMEOUT_MS / 5; // worker/leases/lease.ts
-const WORKER_UA = 'app/shardflow-worker';
 
 let ep: FaultEndpoint;
 const h = new ClusterHarness();
@@ -147,20 +147,6 @@ function logLines(p: CliProcess, from = 0): Array<{ time: number; msg: string; [
 
 function logged(p: CliProcess, text: string, from = 0): Array<{ time: number; msg: string; [key: string]: unknown }> {
   return logLines(p, from).filter((l) => l.msg.includes(text));
-}
-
-/** The process's ops endpoint (…/metrics, /healthz, /readyz), from its start-up log line. */
-async function opsUrl(p: CliProcess): Promise<string> {
-  await waitForLog(p, 'operations endpoint listening');
-  return (logged(p, 'operations endpoint listening')[0] as unknown as { metrics: string }).metrics.replace(/\/metrics$/, '');
-}
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
 }
 
 /** The output's PutRecords requests by workers, carried out in [from, to) (epoch ms); `app` narrows to one worker. */

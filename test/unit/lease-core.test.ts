@@ -226,12 +226,28 @@ describe('ShardRunner: acknowledgements, stop and fencing', () => {
     expect(t.reader.closed).toBe(true);
   });
 
-  it('hands over within its time when the output never acknowledges, leaving the checkpoint behind the unsent records', async () => {
+  it('waits for a healthy output however slow, never giving up acknowledged writes', async () => {
+    const t = runnerSetup([[record(1)]], 4000);
+    await settle();
+    t.lease.stop();
+    await jest.advanceTimersByTimeAsync(5000);
+    t.lease.renewed(clock());
+    expect(t.outcome()).toBeUndefined();
+    t.sink.writes[0].ack();
+    await jest.advanceTimersByTimeAsync(0);
+    await t.run;
+    expect(t.outcome()).toEqual({ type: 'released' });
+    expect(t.checkpoints.saved).toEqual([seq(1)]);
+    expect(t.sink.abandoned).toBe(0);
+  });
+
+  it('hands over within its time when the output refuses writes for good, leaving the checkpoint behind the unsent records', async () => {
     const t = runnerSetup([[record(1)], [record(2)]], 4000);
     await settle();
     t.sink.writes[0].ack();
     await settle();
     expect(t.checkpoints.saved).toEqual([seq(1)]);
+    t.sink.setAccepting(false);
     t.lease.stop();
     await jest.advanceTimersByTimeAsync(1999);
     expect(t.outcome()).toBeUndefined();
@@ -261,6 +277,7 @@ describe('ShardRunner: acknowledgements, stop and fencing', () => {
   it('abandons its unsent records in the sink when the hand-over time runs out', async () => {
     const t = runnerSetup([[record(1)]], 2000);
     await settle();
+    t.sink.setAccepting(false);
     t.lease.stop();
     await jest.advanceTimersByTimeAsync(1000);
     await t.run;

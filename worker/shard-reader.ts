@@ -1,10 +1,8 @@
 /**
- * The reader seam shared by the polling and (later) the enhanced fan-out reader: a reader only
- * fetches and returns batches of one shard; it knows nothing of leases, transforms or the sink.
+ * The reader seam shared by the polling and the enhanced fan-out reader: a reader only fetches and
+ * returns batches of one shard; it knows nothing of leases, transforms or the sink.
  */
 import { parsePosition, type Position, type StartPosition } from '../shared/position';
-
-export type { StartPosition };
 import type { SourceRecord } from '../shared/records';
 
 export interface RecordBatch {

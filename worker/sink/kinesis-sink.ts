@@ -44,9 +44,6 @@ import { classifyKinesisError, describeError, type KinesisErrorKind } from '../.
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../../shared/backoff';
 import type { Logger } from '../../shared/logging';
 import type { OutputRecord } from '../../shared/records';
-import type { RecordOwner, SinkPort } from './sink-port';
-
-export type { RecordOwner };
 import { metrics } from '../../shared/metrics';
 import { isFullBatch, nextBatchLength, nextOrderedBatch, recordSize, type BatchLimits } from './batch-packer';
 import { overtakenEntries } from './key-order';
@@ -54,8 +51,10 @@ import { packAggregates } from './aggregation/aggregate-packer';
 import { OutputShardMap } from './aggregation/output-shard-map';
 import { inRange } from './aggregation/shard-ranges';
 import { OutputHealth, type OutputFailure, type WaitingRecords } from './output-health';
+import type { RecordOwner, SinkPort } from './sink-port';
 
 export type { OutputFailure } from './output-health';
+export type { RecordOwner };
 
 /** While the output fails, retries are at most this far apart (whatever `backoff.maxMs` says). */
 export const FAILING_RETRY_MAX_MS = 5000;

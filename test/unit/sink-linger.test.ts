@@ -5,7 +5,9 @@
  */
 import pino from 'pino';
 import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import type { PutRecordsResult, RecordPutter } from '../../shared/aws/kinesis-gateway';
+import type { PutRecordsResult, RecordPutter, Shard, ShardLister } from '../../shared/aws/kinesis-gateway';
+import { isAggregated } from '../../shared/kpl/aggregated-record';
+import { theirDeaggregate } from '../support/kinesis-agg';
 import type { OutputRecord } from '../../shared/records';
 import { KinesisSink, type SinkSettings } from '../../worker/sink/kinesis-sink';
 import { track } from '../support/track';
@@ -21,7 +23,7 @@ interface Call {
   reply(codes?: ReadonlyArray<string | undefined>): void;
 }
 
-class ManualPutter implements RecordPutter {
+class ManualPutter implements RecordPutter, ShardLister {
   readonly calls: Call[] = [];
   /** When set, called with each new call (answer it here to answer at once, or later on a timer). */
   auto?: (call: Call) => void;
@@ -30,7 +32,8 @@ class ManualPutter implements RecordPutter {
   putRecords(_arn: string, records: PutRecordsRequestEntry[]): Promise<PutRecordsResult> {
     return new Promise((resolve) => {
       const call: Call = {
-        labels: records.map((r) => Buffer.from(r.Data!).toString('utf8')),
+        // An aggregate's user records, as aws-kinesis-agg reads them.
+        labels: records.flatMap((r) => (isAggregated(r.Data!) ? theirDeaggregate(r.Data!, r.PartitionKey).map((u) => u.data.toString()) : [Buffer.from(r.Data!).toString('utf8')])),
         at: Date.now(),
         settled: false,
         reply: (codes = records.map(() => undefined)) => {
@@ -48,6 +51,14 @@ class ManualPutter implements RecordPutter {
 
   open(): Call[] {
     return this.calls.filter((c) => !c.settled);
+  }
+
+  /** One open shard over the whole hash space (for KPL aggregation), listed after `listDelayMs`. */
+  listDelayMs = 0;
+
+  async listShards(): Promise<Shard[]> {
+    await new Promise((resolve) => setTimeout(resolve, this.listDelayMs));
+    return Promise.resolve([{ ShardId: 'shardId-000000000000', HashKeyRange: { StartingHashKey: '0', EndingHashKey: String((1n << 128n) - 1n) }, SequenceNumberRange: { StartingSequenceNumber: '1' } }]);
   }
 
   labels(): string[][] {
@@ -213,6 +224,26 @@ describe('ADAPTIVE flush mode', () => {
     putter.open()[0].reply(); // nothing in flight now: `e` goes
     await endOfTurn();
     expect(putter.labels().at(-1)).toEqual(['e']);
+  });
+
+  test('with KPL aggregation: a lone record goes without lingering, later ones gather behind it and go in order', async () => {
+    const putter = new ManualPutter();
+    putter.listDelayMs = 10;
+    const sink = makeSink(putter, { aggregation: 'KPL', maxAggregateBytes: 51_200, lingerMs: 60_000 });
+    void sink.write([rec('k1-a', 'k1')]);
+    await endOfTurn();
+    expect(putter.calls).toHaveLength(0); // the shard map is still loading
+    // The fake clock puts an immediate set inside a timer 1 ms later: the turn after the load is at +11 ms.
+    await jest.advanceTimersByTimeAsync(11);
+    expect(putter.labels()).toEqual([['k1-a']]); // sent once the map is in, not after the linger time
+    void sink.write([rec('k1-b', 'k1'), rec('k2-a', 'k2')]);
+    await endOfTurn();
+    void sink.write([rec('k1-c', 'k1')]);
+    await endOfTurn();
+    expect(putter.calls).toHaveLength(1);
+    putter.calls[0].reply();
+    await endOfTurn();
+    expect(putter.labels()).toEqual([['k1-a'], ['k1-b', 'k2-a', 'k1-c']]);
   });
 
   test('abandon() drops an owner\'s records still waiting behind a request in flight', async () => {

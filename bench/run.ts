@@ -17,6 +17,7 @@ const SCENARIOS: Record<string, { full: boolean; quick: boolean; load: () => Pro
   backpressure: { full: true, quick: true, load: async () => (await import('./scenarios/backpressure')).backpressure },
   'hot-key': { full: true, quick: true, load: async () => (await import('./scenarios/hot-key')).hotKey },
   aggregation: { full: true, quick: true, load: async () => (await import('./scenarios/aggregation')).aggregation },
+  linger: { full: true, quick: true, load: async () => (await import('./scenarios/linger')).linger },
 };
 
 function formatValue(value: number, unit: string): string {

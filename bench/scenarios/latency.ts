@@ -89,7 +89,7 @@ abstract class Watcher {
 }
 
 /** Reads every shard of an output stream from TRIM_HORIZON with GetRecords until stopped. */
-class OutputWatcher extends Watcher {
+export class OutputWatcher extends Watcher {
   constructor(
     private readonly client: KinesisClient,
     private readonly arn: string,
@@ -187,7 +187,7 @@ class SubscriptionFloor extends Watcher {
 }
 
 /** Writes `count` stock records with ids `<prefix>-<n>`, `perBatch` every BATCH_EVERY_MS; failed entries go again. */
-async function produce(client: KinesisClient, arn: string, prefix: string, count: number, perBatch: number): Promise<string[]> {
+export async function produce(client: KinesisClient, arn: string, prefix: string, count: number, perBatch: number): Promise<string[]> {
   const ids: string[] = [];
   const started = Date.now();
   for (let n = 0, batch = 0; n < count; batch++) {
@@ -205,7 +205,7 @@ async function produce(client: KinesisClient, arn: string, prefix: string, count
   return ids;
 }
 
-interface Latencies {
+export interface Latencies {
   name: string;
   received: number;
   missing: number;
@@ -216,7 +216,7 @@ interface Latencies {
   receivedMs: number[];
 }
 
-function latencies(name: string, watcher: Watcher, ids: readonly string[]): Latencies {
+export function latencies(name: string, watcher: Watcher, ids: readonly string[]): Latencies {
   const ms: number[] = [];
   const receivedMs: number[] = [];
   for (const id of ids) {

@@ -70,6 +70,8 @@ export interface OutputStreamConfig {
   maxBatchBytes: number;
   maxRecordBytes: number;
   lingerMs: number;
+  /** sink.flush-buffer.mode: ADAPTIVE sends a partial request when the sink is idle; FIXED always waits lingerMs. */
+  flushMode: 'ADAPTIVE' | 'FIXED';
   maxInFlightRequests: number;
   maxBufferedRecords: number;
   partitionKey: PartitionKeyRule;

@@ -318,6 +318,16 @@ export const SINK_FLUSH_TIMEOUT = durationOption(
   0,
   60_000,
 );
+export const SINK_FLUSH_MODE = enumOption(
+  {
+    groups: [OUTPUT],
+    key: 'sink.flush-buffer.mode',
+    description:
+      '`ADAPTIVE`: Nagle\'s algorithm. A partial request goes at once when no request is in flight (records written in the same event-loop turn go together), so a record on an idle sink does not linger; while requests are in flight, records gather until the next accepted answer, a full request or `sink.flush-buffer.timeout`, so a steady stream costs about one request per round-trip, not one per record. While the output is throttled only an idle sink sends a partial request. `FIXED`: a partial request always waits `sink.flush-buffer.timeout` (how the sink behaved before this option existed).',
+    defaultValue: 'ADAPTIVE',
+  },
+  ['ADAPTIVE', 'FIXED'],
+);
 export const SINK_MAX_INFLIGHT = intOption(
   { groups: [OUTPUT], key: 'sink.requests.max-inflight', description: 'Maximum PutRecords requests in flight per worker.', defaultValue: 50 },
   1,
@@ -446,7 +456,7 @@ export const ALL_OPTIONS: readonly Option<unknown>[] = [
   INIT_POSITION, INIT_TIMESTAMP, READER_TYPE, EFO_CONSUMER_NAME, EFO_LIFECYCLE, EFO_DESCRIBE_DELAY_MIN,
   EFO_DESCRIBE_DELAY_MAX, EFO_DESCRIBE_ATTEMPTS, EFO_SUBSCRIPTION_TIMEOUT, EFO_SUBSCRIPTION_MAX_DURATION, DISCOVERY_INTERVAL,
   GET_RECORDS_MAX, GET_RECORDS_INTERVAL, EMPTY_FETCH_INTERVAL,
-  SINK_BATCH_MAX_SIZE, SINK_FLUSH_BUFFER_SIZE, SINK_MAX_RECORD_SIZE, SINK_FLUSH_TIMEOUT, SINK_MAX_INFLIGHT,
+  SINK_BATCH_MAX_SIZE, SINK_FLUSH_BUFFER_SIZE, SINK_MAX_RECORD_SIZE, SINK_FLUSH_TIMEOUT, SINK_FLUSH_MODE, SINK_MAX_INFLIGHT,
   SINK_MAX_BUFFERED, SINK_PARTITION_KEY, SINK_ORDERING, SINK_AGGREGATION, SINK_AGGREGATION_MAX_SIZE, SINK_FAIL_ON_ERROR,
   SERIALIZATION_TYPE, LEASE_TIMEOUT, WORKER_MAX_LEASES,
   DASHBOARD_ENABLED, DASHBOARD_HOST, DASHBOARD_PORT, DASHBOARD_PATH, DASHBOARD_USERNAME, DASHBOARD_PASSWORD, DASHBOARD_TOKEN,

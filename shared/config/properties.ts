@@ -339,6 +339,7 @@ function outputConfig(r: GroupReader) {
     maxBatchBytes,
     maxRecordBytes,
     lingerMs: r.get(o.SINK_FLUSH_TIMEOUT),
+    flushMode: r.get(o.SINK_FLUSH_MODE),
     maxInFlightRequests: r.get(o.SINK_MAX_INFLIGHT),
     maxBufferedRecords,
     partitionKey: partitionKeyRule(r),

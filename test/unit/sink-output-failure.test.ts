@@ -325,7 +325,8 @@ describe('the worker-facing API while the output fails', () => {
 
   test("abandon(owner) removes the owner's unsent records at once and frees their room; other owners' records are kept", async () => {
     const putter = new ScriptedPutter();
-    const sink = makeSink(putter, fakeLog(), { lingerMs: 60_000, maxRecords: 10, maxBufferedRecords: 6 });
+    // The records must still be unsent when the owner is abandoned: they linger (FIXED).
+    const sink = makeSink(putter, fakeLog(), { lingerMs: 60_000, flushMode: 'FIXED', maxRecords: 10, maxBufferedRecords: 6 });
     const handedBack = { isLost: false };
     const kept = { isLost: false };
     const abandonedWrite = track(sink.write(recs('x1', 'x2', 'x3'), handedBack));

@@ -159,6 +159,8 @@ function makeSink(putter: RecordPutter, overrides: Partial<SinkSettings> = {}): 
     maxRecords: 500,
     maxBytes: 5 * MiB,
     lingerMs: 60_000,
+    // These tests pin when a partial batch goes by the fixed linger; ADAPTIVE has test/unit/sink-linger.test.ts.
+    flushMode: 'FIXED',
     maxInFlightRequests: 50,
     maxBufferedRecords: 10_000,
     // The packing tests reuse partition keys; per-key ordering has its own tests below.
@@ -286,10 +288,11 @@ describe('sinkSettings', () => {
       maxBatchBytes: 2 * MiB,
       maxRecordBytes: MiB,
       lingerMs: 250,
+      flushMode: 'FIXED',
       maxInFlightRequests: 7,
       maxBufferedRecords: 900,
     } as OutputStreamConfig;
-    expect(sinkSettings(output)).toEqual({ maxRecords: 100, maxBytes: 2 * MiB, lingerMs: 250, maxInFlightRequests: 7, maxBufferedRecords: 900 });
+    expect(sinkSettings(output)).toEqual({ maxRecords: 100, maxBytes: 2 * MiB, lingerMs: 250, flushMode: 'FIXED', maxInFlightRequests: 7, maxBufferedRecords: 900 });
   });
 });
 

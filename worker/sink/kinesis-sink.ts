@@ -24,6 +24,17 @@
  *
  * Records of a lease that was lost are dropped before they are sent: the new owner re-reads them.
  *
+ * When a partial request goes (`flushMode`): a full request always goes at once, and no record waits
+ * longer than `lingerMs`. With 'FIXED' a partial request waits for `lingerMs`. With 'ADAPTIVE' (the
+ * default) it follows Nagle's algorithm: at the end of the event-loop turn that brought it (records
+ * written in the same turn go together) it goes at once if no request is in flight; else it waits for
+ * the next accepted answer, which takes everything that gathered meanwhile, for a full request, or for
+ * `lingerMs`. A lone record on an idle sink so pays no linger, and a steady stream of small writes costs
+ * about one request per round-trip, not one per record. While the output pushes back (fewer requests
+ * allowed than `maxInFlightRequests`) an answer does not release a partial request: only an idle sink
+ * sends one. Only the moment a request goes changes: what it carries (key runs, aggregates) is packed
+ * as before, so per-key order, aggregation and congestion control hold as they are.
+ *
  * A non-retryable answer (the output stream deleted, access or its KMS key denied, a validation error;
  * see `output-health.ts`) puts the sink into a *failing* state at once: `outputFailure` is set and
  * `accepting` is false. Records are never dropped for it: they wait and are retried by one request at a
@@ -61,6 +72,8 @@ export const FAILING_RETRY_MAX_MS = 5000;
 
 export interface SinkSettings extends BatchLimits {
   lingerMs: number;
+  /** ADAPTIVE: send a partial request when the sink is idle (see the header); FIXED: wait `lingerMs`. Default ADAPTIVE. */
+  flushMode?: 'ADAPTIVE' | 'FIXED';
   maxInFlightRequests: number;
   maxBufferedRecords: number;
   /** KEY: at most one request per partition key in flight, carrying the key's run in order. Default KEY. */
@@ -104,6 +117,7 @@ export function sinkSettings(output: OutputStreamConfig): SinkSettings {
     maxRecords: output.maxBatchRecords,
     maxBytes: output.maxBatchBytes,
     lingerMs: output.lingerMs,
+    flushMode: output.flushMode,
     maxInFlightRequests: output.maxInFlightRequests,
     maxBufferedRecords: output.maxBufferedRecords,
     ordering: output.ordering,
@@ -185,6 +199,10 @@ export class KinesisSink implements SinkPort {
   private inFlightLimit: number;
   private lingerTimer: NodeJS.Timeout | undefined;
   private lingerExpired = false;
+  /** ADAPTIVE: the end of the current event-loop turn, when partial requests may go. */
+  private turnEnd: NodeJS.Immediate | undefined;
+  /** ADAPTIVE: an answer came back during the current turn. */
+  private answeredThisTurn = false;
   private pausedUntil = 0;
   private pauseTimer: NodeJS.Timeout | undefined;
   private throttleStreak = 0;
@@ -215,6 +233,10 @@ export class KinesisSink implements SinkPort {
       if (!putter.listShards) throw new Error('KPL aggregation needs a putter that lists shards');
       this.shardMap = new OutputShardMap(putter as ShardLister, streamArn);
     }
+  }
+
+  private get adaptive(): boolean {
+    return this.settings.flushMode !== 'FIXED';
   }
 
   private get perKey(): boolean {
@@ -307,6 +329,7 @@ export class KinesisSink implements SinkPort {
       }, this.settings.lingerMs);
     }
     this.pump();
+    if (this.adaptive && records.length > 0) this.endTurnLater();
     return group.done;
   }
 
@@ -351,16 +374,38 @@ export class KinesisSink implements SinkPort {
   close(): void {
     this.closed = true;
     clearTimeout(this.lingerTimer);
+    clearImmediate(this.turnEnd);
     clearTimeout(this.pauseTimer);
   }
 
-  private pump(): void {
+  /** ADAPTIVE: looks at the pending records once the current turn's writes and answers are in. */
+  private endTurnLater(): void {
+    if (this.turnEnd || this.closed) return;
+    this.turnEnd = setImmediate(() => this.endTurn());
+  }
+
+  /**
+   * ADAPTIVE, at the end of a turn: a partial request goes when nothing is in flight, or when an answer
+   * came back during the turn (unless the output pushes back). Otherwise the records wait for the next
+   * answer (which looks again), a full request or the linger timer.
+   */
+  private endTurn(): void {
+    this.turnEnd = undefined;
+    const answered = this.answeredThisTurn;
+    this.answeredThisTurn = false;
+    if (this.pending.length === 0) return;
+    const pushedBack = this.inFlightLimit < this.settings.maxInFlightRequests;
+    if (this.inFlight === 0 || (answered && !pushedBack)) this.pump(true);
+  }
+
+  /** Sends full requests while there is room; partial ones too when the linger ran out, on flush, or when `eager`. */
+  private pump(eager = false): void {
     if (this.closed || this.halted) return;
     if (Date.now() < this.pausedUntil) return;
     if (this.shardMap && !this.shardMap.ranges) return this.loadShardMap();
     this.dropLost();
     while (this.inFlight < this.inFlightLimit && this.pending.length > 0) {
-      const flushing = this.lingerExpired || this.flushWaiters.length > 0;
+      const flushing = eager || this.lingerExpired || this.flushWaiters.length > 0;
       if (!flushing && !isFullBatch(this.pending.length, this.pendingBytes, this.settings)) break;
       const shipments = this.takeBatch();
       if (shipments.length === 0) break; // every pending key is in flight: wait for an answer
@@ -383,6 +428,7 @@ export class KinesisSink implements SinkPort {
       () => {
         this.shardMapLoading = false;
         this.pump();
+        if (this.adaptive) this.endTurnLater();
       },
       (err: unknown) => {
         this.shardMapLoading = false;
@@ -575,6 +621,10 @@ export class KinesisSink implements SinkPort {
       this.throttleStreak = 0;
       this.inFlightLimit = Math.min(this.settings.maxInFlightRequests, this.inFlightLimit + 1);
       this.pump();
+      if (this.adaptive && this.pending.length > 0) {
+        this.answeredThisTurn = true;
+        this.endTurnLater();
+      }
     }
     this.settle();
   }

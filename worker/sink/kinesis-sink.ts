@@ -25,8 +25,8 @@
  * Records of a lease that was lost are dropped before they are sent: the new owner re-reads them.
  *
  * When a partial request goes (`flushMode`): a full request always goes at once, and no record waits
- * longer than `lingerMs`. With 'FIXED' a partial request waits for `lingerMs`. With 'ADAPTIVE' (the
- * default) it follows Nagle's algorithm: at the end of the event-loop turn that brought it (records
+ * longer than `lingerMs`. With 'FIXED' (the default) a partial request waits for `lingerMs`. With
+ * 'ADAPTIVE' it follows Nagle's algorithm: at the end of the event-loop turn that brought it (records
  * written in the same turn go together) it goes at once if no request is in flight; else it waits for
  * the next accepted answer, which takes everything that gathered meanwhile, for a full request, or for
  * `lingerMs`. A lone record on an idle sink so pays no linger, and a steady stream of small writes costs
@@ -72,7 +72,7 @@ export const FAILING_RETRY_MAX_MS = 5000;
 
 export interface SinkSettings extends BatchLimits {
   lingerMs: number;
-  /** ADAPTIVE: send a partial request when the sink is idle (see the header); FIXED: wait `lingerMs`. Default ADAPTIVE. */
+  /** ADAPTIVE: send a partial request when the sink is idle (see the header); FIXED: wait `lingerMs`. Default FIXED. */
   flushMode?: 'ADAPTIVE' | 'FIXED';
   maxInFlightRequests: number;
   maxBufferedRecords: number;
@@ -236,7 +236,7 @@ export class KinesisSink implements SinkPort {
   }
 
   private get adaptive(): boolean {
-    return this.settings.flushMode !== 'FIXED';
+    return this.settings.flushMode === 'ADAPTIVE';
   }
 
   private get perKey(): boolean {

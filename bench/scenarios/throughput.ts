@@ -1,13 +1,19 @@
 /**
- * Throughput of one worker against the floor set by the AWS SDK itself, on the in-memory Kinesis (which
- * never slows down as shards fill, unlike kinesis-local). Each contender copies the same number of
- * pre-filled stock records (4 shards) from a fresh input stream to a fresh output stream, one after the
- * other in the same run:
+ * Throughput of one worker against the floor set by the AWS SDK itself and against a peer library, on the
+ * in-memory Kinesis (which never slows down as shards fill, unlike kinesis-local). Each contender copies
+ * the same number of pre-filled stock records (4 shards) from a fresh input stream to a fresh output
+ * stream, one after the other in the same run:
  *   - floor: `bench/floor.ts`, a plain GetRecords → PutRecords loop per shard, no Redis, no transform;
- *   - POLLING and EFO: a shardflow coordinator and one worker, full transform, checkpoints and leases.
+ *   - POLLING and EFO: a shardflow coordinator and one worker, full transform, checkpoints and leases;
+ *   - peer: `bench/peer/lifion-copier.ts`, lifion-kinesis's polling consumer with the same transform, its
+ *     own putRecords, and its leases and checkpoints in an in-process dynalite (DynamoDB in memory).
+ * The full run repeats POLLING and the peer back to back for `PEER_ROUNDS` rounds and compares them by
+ * the median of the rounds' ratios; the quick run does one round.
  * Rates are measured between the first and the last arrival in the output stream, so start-up (module
- * loading, lease taking) does not count; CPU seconds are the copying process's own over the same window
- * (the worker's, for shardflow), and peak RSS is over the whole run.
+ * loading, lease taking) does not count; CPU seconds are the copying processes' own over the same window
+ * (for shardflow the coordinator's and the worker's together, each also kept apart in the details), and
+ * peak RSS is the peak of their summed readings over the whole run. Redis, which shardflow keeps its
+ * state in, is a shared service and not counted; the peer's dynalite runs inside its process and is.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -17,9 +23,12 @@ import { uniqueName, waitFor } from '../../test/support/wait';
 import { MemoryEndpoint } from '../support/memory-endpoint';
 import { ProcessMonitor } from '../support/process-stats';
 import { BenchProcesses, guardService, waitForLog } from '../support/processes';
-import { atLeast, type Figure, type Scenario } from '../scenario';
+import { atLeast, median, type Figure, type Scenario } from '../scenario';
 
 const SHARDS = 4;
+/** Rounds of POLLING and peer, back to back, in the full run; the quick run does one. */
+const PEER_ROUNDS = 3;
+const PEER = 'lifion-kinesis (polling)';
 
 export interface CopyRun {
   contender: string;
@@ -28,6 +37,8 @@ export interface CopyRun {
   cpuSecondsPer1000: number;
   peakRssMiB: number;
   wallSeconds: number;
+  /** For a contender of several processes, each one's own figures over the same window. */
+  processes?: Record<string, { cpuSecondsPer1000: number; peakRssMiB: number }>;
 }
 
 export function benchProperties(endpoint: string, inputArn: string, outputArn: string, reader: 'POLLING' | 'EFO'): Groups {
@@ -50,27 +61,38 @@ export async function prefilled(kinesis: MemoryEndpoint, label: string, records:
   return { input, inputArn, output, outputArn };
 }
 
-/** Waits for the copy to finish and turns the output's arrival times and the monitor's samples into a run. */
-export async function measure(kinesis: MemoryEndpoint, contender: string, output: string, records: number, monitor: ProcessMonitor, timeoutMs: number, started: number, check: () => void): Promise<CopyRun> {
-  // `check` throws when a measured process has died, so a crash is reported at once instead of at the deadline.
-  await waitFor(async () => ((await kinesis.stats(output)).records > 0 ? true : undefined), timeoutMs, `${contender}: the first record in the output`, 20, check);
-  monitor.sample();
-  const cpuAtFirst = monitor.cpuSeconds;
-  const done = await waitFor(async () => {
-    const s = await kinesis.stats(output);
-    // User records: with KPL aggregation one Kinesis record carries many.
-    return s.userRecords >= records ? s : undefined;
-  }, timeoutMs, `${contender}: ${records} records in the output`, 50, check);
-  monitor.stop();
-  const seconds = (done.lastArrivalMs! - done.firstArrivalMs!) / 1000;
-  return {
-    contender,
-    records: done.userRecords,
-    recordsPerSecond: done.userRecords / seconds,
-    cpuSecondsPer1000: (monitor.cpuSeconds - cpuAtFirst) / (done.userRecords / 1000),
-    peakRssMiB: monitor.peakRssBytes / 1024 ** 2,
-    wallSeconds: (Date.now() - started) / 1000,
-  };
+/**
+ * Waits for the copy to finish and turns the output's arrival times and the monitor's samples into a run.
+ * `parts` names a monitor per process of a contender of several (their figures go in `processes`).
+ */
+export async function measure(kinesis: MemoryEndpoint, contender: string, output: string, records: number, monitor: ProcessMonitor, timeoutMs: number, started: number, check: () => void, parts: Record<string, ProcessMonitor> = {}): Promise<CopyRun> {
+  const all = [monitor, ...Object.values(parts)];
+  try {
+    // `check` throws when a measured process has died, so a crash is reported at once instead of at the deadline.
+    await waitFor(async () => ((await kinesis.stats(output)).records > 0 ? true : undefined), timeoutMs, `${contender}: the first record in the output`, 20, check);
+    for (const m of all) m.sample();
+    const cpuAtFirst = new Map(all.map((m) => [m, m.cpuSeconds]));
+    const done = await waitFor(async () => {
+      const s = await kinesis.stats(output);
+      // User records: with KPL aggregation one Kinesis record carries many.
+      return s.userRecords >= records ? s : undefined;
+    }, timeoutMs, `${contender}: ${records} records in the output`, 50, check);
+    for (const m of all) m.stop();
+    const seconds = (done.lastArrivalMs! - done.firstArrivalMs!) / 1000;
+    const cpuPer1000 = (m: ProcessMonitor) => (m.cpuSeconds - cpuAtFirst.get(m)!) / (done.userRecords / 1000);
+    const processes = Object.keys(parts).length > 0 ? Object.fromEntries(Object.entries(parts).map(([name, m]) => [name, { cpuSecondsPer1000: cpuPer1000(m), peakRssMiB: m.peakRssBytes / 1024 ** 2 }])) : undefined;
+    return {
+      contender,
+      records: done.userRecords,
+      recordsPerSecond: done.userRecords / seconds,
+      cpuSecondsPer1000: cpuPer1000(monitor),
+      peakRssMiB: monitor.peakRssBytes / 1024 ** 2,
+      wallSeconds: (Date.now() - started) / 1000,
+      ...(processes ? { processes } : {}),
+    };
+  } finally {
+    for (const m of all) m.stop();
+  }
 }
 
 async function floor(kinesis: MemoryEndpoint, records: number, timeoutMs: number): Promise<CopyRun> {
@@ -82,6 +104,25 @@ async function floor(kinesis: MemoryEndpoint, records: number, timeoutMs: number
   try {
     return await measure(kinesis, 'floor (SDK loop)', s.output, records, monitor, timeoutMs, started, () => {
       if (child.exitCode !== null && child.exitCode !== 0) throw new Error(`the floor exited with ${child.exitCode}`);
+    });
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+/** The peer contender, `bench/peer/lifion-copier.ts`, as its own measured process (dynalite inside it). */
+async function peer(kinesis: MemoryEndpoint, records: number, timeoutMs: number): Promise<CopyRun> {
+  const s = await prefilled(kinesis, 'peer', records);
+  const started = Date.now();
+  const child = spawn(process.execPath, [join(__dirname, '..', 'peer', 'lifion-copier.js'), kinesis.endpoint, s.input, s.output, String(records)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },
+  });
+  guardService(child);
+  const monitor = new ProcessMonitor(child.pid!, 100);
+  try {
+    return await measure(kinesis, PEER, s.output, records, monitor, timeoutMs, started, () => {
+      if (child.exitCode !== null && child.exitCode !== 0) throw new Error(`the lifion-kinesis copier exited with ${child.exitCode}`);
     });
   } finally {
     child.kill('SIGKILL');
@@ -104,12 +145,14 @@ export async function shardflowCopy(kinesis: MemoryEndpoint, contender: string, 
     await waitForLog(coordinator, 'coordinator started', 30_000);
     const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=worker-${label}-${Date.now()}.cpuprofile`] : [];
     const worker = run.shardflow('worker', properties, app, { env: { LOG_LEVEL: 'warn' }, nodeArgs: profile });
-    const monitor = new ProcessMonitor(worker.child.pid!, 100);
+    // The coordinator and the worker together, as the peer's one process is measured whole; each apart too.
+    const monitor = new ProcessMonitor([coordinator.child.pid!, worker.child.pid!], 100);
+    const parts = { coordinator: new ProcessMonitor(coordinator.child.pid!, 100), worker: new ProcessMonitor(worker.child.pid!, 100) };
     return await measure(kinesis, contender, output, records, monitor, timeoutMs, started, () => {
       for (const [role, p] of [['coordinator', coordinator], ['worker', worker]] as const) {
         if (p.child.exitCode !== null) throw new Error(`shardflow ${role} exited with ${p.child.exitCode}:\n${p.output().slice(-2000)}`);
       }
-    });
+    }, parts);
   } finally {
     await run.stopAll();
   }
@@ -120,29 +163,59 @@ async function shardflow(kinesis: MemoryEndpoint, reader: 'POLLING' | 'EFO', rec
   return shardflowCopy(kinesis, `shardflow ${reader}`, reader.toLowerCase(), benchProperties(kinesis.endpoint, s.inputArn, s.outputArn, reader), s.output, records, timeoutMs);
 }
 
+/** The run with the median rate (its CPU and RSS go with it); for an even count, the lower middle one. */
+export function medianRun(runs: readonly CopyRun[]): CopyRun {
+  const sorted = [...runs].sort((a, b) => a.recordsPerSecond - b.recordsPerSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
 export const throughput: Scenario = async ({ quick, log }) => {
   const records = quick ? 20_000 : 200_000;
   const timeoutMs = quick ? 60_000 : 300_000;
+  const rounds = quick ? 1 : PEER_ROUNDS;
   const kinesis = await MemoryEndpoint.start();
   const runs: CopyRun[] = [];
+  const pairs: Array<{ polling: CopyRun; peer: CopyRun }> = [];
+  const report = (r: CopyRun) => {
+    const parts = r.processes ? ` (${Object.entries(r.processes).map(([name, p]) => `${name} ${p.cpuSecondsPer1000.toFixed(3)} CPU s, ${p.peakRssMiB.toFixed(0)} MiB`).join('; ')})` : '';
+    log(`  ${r.contender}: ${Math.round(r.recordsPerSecond).toLocaleString('en-US')} records/s, ${r.cpuSecondsPer1000.toFixed(3)} CPU s per 1,000, peak RSS ${r.peakRssMiB.toFixed(0)} MiB${parts}`);
+    runs.push(r);
+    return r;
+  };
+  let base: CopyRun;
+  let efo: CopyRun;
   try {
-    for (const run of [() => floor(kinesis, records, timeoutMs), () => shardflow(kinesis, 'POLLING', records, timeoutMs), () => shardflow(kinesis, 'EFO', records, timeoutMs)]) {
-      const r = await run();
-      log(`  ${r.contender}: ${Math.round(r.recordsPerSecond).toLocaleString('en-US')} records/s, ${r.cpuSecondsPer1000.toFixed(3)} CPU s per 1,000, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
-      runs.push(r);
+    base = report(await floor(kinesis, records, timeoutMs));
+    efo = report(await shardflow(kinesis, 'EFO', records, timeoutMs));
+    for (let round = 1; round <= rounds; round++) {
+      if (rounds > 1) log(`  round ${round} of ${rounds}: shardflow POLLING, then ${PEER}`);
+      const polling = report(await shardflow(kinesis, 'POLLING', records, timeoutMs));
+      pairs.push({ polling, peer: report(await peer(kinesis, records, timeoutMs)) });
     }
   } finally {
     await kinesis.stop();
   }
-  const [base, polling, efo] = runs;
+  const polling = medianRun(pairs.map((p) => p.polling));
+  const other = medianRun(pairs.map((p) => p.peer));
   const figures: Figure[] = [];
-  for (const r of runs) {
-    figures.push({ name: `${r.contender} records/s`, value: r.recordsPerSecond, unit: 'records/s' });
-    figures.push({ name: `${r.contender} CPU per 1,000 records`, value: r.cpuSecondsPer1000, unit: 'CPU s' });
-    figures.push({ name: `${r.contender} peak RSS`, value: r.peakRssMiB, unit: 'MiB' });
+  for (const r of [base, polling, efo, other]) {
+    const of = rounds > 1 && (r === polling || r === other) ? ' (median round)' : '';
+    figures.push({ name: `${r.contender} records/s${of}`, value: r.recordsPerSecond, unit: 'records/s' });
+    figures.push({ name: `${r.contender} CPU per 1,000 records${of}`, value: r.cpuSecondsPer1000, unit: 'CPU s' });
+    figures.push({ name: `${r.contender} peak RSS${of}`, value: r.peakRssMiB, unit: 'MiB' });
   }
   figures.push(atLeast('POLLING / floor', polling.recordsPerSecond / base.recordsPerSecond, 'x', 0.8));
   figures.push({ name: 'EFO / floor', value: efo.recordsPerSecond / base.recordsPerSecond, unit: 'x' });
   figures.push(atLeast('POLLING records/s, one worker', polling.recordsPerSecond, 'records/s', 50_000));
-  return { scenario: 'throughput', figures, details: { records, shards: SHARDS, runs } };
+  // Each round's POLLING and peer ran back to back: the ratio is taken per round, then the median.
+  const ratios = {
+    throughput: median(pairs.map((p) => p.polling.recordsPerSecond / p.peer.recordsPerSecond)),
+    cpuPerRecord: median(pairs.map((p) => p.polling.cpuSecondsPer1000 / p.peer.cpuSecondsPer1000)),
+    peakRss: median(pairs.map((p) => p.polling.peakRssMiB / p.peer.peakRssMiB)),
+  };
+  const over = rounds > 1 ? `, median of ${rounds} rounds` : '';
+  figures.push(atLeast(`POLLING / peer records/s${over}`, ratios.throughput, 'x', 1.3));
+  figures.push({ name: `POLLING / peer CPU per record${over}`, value: ratios.cpuPerRecord, unit: 'x' });
+  figures.push({ name: `POLLING / peer peak RSS${over}`, value: ratios.peakRss, unit: 'x' });
+  return { scenario: 'throughput', figures, details: { records, shards: SHARDS, rounds, peer: PEER, ratios, runs } };
 };

@@ -26,28 +26,41 @@ export function readProcess(pid: number): ProcessSample | undefined {
   }
 }
 
-/** Samples a process until stopped: the latest CPU time, the peak RSS and every RSS reading. */
+/**
+ * Samples one process, or a group of processes taken together (a shardflow coordinator and its worker),
+ * until stopped: the latest CPU time (summed over the group), the peak RSS (the peak of the group's summed
+ * readings taken at the same instant) and every RSS reading. A process that has gone keeps its last CPU
+ * time in the sum and no longer adds to the RSS.
+ */
 export class ProcessMonitor {
   private timer: NodeJS.Timeout;
   cpuSeconds = 0;
   peakRssBytes = 0;
   readonly rss: Array<{ atMs: number; bytes: number }> = [];
+  readonly pids: readonly number[];
+  private readonly lastCpu = new Map<number, number>();
   private readonly started = Date.now();
 
-  constructor(
-    readonly pid: number,
-    everyMs = 250,
-  ) {
+  constructor(pids: number | readonly number[], everyMs = 250) {
+    this.pids = typeof pids === 'number' ? [pids] : [...new Set(pids)];
     this.sample();
     this.timer = setInterval(() => this.sample(), everyMs);
   }
 
   sample(): void {
-    const s = readProcess(this.pid);
-    if (!s) return;
-    this.cpuSeconds = s.cpuSeconds;
-    this.peakRssBytes = Math.max(this.peakRssBytes, s.rssBytes);
-    this.rss.push({ atMs: Date.now() - this.started, bytes: s.rssBytes });
+    let rssBytes = 0;
+    let seen = false;
+    for (const pid of this.pids) {
+      const s = readProcess(pid);
+      if (!s) continue;
+      seen = true;
+      this.lastCpu.set(pid, s.cpuSeconds);
+      rssBytes += s.rssBytes;
+    }
+    if (!seen) return;
+    this.cpuSeconds = [...this.lastCpu.values()].reduce((a, b) => a + b, 0);
+    this.peakRssBytes = Math.max(this.peakRssBytes, rssBytes);
+    this.rss.push({ atMs: Date.now() - this.started, bytes: rssBytes });
   }
 
   stop(): void {

@@ -11,16 +11,22 @@ export interface HistogramTotals {
 }
 
 /**
- * The `_sum` and `_count` of an unlabelled Prometheus histogram in a /metrics text; zero when absent
- * (a histogram with no observation yet is still listed by prom-client, but a missing one counts as none).
+ * The `_sum` and `_count` of a Prometheus histogram in a /metrics text, added up over its label sets
+ * (a process's default labels put one on every line); zero when absent.
  */
 export function histogramTotals(text: string, name: string): HistogramTotals {
-  const value = (suffix: string): number => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name}${suffix} `) || l.startsWith(`${name}${suffix}{}`));
-    const n = line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
-    return Number.isFinite(n) ? n : 0;
+  const total = (series: string): number => {
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(series)) continue;
+      const rest = line.slice(series.length);
+      if (!rest.startsWith(' ') && !rest.startsWith('{')) continue; // another metric whose name starts the same
+      const n = Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (Number.isFinite(n)) sum += n;
+    }
+    return sum;
   };
-  return { sum: value('_sum'), count: value('_count') };
+  return { sum: total(`${name}_sum`), count: total(`${name}_count`) };
 }
 
 /** The mean of the observations between two readings of a histogram, in the histogram's unit; NaN when none. */

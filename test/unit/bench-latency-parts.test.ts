@@ -17,6 +17,16 @@ describe('histogramTotals', () => {
     expect(histogramTotals(METRICS, 'shardflow_put_records_duration_seconds')).toEqual({ sum: 0.042, count: 4 });
   });
 
+  it('adds up its label sets, as a process with default labels writes them', () => {
+    const labelled = [
+      'shardflow_put_records_duration_seconds_sum{app="a",role="worker",process="w-1"} 0.5',
+      'shardflow_put_records_duration_seconds_count{app="a",role="worker",process="w-1"} 10',
+      'shardflow_put_records_duration_seconds_sum{app="a",role="worker",process="w-2"} 0.25',
+      'shardflow_put_records_duration_seconds_count{app="a",role="worker",process="w-2"} 5',
+    ].join('\n');
+    expect(histogramTotals(labelled, 'shardflow_put_records_duration_seconds')).toEqual({ sum: 0.75, count: 15 });
+  });
+
   it('is zero for a histogram that is not there', () => {
     expect(histogramTotals(METRICS, 'shardflow_missing_seconds')).toEqual({ sum: 0, count: 0 });
     expect(histogramTotals('', 'shardflow_put_records_duration_seconds')).toEqual({ sum: 0, count: 0 });

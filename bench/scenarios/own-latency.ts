@@ -6,10 +6,11 @@
  * One input stream (4 shards) is read at once by two shardflow applications, each a real coordinator and
  * one real worker process (the CLI): POLLING writing to output P and EFO (JOB_MANAGED consumer) writing
  * to output E; every property is at its default except endpoint, credentials, streams, reader type, the
- * EFO consumer, `source.init.position` TRIM_HORIZON and the dashboard off. Beside them, in the
- * benchmark's process, two bare SDK readers of the same input with nothing behind them: a GetRecords
- * loop per shard, one call per `source.shard.get-records.interval` (its default), and a SubscribeToShard
- * per shard through shardflow's gateway with its own consumer.
+ * EFO consumer, `source.init.position` TRIM_HORIZON and the dashboard off. Beside them, in a process
+ * of their own (`bench/latency-floors.ts`, so the producer does not delay them), two bare SDK readers
+ * of the same input with nothing behind them: a GetRecords loop per shard, one call per
+ * `source.shard.get-records.interval` (its default), and a SubscribeToShard per shard through
+ * shardflow's gateway with its own consumer.
  *
  * After warm-up records went through all four, a producer writes stock records carrying `id` and
  * `sent_at` (taken just before PutRecords), every 100 ms, at 100 records/s and then at 5,000 records/s,
@@ -25,19 +26,19 @@
  * request, gaps between requests), and grouping output records by arrival stamp gives each request's
  * oldest and newest record age. BENCH_PROFILE_DIR=<dir> leaves a V8 CPU profile of each worker there.
  */
-import { Agent } from 'node:http';
-import { KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { ALL_OPTIONS, EMPTY_FETCH_INTERVAL, GET_RECORDS_INTERVAL } from '../../shared/config/options';
 import { writeProperties } from '../../test/support/properties';
 import { uniqueName, waitFor } from '../../test/support/wait';
 import { histogramTotals, meanBetween, outputBatches, requestFigures, type HistogramTotals, type PutLogEntry } from '../support/latency-parts';
-import { OutputWatcher, PollingFloor, SubscriptionFloor, latencies, produce, summary, BATCH_EVERY_MS, type Watcher } from '../support/latency-readers';
+import { OutputWatcher, ReportedArrivals, latencies, produce, summary, BATCH_EVERY_MS, type Watcher } from '../support/latency-readers';
 import { MemoryEndpoint } from '../support/memory-endpoint';
 import { readProcess } from '../support/process-stats';
-import { BenchProcesses, leasesHeld, localRunProperties, waitForLog, type CliProcess } from '../support/processes';
+import { BenchProcesses, guardService, leasesHeld, localRunProperties, waitForLog, type CliProcess } from '../support/processes';
 import { atMost, percentile, type Figure, type Scenario } from '../scenario';
 
 const SHARDS = 4;
@@ -96,15 +97,8 @@ export const ownLatency: Scenario = async ({ quick, log }) => {
   const intervalMs = GET_RECORDS_INTERVAL.defaultValue!;
   const kinesis = await MemoryEndpoint.start();
   const run = new BenchProcesses();
-  // The bare readers' own client and connections, apart from the producer's.
-  const floorClient = new KinesisClient({
-    region: 'us-east-1',
-    endpoint: kinesis.endpoint,
-    credentials: { accessKeyId: '000000000000', secretAccessKey: 'bench' },
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 16 }) }),
-  });
   const watchers: Watcher[] = [];
+  let floors: ChildProcess | undefined;
   try {
     const inputArn = await kinesis.createStream(uniqueName('own-lat-in'), SHARDS);
     const outputNames = {} as Record<Reader, string>;
@@ -143,13 +137,22 @@ export const ownLatency: Scenario = async ({ quick, log }) => {
       watchers.push(output[reader]);
       await output[reader].start();
     }
-    const inputShards = ((await kinesis.client.send(new ListShardsCommand({ StreamARN: inputArn }))).Shards ?? []).map((s) => s.ShardId!);
-    const subscription = new SubscriptionFloor(kinesis.endpoint, inputArn, uniqueName('bench-floor'));
-    watchers.push(subscription);
-    await subscription.start(inputShards);
-    const polling = new PollingFloor(floorClient, inputArn, intervalMs);
-    watchers.push(polling);
-    polling.start(inputShards);
+    // The bare readers in their own process (bench/latency-floors.ts), off this event loop.
+    const child = spawn(process.execPath, [join(__dirname, '..', 'latency-floors.js'), kinesis.endpoint, inputArn, String(intervalMs), uniqueName('bench-floor')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    floors = child;
+    guardService(child);
+    const polling = new ReportedArrivals();
+    const subscription = new ReportedArrivals();
+    let floorsReady = false;
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line === 'ready') floorsReady = true;
+      const [tag, id, sentAt, receivedAt] = line.split(' ');
+      if (tag === 'P' || tag === 'S') (tag === 'P' ? polling : subscription).add(id, { sentAt: Number(sentAt), arrivedAt: Number(receivedAt), receivedAt: Number(receivedAt) });
+    });
+    await waitFor(() => floorsReady, 30_000, 'the bare readers up', 50, () => {
+      if (child.exitCode !== null) throw new Error(`the bare readers exited with ${child.exitCode}`);
+    });
+    watchers.push(polling, subscription);
 
     const warmSince = Date.now();
     const warm = await produce(kinesis.client, inputArn, 'warm', WARM_UP_RECORDS, WARM_UP_RECORDS);
@@ -164,7 +167,7 @@ export const ownLatency: Scenario = async ({ quick, log }) => {
       const putsBefore = { POLLING: await putHistogram(metricsUrl(workers.POLLING)), EFO: await putHistogram(metricsUrl(workers.EFO)) };
       const cpuBefore = Object.fromEntries(READERS.map((r) => [r, readProcess(workers[r].child.pid!)?.cpuSeconds]));
       const loadBefore = loadavg()[0];
-      // The bare readers' receive times are taken on this process's event loop, busy with the producer and the other readers.
+      // How late this process's event loop (producer, output readers) ran: the producer's sent_at is taken on it.
       const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
       loopDelay.enable();
       const producedAt = Date.now();
@@ -226,7 +229,6 @@ export const ownLatency: Scenario = async ({ quick, log }) => {
         productionS,
         allArrived,
         drainMs: drainedAt - drainSince,
-        bareReaderErrors: { getRecords: polling.errors, subscription: subscription.errors },
         loadAverage1m: { before: loadBefore, after: loadAfter },
         // The histogram holds whole timer periods: the delay is what exceeds the timer's resolution.
         benchEventLoopDelayMs: { p50: lag(loopDelay.percentile(50)), p99: lag(loopDelay.percentile(99)), max: lag(loopDelay.max) },
@@ -243,7 +245,7 @@ export const ownLatency: Scenario = async ({ quick, log }) => {
         batchEveryMs: BATCH_EVERY_MS,
         durationS,
         measuredAs:
-          "shardflow: output record ApproximateArrivalTimestamp (ms, the endpoint's clock = this machine's) − sent_at taken just before PutRecords; bare readers: receive time in the benchmark's process − sent_at",
+          "shardflow: output record ApproximateArrivalTimestamp (ms, the endpoint's clock = this machine's) − sent_at taken just before PutRecords; bare readers: receive time in their own process (bench/latency-floors.ts) − sent_at",
         settings: {
           changed: 'aws.endpoint, region, BASIC credentials, stream.arn (input, output), source.reader.type, EFO: source.efo.consumer.name + lifecycle JOB_MANAGED, source.init.position TRIM_HORIZON, Dashboard.enabled false',
           'source.shard.get-records.interval': intervalMs,
@@ -258,7 +260,7 @@ export const ownLatency: Scenario = async ({ quick, log }) => {
     };
   } finally {
     for (const w of watchers) await w.stop();
-    floorClient.destroy();
+    floors?.kill('SIGTERM');
     await run.stopAll();
     await kinesis.stop();
   }

@@ -40,10 +40,18 @@ export abstract class Watcher {
   protected stopped = false;
   protected loops: Promise<void>[] = [];
 
+  /** Called with each id's first arrival (the bare readers' own process reports them to the benchmark). */
+  onArrival?: (id: string, arrival: Arrival) => void;
+
   protected note(data: Uint8Array, arrivedAt: number, receivedAt: number): void {
     this.copies++;
     const value = JSON.parse(Buffer.from(data).toString('utf8')) as Payload;
-    if (!this.arrivals.has(value.id)) this.arrivals.set(value.id, { sentAt: value.sent_at, arrivedAt, receivedAt });
+    if (!this.arrivals.has(value.id)) this.add(value.id, { sentAt: value.sent_at, arrivedAt, receivedAt });
+  }
+
+  add(id: string, arrival: Arrival): void {
+    this.arrivals.set(id, arrival);
+    this.onArrival?.(id, arrival);
   }
 
   has(ids: readonly string[]): boolean {
@@ -55,6 +63,9 @@ export abstract class Watcher {
     await Promise.allSettled(this.loops);
   }
 }
+
+/** Arrivals another process reports (see `bench/latency-floors.ts`). */
+export class ReportedArrivals extends Watcher {}
 
 /** Reads every shard of an output stream from TRIM_HORIZON with GetRecords until stopped. */
 export class OutputWatcher extends Watcher {

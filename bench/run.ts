@@ -13,6 +13,7 @@ import type { Scenario, ScenarioResult } from './scenario';
 const SCENARIOS: Record<string, { full: boolean; quick: boolean; load: () => Promise<Scenario> }> = {
   throughput: { full: true, quick: true, load: async () => (await import('./scenarios/throughput')).throughput },
   latency: { full: true, quick: true, load: async () => (await import('./scenarios/latency')).latency },
+  'own-latency': { full: true, quick: true, load: async () => (await import('./scenarios/own-latency')).ownLatency },
   'cluster-timings': { full: true, quick: true, load: async () => (await import('./scenarios/cluster-timings')).clusterTimings },
   backpressure: { full: true, quick: true, load: async () => (await import('./scenarios/backpressure')).backpressure },
   'hot-key': { full: true, quick: true, load: async () => (await import('./scenarios/hot-key')).hotKey },

@@ -16,7 +16,7 @@ import { writeProperties, type Groups } from '../../test/support/properties';
 import { MemoryEndpoint } from '../support/memory-endpoint';
 import { BenchProcesses, leasesHeld, waitForLog } from '../support/processes';
 import { atLeast, atMost, percentile, type Figure, type Scenario } from '../scenario';
-import { latencies, OutputWatcher, produce } from './latency';
+import { latencies, OutputWatcher, produce } from '../support/latency-readers';
 import { benchProperties, prefilled, shardflowCopy, type CopyRun } from './throughput';
 
 type Mode = 'FIXED' | 'ADAPTIVE';

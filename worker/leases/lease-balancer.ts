@@ -4,7 +4,8 @@
  * and the application's state marker: see shared/redis/app-state.ts), reads how many shards are
  * unfinished and how many workers are alive, sets how many leases the BullMQ worker may hold, and
  * hands back the leases above its share gracefully (stop reading, flush, checkpoint, release), so
- * another worker takes them at once. A worker that stops removes its heartbeat, so the others grow their share without waiting for a timeout.
+ * another worker takes them at once. A worker that stops removes its heartbeat, so the others grow
+ * their share without waiting for a timeout.
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -28,7 +29,6 @@ export interface LeaseBalancerDeps {
   setCapacity(leases: number): Promise<void>;
   /** Called when `shardflow shutdown` asks the whole application to stop. */
   onShutdownRequested?: () => void;
-  /** Called once when Redis lost the application's state (default: the process-wide handler, see app-state.ts). */
   /** The application's state was lost (Redis came back empty): the process must stop at once. */
   onStateLost: (err: StateLostError) => void;
   log: Logger;

@@ -82,6 +82,16 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
     if (config.input.readerType === 'EFO' && redisUrlInUse) await retireConsumer(config, redisUrlInUse, ctx.keys, log).catch(() => undefined);
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
   };
+  // Ctrl-C is taken from the first moment: one that comes while the stack is still starting stops it as
+  // soon as the start is through (Node's default would kill this process and orphan its children).
+  let signalled!: () => void;
+  const stopRequested = new Promise<void>((resolve) => (signalled = resolve));
+  const onSignal = () => {
+    process.stderr.write('\nstopping the local stack (workers flush and checkpoint first)...\n');
+    signalled();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
   try {
     // 1. Redis.
@@ -164,14 +174,8 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
     throw err;
   }
 
-  await new Promise<void>((resolveStop) => {
-    const onSignal = () => {
-      process.stderr.write('\nstopping the local stack (workers flush and checkpoint first)...\n');
-      void stopAll().then(resolveStop);
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+  await stopRequested;
+  await stopAll();
   process.stderr.write('local stack stopped\n');
 }
 

@@ -63,6 +63,7 @@ import { OutputShardMap } from './aggregation/output-shard-map';
 import { inRange } from './aggregation/shard-ranges';
 import { OutputHealth, type OutputFailure, type WaitingRecords } from './output-health';
 import type { RecordOwner, SinkPort } from './sink-port';
+import { Waiters } from './waiters';
 
 export type { OutputFailure } from './output-health';
 export type { RecordOwner };
@@ -206,8 +207,8 @@ export class KinesisSink implements SinkPort {
   private pausedUntil = 0;
   private pauseTimer: NodeJS.Timeout | undefined;
   private throttleStreak = 0;
-  private flushWaiters: Array<() => void> = [];
-  private roomWaiters: Array<() => void> = [];
+  private readonly flushWaiters = new Waiters();
+  private readonly roomWaiters = new Waiters();
   private closed = false;
   /** Owners whose lease was handed back: their unsent records leave the buffer, as a lost lease's do. */
   private readonly abandoned = new WeakSet<RecordOwner>();
@@ -289,16 +290,7 @@ export class KinesisSink implements SinkPort {
    * is let in once the buffer is empty), or the signal aborts.
    */
   async reserve(count: number, signal?: AbortSignal): Promise<void> {
-    while (!signal?.aborted && !this.hasRoom(count)) {
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          signal?.removeEventListener('abort', wake);
-          resolve();
-        };
-        this.roomWaiters.push(wake);
-        signal?.addEventListener('abort', wake, { once: true });
-      });
-    }
+    while (!signal?.aborted && !this.hasRoom(count)) await this.roomWaiters.wait(signal);
   }
 
   private hasRoom(count: number): boolean {
@@ -342,19 +334,8 @@ export class KinesisSink implements SinkPort {
     if (this.unacknowledged === 0) return Promise.resolve();
     this.lingerExpired = true;
     this.pump();
-    if (this.unacknowledged === 0 || signal?.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      const onAbort = () => {
-        this.flushWaiters = this.flushWaiters.filter((w) => w !== done);
-        resolve();
-      };
-      this.flushWaiters.push(done);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    if (this.unacknowledged === 0) return Promise.resolve();
+    return this.flushWaiters.wait(signal);
   }
 
   /**
@@ -405,7 +386,7 @@ export class KinesisSink implements SinkPort {
     if (this.shardMap && !this.shardMap.ranges) return this.loadShardMap();
     this.dropLost();
     while (this.inFlight < this.inFlightLimit && this.pending.length > 0) {
-      const flushing = eager || this.lingerExpired || this.flushWaiters.length > 0;
+      const flushing = eager || this.lingerExpired || this.flushWaiters.size > 0;
       if (!flushing && !isFullBatch(this.pending.length, this.pendingBytes, this.settings)) break;
       const shipments = this.takeBatch();
       if (shipments.length === 0) break; // every pending key is in flight: wait for an answer
@@ -738,15 +719,7 @@ export class KinesisSink implements SinkPort {
 
   /** Wakes writers waiting for room and flushers waiting for an empty buffer. */
   private settle(): void {
-    if (this.roomWaiters.length > 0) {
-      const waiters = this.roomWaiters;
-      this.roomWaiters = [];
-      for (const wake of waiters) wake();
-    }
-    if (this.unacknowledged === 0 && this.flushWaiters.length > 0) {
-      const waiters = this.flushWaiters;
-      this.flushWaiters = [];
-      for (const resolve of waiters) resolve();
-    }
+    this.roomWaiters.wakeAll();
+    if (this.unacknowledged === 0) this.flushWaiters.wakeAll();
   }
 }

@@ -11,6 +11,7 @@
 import { describeError, type KinesisErrorKind } from '../../shared/aws/kinesis-errors';
 import type { Logger } from '../../shared/logging';
 import { metrics } from '../../shared/metrics';
+import { Waiters } from './waiters';
 
 /** A failing output, readable synchronously (the worker's `/readyz` reports it). */
 export interface OutputFailure {
@@ -42,7 +43,7 @@ export class OutputHealth {
   private current: { error: string; since: number; attempts: number } | undefined;
   private lastLineAt = 0;
   private attemptsSinceLine = 0;
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
 
   constructor(
     private readonly log: Logger,
@@ -112,26 +113,13 @@ export class OutputHealth {
       { failedForMs: this.now() - current.since, failedAttempts: current.attempts, lastError: current.error, waitingRecords: waiting.records, maxRecordAttempts: waiting.maxAttempts },
       'output stream writable again',
     );
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+    this.waiters.wakeAll();
   }
 
   /** Resolves when the output is healthy (at once if it is), or when the signal aborts. */
   waitUntilHealthy(signal?: AbortSignal): Promise<void> {
-    if (!this.current || signal?.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const wake = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      const onAbort = () => {
-        this.waiters = this.waiters.filter((w) => w !== wake);
-        resolve();
-      };
-      this.waiters.push(wake);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    if (!this.current) return Promise.resolve();
+    return this.waiters.wait(signal);
   }
 }
 

@@ -16,7 +16,7 @@ import { CheckpointStore } from '../shared/leases/checkpoint-store';
 import { LeaseQueue } from './lease-queue';
 import { EfoConsumerLifecycle } from './efo-consumer-lifecycle';
 import { LeaderLease, RedisLeaderLeaseStore } from './leader-lease';
-import { AppStateGuard, createMarker, readAppState, recordStateLost, StateLostError, type AppStateObservation } from '../shared/redis/app-state';
+import { addToSetWhileMarked, AppStateGuard, createMarker, readAppState, recordStateLost, StateLostError, type AppStateObservation } from '../shared/redis/app-state';
 import { beat } from '../shared/redis/heartbeats';
 import { metrics } from '../shared/metrics';
 import { planLeases, type ShardInfo } from './shard-lineage';
@@ -251,6 +251,8 @@ export class Coordinator {
   async discover(): Promise<void> {
     const { config, keys, redis, log } = this.opts;
     const shards = (await this.kinesis.listShards(config.input.stream.arn)).map(shardInfo);
+    // Checked again after the listing, which can take long: Redis may have lost the state meanwhile.
+    if (!(await this.stateAllowsDiscovery())) return;
     const recorded = await redis.smembers(keys.initialShards);
     const firstDiscovery = recorded.length === 0;
     const initial = firstDiscovery ? shards.map((s) => s.shardId) : recorded;
@@ -263,7 +265,11 @@ export class Coordinator {
 
     for (const shardId of plan.skip) await this.checkpoints.skip(shardId);
     // Recorded after the skips: a crash in between repeats this first discovery, with the same result.
-    if (firstDiscovery && initial.length > 0) await redis.sadd(keys.initialShards, ...initial);
+    // Written only while the marker holds, atomically: after a loss it would make the emptied Redis look started.
+    if (firstDiscovery && initial.length > 0 && !(await addToSetWhileMarked(redis, keys, this.appState.marker ?? '', keys.initialShards, initial))) {
+      await this.stateAllowsDiscovery();
+      return;
+    }
     const ranges = new Map(shards.map((s) => [s.shardId, s.hashKeyRange]));
     const leases = plan.lease.map(({ shardId, parentShardIds, start }) => {
       const hashKeyRange = ranges.get(shardId);

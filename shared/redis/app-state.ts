@@ -71,6 +71,11 @@ export class AppStateGuard {
     return this.seen !== undefined;
   }
 
+  /** The marker's value as this process first saw it (undefined before). */
+  get marker(): string | undefined {
+    return this.seen;
+  }
+
   observe(state: AppStateObservation): AppStateVerdict {
     if (state.tombstone !== null) return { kind: 'lost', reason: `${this.keys.stateLost} records an earlier loss: ${describeTombstone(state.tombstone)}` };
     if (state.marker === null) {
@@ -108,6 +113,27 @@ export async function readAppState(redis: Redis, keys: AppKeys): Promise<AppStat
 /** Writes the marker unless it exists (the first start of the app). */
 export async function createMarker(redis: Redis, keys: AppKeys, by: string): Promise<void> {
   await redis.set(keys.state, newMarker(by), 'NX');
+}
+
+// Adds members to a set only while the marker still holds the value this process saw: a write that
+// raced with Redis losing the state must not re-create the app's keys in the emptied Redis.
+const ADD_WHILE_MARKED = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+return redis.call('SADD', KEYS[2], unpack(ARGV, 2))
+`;
+// Lua's unpack is bounded by its C stack (about 8,000 values): larger sets go in chunks.
+const ADD_CHUNK = 1000;
+
+/**
+ * SADD `members` to `setKey` only while the marker equals `marker`, atomically. False when the marker
+ * was gone or replaced (nothing written from then on).
+ */
+export async function addToSetWhileMarked(redis: Redis, keys: AppKeys, marker: string, setKey: string, members: readonly string[]): Promise<boolean> {
+  for (let i = 0; i < members.length; i += ADD_CHUNK) {
+    const added = (await redis.eval(ADD_WHILE_MARKED, 2, keys.state, setKey, marker, ...members.slice(i, i + ADD_CHUNK))) as number;
+    if (added === -1) return false;
+  }
+  return true;
 }
 
 /**

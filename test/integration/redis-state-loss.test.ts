@@ -11,6 +11,7 @@ import { uniqueName, waitFor } from '../support/wait';
 import { useClusterHarness } from '../support/harness';
 import { startRedisServer, type RedisServer } from '../../cli/local/redis-server';
 import { AppKeys } from '../../shared/redis/keys';
+import { addToSetWhileMarked, newMarker } from '../../shared/redis/app-state';
 
 const h = useClusterHarness();
 let redisServer: RedisServer | undefined;
@@ -79,4 +80,25 @@ test('an emptied Redis stops the coordinator and the worker with exit code 3; st
   expect(busy.output).toContain('is still running');
   expect(coordinator2.child.exitCode).toBeNull();
   expect(worker2.child.exitCode).toBeNull();
+});
+
+test('a discovery write that races with the loss is not applied: the initial-shard set is added to only while the marker holds', async () => {
+  const local = testRedis();
+  try {
+    const keys = new AppKeys(uniqueName('it-state-race'));
+    const marker = newMarker('coordinator-x');
+    await local.set(keys.state, marker);
+    const many = Array.from({ length: 2_500 }, (_, i) => `shardId-${String(i).padStart(12, '0')}`);
+    expect(await addToSetWhileMarked(local, keys, marker, keys.initialShards, many)).toBe(true);
+    expect(await local.scard(keys.initialShards)).toBe(2_500);
+
+    await local.del(keys.initialShards, keys.state); // Redis "lost" the state
+    expect(await addToSetWhileMarked(local, keys, marker, keys.initialShards, many)).toBe(false);
+    await local.set(keys.state, newMarker('someone-else')); // or another process started the app afresh
+    expect(await addToSetWhileMarked(local, keys, marker, keys.initialShards, many)).toBe(false);
+    expect(await local.exists(keys.initialShards)).toBe(0);
+    await local.del(keys.state);
+  } finally {
+    local.disconnect();
+  }
 });

@@ -14,6 +14,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsClientConfig } from '../config/app-config';
 import { credentialsProvider } from './credentials';
+import { HotPathKinesisProtocol } from './hot-path-protocol';
 
 export type Transport = 'http1' | 'http2';
 
@@ -33,6 +34,8 @@ export function createKinesisClient(config: AwsClientConfig, options: { streamin
     region: config.region,
     endpoint: config.endpoint,
     credentials: credentialsProvider(config.credentials, config.region),
+    // GetRecords, PutRecords and SubscribeToShard events read and written without the schema walk (see the module).
+    protocol: HotPathKinesisProtocol,
     // shardflow retries throttling and transient errors itself, with its own backoff and metrics.
     maxAttempts: 1,
     requestHandler: http2

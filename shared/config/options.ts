@@ -323,8 +323,8 @@ export const SINK_FLUSH_MODE = enumOption(
     groups: [OUTPUT],
     key: 'sink.flush-buffer.mode',
     description:
-      '`ADAPTIVE`: Nagle\'s algorithm. A partial request goes at once when no request is in flight (records written in the same event-loop turn go together), so a record on an idle sink does not linger; while requests are in flight, records gather until the next accepted answer, a full request or `sink.flush-buffer.timeout`, so a steady stream costs about one request per round-trip, not one per record. While the output is throttled only an idle sink sends a partial request. `FIXED` (the default while ADAPTIVE costs throughput: 0.83–0.85 of FIXED in unthrottled copies, issue #13): a partial request always waits `sink.flush-buffer.timeout`.',
-    defaultValue: 'FIXED',
+      '`ADAPTIVE` (the default): Nagle\'s algorithm, at most one partial request in flight. A partial request goes at once unless another partial one is unanswered (records written in the same event-loop turn go together), so a record on an idle sink does not linger; otherwise records gather until that answer, a full request or `sink.flush-buffer.timeout`, so a steady stream costs about one request per round-trip, not one per record, and under load requests fill up as with FIXED. While the output is throttled only an idle sink sends a partial request. `FIXED`: a partial request always waits `sink.flush-buffer.timeout` (the behaviour before issue #13).',
+    defaultValue: 'ADAPTIVE',
   },
   ['ADAPTIVE', 'FIXED'],
 );

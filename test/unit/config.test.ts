@@ -142,7 +142,7 @@ describe('buildAppConfig: defaults', () => {
       maxBatchBytes: 5 * 1024 * 1024,
       maxRecordBytes: 1024 * 1024,
       lingerMs: 200,
-      flushMode: 'FIXED',
+      flushMode: 'ADAPTIVE',
       maxInFlightRequests: 50,
       maxBufferedRecords: 10_000,
       partitionKey: { type: 'INPUT' },

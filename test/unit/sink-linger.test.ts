@@ -157,17 +157,23 @@ describe('ADAPTIVE flush mode', () => {
     expect(Math.max(...waits)).toBeLessThanOrEqual(6);
   });
 
-  test('an accepted answer releases the waiting records even while other requests are still in flight', async () => {
+  test('Nagle: full requests in flight do not hold a partial one back, but a second partial waits for the first one\'s answer', async () => {
     const putter = new ManualPutter();
     const sink = makeSink(putter, { maxRecords: 2, ordering: 'NONE' });
     void sink.write([rec('a'), rec('b'), rec('c'), rec('d')]); // two full requests
     void sink.write([rec('e')]);
     await endOfTurn();
-    expect(putter.calls).toHaveLength(2); // `e` waits: requests are in flight
-    putter.calls[0].reply();
+    expect(putter.labels()).toEqual([['a', 'b'], ['c', 'd'], ['e']]); // `e` is the one partial request
+    void sink.write([rec('f')]);
     await endOfTurn();
-    expect(putter.open()).toHaveLength(2); // [c, d] still in flight, [e] released by the answer
-    expect(putter.labels()).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect(putter.calls).toHaveLength(3); // `f` waits: the partial [e] is unanswered
+    putter.calls[0].reply(); // a full request's answer does not release it
+    await endOfTurn();
+    expect(putter.calls).toHaveLength(3);
+    void sink.write([rec('g')]);
+    putter.calls[2].reply(); // the partial's answer does, with what gathered meanwhile
+    await endOfTurn();
+    expect(putter.labels()).toEqual([['a', 'b'], ['c', 'd'], ['e'], ['f', 'g']]);
   });
 
   test('the linger time still bounds the wait while a request stays in flight', async () => {

@@ -25,14 +25,16 @@
  * Records of a lease that was lost are dropped before they are sent: the new owner re-reads them.
  *
  * When a partial request goes (`flushMode`): a full request always goes at once, and no record waits
- * longer than `lingerMs`. With 'FIXED' (the default) a partial request waits for `lingerMs`. With
- * 'ADAPTIVE' it follows Nagle's algorithm: at the end of the event-loop turn that brought it (records
- * written in the same turn go together) it goes at once if no request is in flight; else it waits for
- * the next accepted answer, which takes everything that gathered meanwhile, for a full request, or for
- * `lingerMs`. A lone record on an idle sink so pays no linger, and a steady stream of small writes costs
- * about one request per round-trip, not one per record. While the output pushes back (fewer requests
- * allowed than `maxInFlightRequests`) an answer does not release a partial request: only an idle sink
- * sends one. Only the moment a request goes changes: what it carries (key runs, aggregates) is packed
+ * longer than `lingerMs`. With 'FIXED' a partial request waits for `lingerMs`. With 'ADAPTIVE' (the
+ * configuration's default) it follows Nagle's algorithm: at most one partial request is in flight. At the end of the
+ * event-loop turn that brought it (records written in the same turn go together) a partial request
+ * goes at once unless another partial one is still unanswered; else it waits for that answer, which
+ * takes everything that gathered meanwhile, for a full request, or for `lingerMs`. A lone record on an
+ * idle sink so pays no linger, a steady stream of small writes costs about one request per round-trip,
+ * not one per record, and under load the buffer fills to full requests as with 'FIXED' (an earlier
+ * rule, a partial request with every answer, sent many small requests then and cost 15% of the
+ * unthrottled rate). While the output pushes back (fewer requests allowed than `maxInFlightRequests`)
+ * only an idle sink sends a partial request. Only the moment a request goes changes: what it carries (key runs, aggregates) is packed
  * as before, so per-key order, aggregation and congestion control hold as they are.
  *
  * A non-retryable answer (the output stream deleted, access or its KMS key denied, a validation error;
@@ -73,7 +75,7 @@ export const FAILING_RETRY_MAX_MS = 5000;
 
 export interface SinkSettings extends BatchLimits {
   lingerMs: number;
-  /** ADAPTIVE: send a partial request when the sink is idle (see the header); FIXED: wait `lingerMs`. Default FIXED. */
+  /** ADAPTIVE: send a partial request when the sink is idle (see the header); FIXED: wait `lingerMs`. FIXED when unset here; the configuration's default is ADAPTIVE. */
   flushMode?: 'ADAPTIVE' | 'FIXED';
   maxInFlightRequests: number;
   maxBufferedRecords: number;
@@ -204,6 +206,8 @@ export class KinesisSink implements SinkPort {
   private turnEnd: NodeJS.Immediate | undefined;
   /** ADAPTIVE: an answer came back during the current turn. */
   private answeredThisTurn = false;
+  /** ADAPTIVE: partial requests in flight (at most one, but for ones sent by a flush or the linger). */
+  private partialsInFlight = 0;
   private pausedUntil = 0;
   private pauseTimer: NodeJS.Timeout | undefined;
   private throttleStreak = 0;
@@ -366,9 +370,9 @@ export class KinesisSink implements SinkPort {
   }
 
   /**
-   * ADAPTIVE, at the end of a turn: a partial request goes when nothing is in flight, or when an answer
-   * came back during the turn (unless the output pushes back). Otherwise the records wait for the next
-   * answer (which looks again), a full request or the linger timer.
+   * ADAPTIVE, at the end of a turn: a partial request goes when nothing is in flight, or when no other
+   * partial request is (unless the output pushes back). Otherwise the records wait for the next answer
+   * (which looks again), a full request or the linger timer.
    */
   private endTurn(): void {
     this.turnEnd = undefined;
@@ -376,7 +380,7 @@ export class KinesisSink implements SinkPort {
     this.answeredThisTurn = false;
     if (this.pending.length === 0) return;
     const pushedBack = this.inFlightLimit < this.settings.maxInFlightRequests;
-    if (this.inFlight === 0 || (answered && !pushedBack)) this.pump(true);
+    if (this.inFlight === 0 || (this.partialsInFlight === 0 && !pushedBack && (answered || this.inFlight < this.inFlightLimit))) this.pump(true);
   }
 
   /** Sends full requests while there is room; partial ones too when the linger ran out, on flush, or when `eager`. */
@@ -386,12 +390,15 @@ export class KinesisSink implements SinkPort {
     if (this.shardMap && !this.shardMap.ranges) return this.loadShardMap();
     this.dropLost();
     while (this.inFlight < this.inFlightLimit && this.pending.length > 0) {
+      const full = isFullBatch(this.pending.length, this.pendingBytes, this.settings);
       const flushing = eager || this.lingerExpired || this.flushWaiters.size > 0;
-      if (!flushing && !isFullBatch(this.pending.length, this.pendingBytes, this.settings)) break;
+      if (!flushing && !full) break;
       const shipments = this.takeBatch();
       if (shipments.length === 0) break; // every pending key is in flight: wait for an answer
       for (const shipment of shipments) for (const entry of shipment.members) this.pendingBytes -= entry.size;
-      void this.send(shipments);
+      // Nagle: one partial request per eager pump; what gathers meanwhile waits for its answer.
+      if (!full) eager = false;
+      void this.send(shipments, !full);
     }
     if (this.pending.length === 0) {
       // The next record starts a new linger period.
@@ -512,8 +519,9 @@ export class KinesisSink implements SinkPort {
     this.settle();
   }
 
-  private async send(shipments: Shipment[]): Promise<void> {
+  private async send(shipments: Shipment[], partial = false): Promise<void> {
     this.inFlight += 1;
+    if (partial) this.partialsInFlight += 1;
     this.stats.requests += 1;
     const batch = shipments.flatMap((s) => s.members);
     let retry: Entry[] = [];
@@ -572,6 +580,7 @@ export class KinesisSink implements SinkPort {
       else if (!this.health.failing) this.log.warn({ err: describeError(err), kind, records: batch.length }, 'PutRecords failed; the whole request will be retried');
     } finally {
       this.inFlight -= 1;
+      if (partial) this.partialsInFlight -= 1;
       if (this.perKey) for (const entry of batch) this.inFlightKeys.delete(entry.key);
     }
     if (retry.length > 0) {

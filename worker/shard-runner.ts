@@ -65,6 +65,14 @@ export interface ShardRunnerDeps {
   clock?: Clock;
 }
 
+/** One chunk of a page, transformed: at most one PutRecords request's worth. */
+interface PreparedChunk {
+  good: OutputRecord[];
+  letters: DeadLetter[];
+  /** The position (`"<seq>"` or `"<seq>:<sub>"`) of the chunk's last record: its checkpoint once everything before is acknowledged. */
+  last: string;
+}
+
 /** How a run ended: the shard is finished for good, or the lease is to be released or was lost. */
 export type RunOutcome = { type: 'finished'; childShardIds: string[] } | { type: 'released' } | { type: 'lost' };
 
@@ -101,11 +109,12 @@ export class ShardRunner {
           await this.deps.sink.waitUntilAccepting(this.lease.signal);
           continue;
         }
-        const batch = await reader.next(this.lease.signal, await this.readLimit());
-        if (this.lease.isLost) break;
-        this.progress.millisBehindLatest = batch.millisBehindLatest;
-        if (batch.millisBehindLatest !== undefined) metrics().millisBehindLatest.set({ shard: this.lease.shardId, reader: reader.kind }, batch.millisBehindLatest);
-        if (batch.records.length > 0) await this.process(batch.records);
+        const batch = await this.readPage();
+        if (batch === undefined) break; // the lease was lost while reading
+        for (const chunk of batch.chunks) {
+          if (this.lease.signal.aborted) break;
+          await this.submit(chunk);
+        }
         if (batch.shardEnded) {
           if (!(await this.drain())) break; // stopped while the output fails: hand over instead
           if (this.lease.isLost) return { type: 'lost' };
@@ -135,18 +144,33 @@ export class ShardRunner {
     return Math.max(sink.room, output.maxBatchRecords);
   }
 
-  /** Hands the batch to the sink in chunks of at most one PutRecords request's worth, each with its own ticket. */
-  private async process(records: SourceRecord[]): Promise<void> {
+  /**
+   * Reads one page and transforms all of it at once, in chunks of at most one PutRecords request's worth.
+   * Why at once: only the transformed chunks then wait for room in the sink, and the page's raw records
+   * (its parsed response, the SourceRecords, their sequence-number strings) become garbage before the
+   * next minor GC instead of surviving into the old generation while they wait. This was most of the
+   * worker's heap growth at full speed. Undefined when the lease was lost while reading.
+   */
+  private async readPage(): Promise<{ chunks: PreparedChunk[]; shardEnded: boolean; childShardIds: string[] } | undefined> {
+    const { reader } = this.deps;
+    const batch = await reader.next(this.lease.signal, await this.readLimit());
+    if (this.lease.isLost) return undefined;
+    this.progress.millisBehindLatest = batch.millisBehindLatest;
+    if (batch.millisBehindLatest !== undefined) metrics().millisBehindLatest.set({ shard: this.lease.shardId, reader: reader.kind }, batch.millisBehindLatest);
+    const records = batch.records;
     const size = Math.max(1, this.deps.output.maxBatchRecords);
+    const chunks: PreparedChunk[] = [];
     if (records.length <= size) {
-      await this.processChunk(records);
-      return;
+      if (records.length > 0) chunks.push(this.prepare(records));
+    } else {
+      for (let i = 0; i < records.length; i += size) chunks.push(this.prepare(records.slice(i, i + size)));
     }
-    for (let i = 0; i < records.length && !this.lease.signal.aborted; i += size) await this.processChunk(records.slice(i, i + size));
+    return { chunks, shardEnded: batch.shardEnded, childShardIds: batch.childShardIds };
   }
 
-  private async processChunk(records: SourceRecord[]): Promise<void> {
-    const { transform, output, log } = this.deps;
+  /** Transforms one chunk: what goes to the sink, what is dead-lettered, and the chunk's last position. */
+  private prepare(records: SourceRecord[]): PreparedChunk {
+    const { transform, output } = this.deps;
     const good: OutputRecord[] = [];
     const letters: DeadLetter[] = [];
     this.deps.counters.recordsRead += records.length;
@@ -176,7 +200,16 @@ export class ShardRunner {
     const stream = this.deps.inputStreamArn;
     m.recordsRead.inc({ stream, shard: this.lease.shardId }, records.length);
     m.recordsTransformed.inc({ stream }, good.length);
+    return { good, letters, last: positionOf(records[records.length - 1]) };
+  }
+
+  /** Dead-letters a chunk's bad records, then hands its good ones to the sink with their own checkpoint ticket. */
+  private async submit(chunk: PreparedChunk): Promise<void> {
+    const { log } = this.deps;
+    const { good, letters, last } = chunk;
     if (letters.length > 0) {
+      const m = metrics();
+      const stream = this.deps.inputStreamArn;
       // Stored before the checkpoint can pass these records.
       await this.deps.deadLetters.add(letters);
       for (const letter of letters) m.recordsDeadLettered.inc({ stream, reason: letter.reason.split(':')[0] });
@@ -184,7 +217,6 @@ export class ShardRunner {
       this.deps.counters.recordsDeadLettered += letters.length;
       log.warn({ count: letters.length, reason: letters[0].reason, sequenceNumber: letters[0].sequenceNumber, subSequenceNumber: letters[0].subSequenceNumber }, 'records dead-lettered');
     }
-    const last = positionOf(records[records.length - 1]);
     this.deps.checkpoints.markSubmitted(this.lease.shardId, last);
     const ticket = this.tracker.add(last);
     await this.deps.sink.reserve(good.length, this.lease.signal);

@@ -10,7 +10,6 @@ import { StateLostError } from '../shared/redis/app-state';
 import { connectRedis } from './services';
 import { startOps, type OpsOptions } from './ops';
 import { KinesisGateway } from '../shared/aws/kinesis-gateway';
-import { Dashboard } from '../coordinator/dashboard';
 import { DeadLetterReplayer } from '../worker/dead-letter/dead-letter-replayer';
 
 export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<void> {
@@ -25,7 +24,8 @@ export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<
   const ops = await startOps(opts, { app: ctx.app, role: 'coordinator', process: id }, redis, () => probe.ping(config.input.stream.arn), log);
   const coordinator = new Coordinator({ config, keys: ctx.keys, redis, eventsConnection, log, id, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(log) });
   const replayer = new DeadLetterReplayer(redis.duplicate(), ctx.keys, config, log);
-  const dashboard = config.dashboard.enabled ? new Dashboard(config.dashboard, redis, ctx.keys) : undefined;
+  // Loaded only when enabled: Bull Board and Express are a good part of an idle coordinator's memory.
+  const dashboard = config.dashboard.enabled ? new (await import('../coordinator/dashboard')).Dashboard(config.dashboard, redis, ctx.keys) : undefined;
   const stop = onShutdownSignal(async (reason) => {
     log.info({ reason }, 'coordinator stopping');
     await dashboard?.close();

@@ -27,7 +27,7 @@ export interface LeaseHolderDeps {
   /** Lists the input's shards, to tell a trimmed shard from a missing stream. */
   shards: ShardLister;
   /** Everything a runner needs besides its reader and checkpoints. */
-  runner: Omit<ShardRunnerDeps, 'reader' | 'checkpoints' | 'log'>;
+  runner: Omit<ShardRunnerDeps, 'reader' | 'checkpoints' | 'log' | 'readers'>;
   workerId: string;
   log: Logger;
 }
@@ -53,7 +53,7 @@ export class LeaseHolder {
     const replayUntil = submitted && (!checkpoint || comparePositionStrings(submitted, checkpoint) > 0) ? submitted : undefined;
     if (replayUntil) log.info({ checkpoint, previouslySentUpTo: replayUntil }, "taking over after an unclean hand-over: records up to the previous owner's last sent one may be written again");
 
-    const runner = new ShardRunner(lease, { ...this.deps.runner, reader: this.deps.readers.create(data, resume, log), checkpoints: this.deps.checkpoints, log }, checkpoint, replayUntil);
+    const runner = new ShardRunner(lease, { ...this.deps.runner, reader: this.deps.readers.create(data, resume, log), checkpoints: this.deps.checkpoints, log, readers: () => this.runners.size }, checkpoint, replayUntil);
     this.runners.set(shardId, runner);
     const m = metrics();
     m.leaseGains.inc();

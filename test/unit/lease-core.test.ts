@@ -22,7 +22,7 @@ const log = pino({ level: 'silent' });
 const SHARD = 'shardId-000000000001';
 const STREAM = 'arn:aws:kinesis:us-east-1:123456789012:stream/in';
 const TIMEOUT = 10_000;
-const OUTPUT = { maxBatchRecords: 500, maxRecordBytes: 1024 * 1024, partitionKey: { type: 'INPUT' } } as OutputStreamConfig;
+const OUTPUT = { maxBatchRecords: 500, maxRecordBytes: 1024 * 1024, partitionKey: { type: 'INPUT' }, maxBufferedRecords: 10_000 } as OutputStreamConfig;
 const clock = () => Date.now();
 
 const seq = (i: number) => `4959033827149025660855969253836157109592157598913${String(i).padStart(7, '0')}`;
@@ -32,8 +32,11 @@ const record = (i: number): SourceRecord => ({ shardId: SHARD, sequenceNumber: s
 class OpenShardReader implements ShardReader {
   readonly kind = 'POLLING';
   closed = false;
+  /** The record limit of each call. */
+  readonly limits: Array<number | undefined> = [];
   constructor(private readonly batches: SourceRecord[][]) {}
-  async next(signal: AbortSignal): Promise<RecordBatch> {
+  async next(signal: AbortSignal, maxRecords?: number): Promise<RecordBatch> {
+    this.limits.push(maxRecords);
     const records = this.batches.shift();
     if (records) return { records, shardEnded: false, childShardIds: [] };
     await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
@@ -99,16 +102,17 @@ class FakeCheckpoints {
   }
 }
 
-function runnerSetup(batches: SourceRecord[][], handOverMs = 4000) {
-  const sink = new FakeSink();
+function runnerSetup(batches: SourceRecord[][], handOverMs = 4000, extra: { readers?: () => number; transform?: typeof passThroughTransform; sink?: FakeSink } = {}) {
+  const sink = extra.sink ?? new FakeSink();
   const checkpoints = new FakeCheckpoints();
   const reader = new OpenShardReader(batches);
   const counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
   const lease = new Lease(SHARD, 'token-1', { timeoutMs: TIMEOUT, clock });
   const runner = new ShardRunner(lease, {
     reader,
-    transform: passThroughTransform,
+    transform: extra.transform ?? passThroughTransform,
     sink,
+    readers: extra.readers,
     deadLetters: { add: async () => undefined },
     checkpoints,
     output: OUTPUT,
@@ -190,6 +194,38 @@ describe('Lease on a fake clock', () => {
     lease.renewed(clock() + 1000);
     expect(lease.isLost).toBe(true);
     expect(lease.lostReason).toBe('fenced');
+  });
+});
+
+describe('ShardRunner: pages bounded by the sink', () => {
+  test('a page is at most the runner\'s share of the sink\'s buffer, and at least one request\'s worth', async () => {
+    for (const [readers, limit] of [[1, 10_000], [4, 2_500], [7, 1_428], [100, 500]] as const) {
+      const s = runnerSetup([], 4000, { readers: () => readers });
+      await settle();
+      expect(s.reader.limits[0]).toBe(limit);
+      s.lease.stop();
+      await s.run;
+    }
+  });
+
+  test('a page is transformed whole when it is read: only transformed chunks wait for room in the sink', async () => {
+    let transformed = 0;
+    const counting = { ...passThroughTransform, transform: (r: SourceRecord) => ((transformed += 1), passThroughTransform.transform(r)) };
+    // A sink that takes the first chunk and then has no room.
+    class FullSink extends FakeSink {
+      reserves = 0;
+      override async reserve(): Promise<void> {
+        this.reserves += 1;
+        if (this.reserves > 1) await new Promise(() => undefined);
+      }
+    }
+    const sink = new FullSink();
+    const page = Array.from({ length: 1_200 }, (_, i) => record(i));
+    const s = runnerSetup([page], 4000, { transform: counting, sink });
+    await settle();
+    expect(sink.writes).toHaveLength(1); // the first 500; the second chunk waits for room
+    expect(sink.reserves).toBe(2);
+    expect(transformed).toBe(1_200); // ... but all three chunks were transformed already
   });
 });
 

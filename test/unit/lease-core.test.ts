@@ -226,6 +226,7 @@ describe('ShardRunner: pages bounded by the sink', () => {
     expect(sink.writes).toHaveLength(1); // the first 500; the second chunk waits for room
     expect(sink.reserves).toBe(2);
     expect(transformed).toBe(1_200); // ... but all three chunks were transformed already
+    s.lease.stop();
   });
 });
 

@@ -308,7 +308,7 @@ describe('the pods against the code', () => {
       const service = find<IService>('Service', `shardflow-${role}-metrics`);
       expect(d.spec!.template.metadata!.labels).toMatchObject(service.spec!.selector!);
       const { port } = opsAddress({}, envOf(container(d)));
-      expect(service.spec!.clusterIP).toBe('None');
+      expect(service.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
       expect(service.spec!.ports).toEqual([{ name: 'metrics', port, targetPort: 'metrics' }]);
       expect(container(d).ports).toContainEqual({ name: 'metrics', containerPort: port });
       expect(service.metadata!.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' });

@@ -215,10 +215,12 @@ export const throughput: Scenario = async ({ quick, log }) => {
     throughput: median(pairs.map((p) => p.polling.recordsPerSecond / p.peer.recordsPerSecond)),
     cpuPerRecord: median(pairs.map((p) => p.polling.cpuSecondsPer1000 / p.peer.cpuSecondsPer1000)),
     peakRss: median(pairs.map((p) => p.polling.peakRssMiB / p.peer.peakRssMiB)),
+    workerPeakRss: median(pairs.map((p) => (p.polling.processes?.worker?.peakRssMiB ?? p.polling.peakRssMiB) / p.peer.peakRssMiB)),
   };
   const over = rounds > 1 ? `, median of ${rounds} rounds` : '';
   figures.push(atLeast(`POLLING / peer records/s${over}`, ratios.throughput, 'x', 1.3));
   figures.push(atMost(`POLLING / peer CPU per record${over}`, ratios.cpuPerRecord, 'x', 0.99));
   figures.push(atMost(`POLLING (coordinator + worker) / peer peak RSS${over}`, ratios.peakRss, 'x', 0.99));
+  figures.push({ name: `POLLING worker alone / peer peak RSS${over}`, value: ratios.workerPeakRss, unit: 'x' });
   return { scenario: 'throughput', figures, details: { records, shards: SHARDS, rounds, peer: PEER, ratios, runs } };
 };

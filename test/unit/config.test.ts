@@ -362,6 +362,13 @@ describe('buildAppConfig: invalid values name the group, key, value and what is 
     expectInvalid(() => build({ OutputStream0: { 'sink.batch.max-size': 1000 } }), 'OutputStream0', 'sink.batch.max-size', '1000', 'an integer from 1 to 500');
   });
 
+  it('reads worker.balance and its cooldown, and refuses an unknown balance', () => {
+    const { config, warnings } = build({ Cluster: { 'worker.balance': 'THROUGHPUT', 'worker.balance.cooldown': '5 s' } });
+    expect(config.cluster).toMatchObject({ balance: 'THROUGHPUT', balanceCooldownMs: 5000 });
+    expect(warnings).toEqual([]);
+    expectInvalid(() => build({ Cluster: { 'worker.balance': 'CPU' } }), 'Cluster', 'worker.balance', 'CPU', 'one of COUNT | THROUGHPUT');
+  });
+
   it('shows a boolean from the file as its text', () => {
     expectInvalid(() => build({ SerializationType: { type: true } }), 'SerializationType', 'type', 'true', 'one of JSON | STRING');
   });

@@ -96,6 +96,9 @@ export class LeaseWorker {
       workerId: opts.id,
       leaseTimeoutMs,
       maxLeases: config.cluster.maxLeasesPerWorker,
+      balance: config.cluster.balance,
+      cooldownMs: config.cluster.balanceCooldownMs,
+      bytesRead: (shardId) => this.holder.runners.get(shardId)?.progress.bytesRead,
       intervalMs: Math.min(1000, Math.floor(leaseTimeoutMs / 4)),
       held: () => [...this.jobs.held.values()].map((h) => h.lease),
       setCapacity: (n) => this.jobs.setCapacity(n),
@@ -115,7 +118,7 @@ export class LeaseWorker {
     this.status.start();
     // The dashboard shows each lease job's progress: owner, reader, checkpoint, counts and lag.
     this.progressTimer = setInterval(() => this.publishProgress(), PROGRESS_INTERVAL_MS);
-    this.opts.log.info({ worker: this.opts.id, maxLeases: this.opts.config.cluster.maxLeasesPerWorker, share: this.balancer.target }, 'worker started; taking shard leases');
+    this.opts.log.info({ worker: this.opts.id, maxLeases: this.opts.config.cluster.maxLeasesPerWorker, balance: this.opts.config.cluster.balance, share: this.balancer.target }, 'worker started; taking shard leases');
   }
 
   /** Graceful stop: stop reading, flush the sink, write checkpoints, give every lease back. */

@@ -85,6 +85,10 @@ export interface OutputStreamConfig {
 export interface ClusterConfig {
   leaseTimeoutMs: number;
   maxLeasesPerWorker: number;
+  /** worker.balance: split the lease count, or the measured input bytes per second. */
+  balance: 'COUNT' | 'THROUGHPUT';
+  /** worker.balance.cooldown: a lease moved for load stays this long before it may move again. */
+  balanceCooldownMs: number;
 }
 
 export interface DashboardConfig {

@@ -412,6 +412,22 @@ export const WORKER_MAX_LEASES = intOption(
   100_000,
 );
 
+export const WORKER_BALANCE = enumOption(
+  {
+    groups: [CLUSTER],
+    key: 'worker.balance',
+    description:
+      'How workers split the leases. `COUNT`: every worker holds the same number of leases (within one). `THROUGHPUT`: workers split the total input bytes per second, each lease weighing its measured rate (a moving average its holder publishes every second; a lease not measured yet weighs the mean, and with no traffic at all this is a count balance); a worker hands a lease over only when it is more than 20% above the mean share, the move narrows the gap, and the lease did not move for load within `worker.balance.cooldown`. COUNT is the default: it needs no measurement, and it spreads idle leases, which cost polling CPU but weigh nothing in bytes.',
+    defaultValue: 'COUNT',
+  },
+  ['COUNT', 'THROUGHPUT'],
+);
+export const WORKER_BALANCE_COOLDOWN = durationOption(
+  { groups: [CLUSTER], key: 'worker.balance.cooldown', description: 'With `worker.balance = THROUGHPUT`: how long a lease that moved for load stays where it went before it may move again.', defaultValue: 60_000 },
+  1000,
+  3_600_000,
+);
+
 // ---- Dashboard (Bull Board) ---------------------------------------------------------------------------
 
 export const DASHBOARD_ENABLED = enumOption(
@@ -458,6 +474,6 @@ export const ALL_OPTIONS: readonly Option<unknown>[] = [
   GET_RECORDS_MAX, GET_RECORDS_INTERVAL, EMPTY_FETCH_INTERVAL,
   SINK_BATCH_MAX_SIZE, SINK_FLUSH_BUFFER_SIZE, SINK_MAX_RECORD_SIZE, SINK_FLUSH_TIMEOUT, SINK_FLUSH_MODE, SINK_MAX_INFLIGHT,
   SINK_MAX_BUFFERED, SINK_PARTITION_KEY, SINK_ORDERING, SINK_AGGREGATION, SINK_AGGREGATION_MAX_SIZE, SINK_FAIL_ON_ERROR,
-  SERIALIZATION_TYPE, LEASE_TIMEOUT, WORKER_MAX_LEASES,
+  SERIALIZATION_TYPE, LEASE_TIMEOUT, WORKER_MAX_LEASES, WORKER_BALANCE, WORKER_BALANCE_COOLDOWN,
   DASHBOARD_ENABLED, DASHBOARD_HOST, DASHBOARD_PORT, DASHBOARD_PATH, DASHBOARD_USERNAME, DASHBOARD_PASSWORD, DASHBOARD_TOKEN,
 ];

@@ -224,6 +224,8 @@ export function buildAppConfig(groups: PropertyGroups, env: NodeJS.ProcessEnv = 
     cluster: {
       leaseTimeoutMs: reader(o.CLUSTER).get(o.LEASE_TIMEOUT),
       maxLeasesPerWorker: reader(o.CLUSTER).get(o.WORKER_MAX_LEASES),
+      balance: reader(o.CLUSTER).get(o.WORKER_BALANCE),
+      balanceCooldownMs: reader(o.CLUSTER).get(o.WORKER_BALANCE_COOLDOWN),
     },
     dashboard: dashboardConfig(reader(o.DASHBOARD), env),
   };

@@ -50,6 +50,14 @@ export class AppKeys {
     return `${this.prefix}:live-workers`;
   }
 
+  /**
+   * Hash shardId -> "owner|bytes per second|moved at|updated at" (ms, Redis's clock): each lease's
+   * measured input rate, published by its holder for `worker.balance = THROUGHPUT`.
+   */
+  get leaseLoads(): string {
+    return `${this.prefix}:lease-loads`;
+  }
+
   /** JSON {name, arn, lifecycle} of the ACTIVE enhanced fan-out consumer, published by the coordinator. */
   get efoConsumer(): string {
     return `${this.prefix}:efo-consumer`;

@@ -155,7 +155,7 @@ describe('buildAppConfig: defaults', () => {
 
   it('fills the serialization and cluster defaults', () => {
     expect(config.serialization).toBe('JSON');
-    expect(config.cluster).toEqual({ leaseTimeoutMs: 10_000, maxLeasesPerWorker: 1000 });
+    expect(config.cluster).toEqual({ leaseTimeoutMs: 10_000, maxLeasesPerWorker: 1000, balance: 'COUNT', balanceCooldownMs: 60_000 });
   });
 
   it('reads every setting when given', () => {
@@ -209,7 +209,7 @@ describe('buildAppConfig: defaults', () => {
       partitionKey: { type: 'RANDOM' },
     });
     expect(c.serialization).toBe('STRING');
-    expect(c.cluster).toEqual({ leaseTimeoutMs: 30_000, maxLeasesPerWorker: 4 });
+    expect(c.cluster).toEqual({ leaseTimeoutMs: 30_000, maxLeasesPerWorker: 4, balance: 'COUNT', balanceCooldownMs: 60_000 });
   });
 
   it('accepts numbers in a PropertyMap as settings', () => {
@@ -362,6 +362,13 @@ describe('buildAppConfig: invalid values name the group, key, value and what is 
     expectInvalid(() => build({ OutputStream0: { 'sink.batch.max-size': 1000 } }), 'OutputStream0', 'sink.batch.max-size', '1000', 'an integer from 1 to 500');
   });
 
+  it('reads worker.balance and its cooldown, and refuses an unknown balance', () => {
+    const { config, warnings } = build({ Cluster: { 'worker.balance': 'THROUGHPUT', 'worker.balance.cooldown': '5 s' } });
+    expect(config.cluster).toMatchObject({ balance: 'THROUGHPUT', balanceCooldownMs: 5000 });
+    expect(warnings).toEqual([]);
+    expectInvalid(() => build({ Cluster: { 'worker.balance': 'CPU' } }), 'Cluster', 'worker.balance', 'CPU', 'one of COUNT | THROUGHPUT');
+  });
+
   it('shows a boolean from the file as its text', () => {
     expectInvalid(() => build({ SerializationType: { type: true } }), 'SerializationType', 'type', 'true', 'one of JSON | STRING');
   });
@@ -380,7 +387,7 @@ describe('buildAppConfig: invalid values name the group, key, value and what is 
     expect(config.output.maxBatchBytes).toBe(1024);
     expect(config.output.maxRecordBytes).toBe(1024);
     expect(config.output.maxInFlightRequests).toBe(1000);
-    expect(config.cluster).toEqual({ leaseTimeoutMs: 1000, maxLeasesPerWorker: 100_000 });
+    expect(config.cluster).toEqual({ leaseTimeoutMs: 1000, maxLeasesPerWorker: 100_000, balance: 'COUNT', balanceCooldownMs: 60_000 });
   });
 
   it('accepts whitespace around an integer', () => {

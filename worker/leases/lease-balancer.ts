@@ -8,7 +8,7 @@
  * their share without waiting for a timeout.
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis/connection';
 import type { Logger } from '../../shared/logging';
 import type { AppKeys } from '../../shared/redis/keys';
 import { AppStateGuard, recordStateLost, StateLostError, type AppStateObservation } from '../../shared/redis/app-state';
@@ -17,7 +17,7 @@ import { fairShareTarget } from './fair-share';
 import type { Lease } from './lease';
 
 export interface LeaseBalancerDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: AppKeys;
   leaseQueue: Queue;
   workerId: string;

@@ -1,9 +1,10 @@
 /**
  * Redis behind Sentinel (`redis+sentinel://`): a primary, a replica and three Sentinels, real
  * redis-server processes on free ports; a coordinator and two workers copy records on the bench
- * endpoint; the primary fails over mid-stream (SENTINEL FAILOVER). Nothing is lost, no two workers
+ * endpoint; the primary fails over mid-stream (SENTINEL FAILOVER, or the primary killed). Nothing is lost, no two workers
  * write one shard's records at once, and the flow resumes within the lease timeout plus the failover.
  */
+import type { Redis } from 'ioredis';
 import { readAll, type ReadRecord } from '../support/kinesis';
 import { compareDelivery } from '../support/delivery';
 import { FaultEndpoint } from '../support/fault-endpoint';
@@ -12,9 +13,8 @@ import { localProperties, writeProperties } from '../support/properties';
 import { type CliProcess } from '../support/cli';
 import { startSentinelGroup, type SentinelGroup } from '../support/ha-redis';
 import { overlappingSpans, writeSpans } from '../support/ownership';
-import { uniqueName, waitFor } from '../support/wait';
+import { patient, uniqueName, waitFor } from '../support/wait';
 import { AppKeys } from '../../shared/redis/keys';
-import { createRedis, type RedisClient } from '../../shared/redis/connection';
 import type { WorkerStatus } from '../../worker/status-reporter';
 
 const LEASE_TIMEOUT_MS = 4000; // localProperties' lease.timeout
@@ -22,17 +22,19 @@ const SHARDS = 4;
 
 let ep: FaultEndpoint;
 let group: SentinelGroup | undefined;
-let redis: RedisClient | undefined;
+let redis: Redis | undefined;
 const h = new ClusterHarness();
 
 beforeAll(async () => {
   ep = await FaultEndpoint.start({ logWritten: true });
   h.client = ep.client;
 });
-afterAll(async () => {
+afterEach(async () => {
   await h.stopAll();
   redis?.disconnect();
   await group?.stop();
+});
+afterAll(async () => {
   await ep?.stop();
 });
 
@@ -51,9 +53,9 @@ function logLines(p: CliProcess, msg: string): Array<{ time: number; shardId?: s
     .filter((l) => l.msg === msg);
 }
 
-test('the primary fails over mid-stream: no record lost, no split brain, flow back within the lease timeout plus the failover', async () => {
+test.each(['command', 'kill'] as const)('the primary fails over mid-stream (%s): no record lost, no split brain, flow back within the lease timeout plus the failover', async (how) => {
   group = await startSentinelGroup('shardflow-primary', 3);
-  redis = createRedis(group.url);
+  redis = group.client();
   redis.on('error', () => undefined);
   const app = h.app('it-sentinel');
   const keys = new AppKeys(app);
@@ -72,7 +74,7 @@ test('the primary fails over mid-stream: no record lost, no split brain, flow ba
   await waitFor(async () => producer.produced.length >= 600 && (await redis!.hlen(keys.checkpoints)) === SHARDS, 30_000, '600 records produced and every shard checkpointed', 200, () => assertUp(all));
 
   const failoverAt = Date.now();
-  const { from, to } = await group.failover(20_000);
+  const { from, to } = await group.failover(how, 20_000);
   const failoverMs = Date.now() - failoverAt;
   // Flow is back when every shard's checkpoint has moved past where it stood once the new primary took writes.
   const after = await redis.hgetall(keys.checkpoints);
@@ -115,10 +117,9 @@ test('the primary fails over mid-stream: no record lost, no split brain, flow ba
   expect(overlappingSpans(spans)).toEqual([]);
 
   const resumeMs = resumed - failoverAt;
-  expect(resumeMs).toBeLessThanOrEqual(failoverMs + LEASE_TIMEOUT_MS);
   console.log(
     JSON.stringify({
-      row: 'sentinel failover mid-stream',
+      row: `sentinel failover mid-stream (${how})`,
       primary: { from, to },
       records: result.inputCount,
       duplicates: result.duplicates,
@@ -129,6 +130,8 @@ test('the primary fails over mid-stream: no record lost, no split brain, flow ba
       spans: spans.length,
     }),
   );
+  // A deadline, scaled like every wait here (a busy machine slows the processes, it must not fail the test).
+  expect(resumeMs).toBeLessThanOrEqual(patient(failoverMs + LEASE_TIMEOUT_MS));
   assertUp(all);
   expect(await h.stopAll()).toEqual([0, 0, 0]);
 });

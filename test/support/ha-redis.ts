@@ -63,8 +63,14 @@ export interface SentinelGroup {
   nodes: number[];
   /** The current primary's port, as the Sentinels see it. */
   primaryPort(): Promise<number>;
-  /** Asks a Sentinel for a failover and waits until every Sentinel names the new primary and it takes writes. */
-  failover(timeoutMs: number): Promise<{ from: number; to: number }>;
+  /**
+   * Fails the primary over and waits until every Sentinel names the new primary and it takes writes:
+   * `command` asks a Sentinel (SENTINEL FAILOVER, the old primary becomes a replica); `kill` kills the
+   * primary with SIGKILL (the Sentinels notice after down-after-milliseconds and elect a leader).
+   */
+  failover(how: 'command' | 'kill', timeoutMs: number): Promise<{ from: number; to: number }>;
+  /** A client of the test's own (plain ioredis, not shardflow's connection code) that follows the primary. */
+  client(): Redis;
   stop(): Promise<void>;
 }
 
@@ -109,9 +115,10 @@ export async function startSentinelGroup(name: string, sentinels = 3): Promise<S
       sentinels: sentinelPorts,
       nodes: [primary.port, replica.port],
       primaryPort: () => primaryPort(),
-      async failover(timeoutMs) {
+      async failover(how, timeoutMs) {
         const from = await primaryPort();
-        await command(sentinelPorts[0]!, 'SENTINEL', 'FAILOVER', name);
+        if (how === 'command') await command(sentinelPorts[0]!, 'SENTINEL', 'FAILOVER', name);
+        else started.find((s) => s.port === from)!.process.kill('SIGKILL');
         const to = await waitFor(
           async () => {
             const seen = await Promise.all(sentinelPorts.map((p) => primaryPort(p)));
@@ -125,6 +132,7 @@ export async function startSentinelGroup(name: string, sentinels = 3): Promise<S
         );
         return { from, to };
       },
+      client: () => new Redis({ sentinels: sentinelPorts.map((port) => ({ host: '127.0.0.1', port })), name, maxRetriesPerRequest: null }),
       stop: () => stopAll(started),
     };
   } catch (err) {

@@ -11,9 +11,9 @@ import { FaultEndpoint } from '../support/fault-endpoint';
 import { ClusterHarness } from '../support/harness';
 import { localProperties, writeProperties } from '../support/properties';
 import { type CliProcess } from '../support/cli';
-import { startSentinelGroup, type SentinelGroup } from '../support/ha-redis';
+import { clientsOn, command, startSentinelGroup, type SentinelGroup } from '../support/ha-redis';
 import { overlappingSpans, writeSpans } from '../support/ownership';
-import { patient, uniqueName, waitFor } from '../support/wait';
+import { PATIENCE, patient, uniqueName, waitFor } from '../support/wait';
 import { AppKeys } from '../../shared/redis/keys';
 import type { WorkerStatus } from '../../worker/status-reporter';
 
@@ -42,6 +42,11 @@ function assertUp(processes: CliProcess[]): void {
   for (const p of processes) {
     if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`shardflow ${p.child.spawnargs.slice(2, 3).join(' ')} exited (${p.child.exitCode ?? p.child.signalCode}):\n${p.output().slice(-4000)}`);
   }
+}
+
+/** [k1, v1, k2, v2, ...] as [[k1, v1], [k2, v2], ...]. */
+function chunk(flat: string[]): Array<[string, string]> {
+  return Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!, flat[2 * i + 1]!]);
 }
 
 function logLines(p: CliProcess, msg: string): Array<{ time: number; shardId?: string }> {
@@ -76,15 +81,21 @@ test.each(['command', 'kill'] as const)('the primary fails over mid-stream (%s):
   const failoverAt = Date.now();
   const { from, to } = await group.failover(how, 20_000);
   const failoverMs = Date.now() - failoverAt;
-  // Flow is back when every shard's checkpoint has moved past where it stood once the new primary took writes.
-  const after = await redis.hgetall(keys.checkpoints);
+  // SENTINEL FAILOVER leaves the old primary a primary until a Sentinel's next INFO round (about 10 s)
+  // demotes it: a client that waits for that keeps writing into it, and those writes are lost at the
+  // demotion. Every shardflow connection must leave it long before (ioredis' failover detector): within
+  // the lease timeout, not scaled by TEST_PATIENCE (3 × 4 s would reach the demotion and prove nothing).
+  const oldPrimaryLeft = how === 'command' ? await waitFor(async () => ((await clientsOn(from)) === 0 ? Date.now() - failoverAt - failoverMs : undefined), LEASE_TIMEOUT_MS / PATIENCE, `every connection off the old primary (port ${from})`, 50) : undefined;
+  // Flow is back when every shard's checkpoint, read on the new primary itself, has moved past where it stood once that primary took writes.
+  const checkpointsOnPrimary = async () => Object.fromEntries(chunk((await command(to, 'HGETALL', keys.checkpoints)) as string[]));
+  const after = await checkpointsOnPrimary();
   const resumed = await waitFor(
     async () => {
-      const now = await redis!.hgetall(keys.checkpoints);
-      return Object.keys(after).every((shard) => now[shard] !== after[shard]) ? Date.now() : undefined;
+      const now = await checkpointsOnPrimary();
+      return Object.keys(now).length === SHARDS && Object.keys(now).every((shard) => now[shard] !== after[shard]) ? Date.now() : undefined;
     },
     30_000,
-    'every shard checkpointed again after the failover',
+    'every shard checkpointed again on the new primary',
     100,
     () => assertUp(all),
   );
@@ -124,6 +135,7 @@ test.each(['command', 'kill'] as const)('the primary fails over mid-stream (%s):
       records: result.inputCount,
       duplicates: result.duplicates,
       failoverMs,
+      connectionsOffOldPrimaryAfterMs: oldPrimaryLeft,
       checkpointsAgainAfterMs: resumeMs,
       leaseLost: workers.map((w) => logLines(w, 'lease lost: stopped reading and writing the shard; its new owner resumes from the checkpoint').length),
       leaseTaken: workers.map((w) => logLines(w, 'lease taken').length),

@@ -132,13 +132,19 @@ export async function startSentinelGroup(name: string, sentinels = 3): Promise<S
         );
         return { from, to };
       },
-      client: () => new Redis({ sentinels: sentinelPorts.map((port) => ({ host: '127.0.0.1', port })), name, maxRetriesPerRequest: null }),
+      client: () => new Redis({ sentinels: sentinelPorts.map((port) => ({ host: '127.0.0.1', port })), name, maxRetriesPerRequest: null, failoverDetector: true }),
       stop: () => stopAll(started),
     };
   } catch (err) {
     await stopAll(started);
     throw err;
   }
+}
+
+/** How many clients are connected to a node, not counting the connection that asks, Sentinels or replicas. */
+export async function clientsOn(port: number): Promise<number> {
+  const list = String(await command(port, 'CLIENT', 'LIST'));
+  return list.split('\n').filter((line) => line.trim() !== '' && !line.includes('cmd=client|list') && !line.includes(' name=sentinel-') && !/ flags=\w*S/.test(line)).length;
 }
 
 export interface RedisClusterNodes {

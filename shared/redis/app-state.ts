@@ -80,11 +80,11 @@ export class AppStateGuard {
     if (state.tombstone !== null) return { kind: 'lost', reason: `${this.keys.stateLost} records an earlier loss: ${describeTombstone(state.tombstone)}` };
     if (state.marker === null) {
       if (this.seen === undefined) return { kind: 'absent' };
-      return { kind: 'lost', reason: `its marker key ${this.keys.state} is gone: RedisClient was restarted without persistence, flushed, or failed over to an empty replica` };
+      return { kind: 'lost', reason: `its marker key ${this.keys.state} is gone: Redis was restarted without persistence, flushed, or failed over to an empty replica` };
     }
     if (this.seen === undefined) this.seen = state.marker;
     else if (this.seen !== state.marker) {
-      return { kind: 'lost', reason: `its marker key ${this.keys.state} was replaced (${this.seen} before, ${state.marker} now): RedisClient lost the state and another process started the app afresh` };
+      return { kind: 'lost', reason: `its marker key ${this.keys.state} was replaced (${this.seen} before, ${state.marker} now): Redis lost the state and another process started the app afresh` };
     }
     return { kind: 'present' };
   }

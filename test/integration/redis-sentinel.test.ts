@@ -147,3 +147,34 @@ test.each(['command', 'kill'] as const)('the primary fails over mid-stream (%s):
   assertUp(all);
   expect(await h.stopAll()).toEqual([0, 0, 0]);
 });
+
+test('a failover to a replica that lacks the state: the processes stop with exit code 3 and leave the tombstone on the new primary', async () => {
+  group = await startSentinelGroup('shardflow-primary', 3);
+  redis = group.client();
+  redis.on('error', () => undefined);
+  const app = h.app('it-sentinel-empty');
+  const keys = new AppKeys(app);
+  const inArn = await ep.createStream(uniqueName('in'), 2);
+  const outArn = await ep.createStream(uniqueName('out'), 1);
+  const properties = writeProperties(localProperties(ep.endpoint, inArn, outArn, { InputStream0: { 'source.reader.type': 'POLLING' } }));
+  const coordinator = h.start('coordinator', properties, app, {}, group.url);
+  const worker = h.start('worker', properties, app, {}, group.url);
+  await waitFor(async () => (await redis!.hlen(keys.workerStatus)) === 1 && (await redis!.exists(keys.state)) === 1, 30_000, 'the worker running and the state marker written', 200, () => assertUp([coordinator, worker]));
+
+  // The replica loses the app's keys, as one that restarted without persistence and was promoted before
+  // it resynced; it stays a replica the Sentinels can promote (and still takes the writes that follow).
+  const primary = await group.primaryPort();
+  const replica = group.nodes.find((port) => port !== primary)!;
+  await command(replica, 'CONFIG', 'SET', 'replica-read-only', 'no');
+  await command(replica, 'FLUSHALL');
+  const { to } = await group.failover('kill', 20_000);
+  expect(to).toBe(replica);
+
+  const [c, w] = await Promise.all([coordinator.exited, worker.exited]);
+  expect([c.code, w.code]).toEqual([3, 3]);
+  // The first to notice finds the marker gone and writes the tombstone; the other may find either.
+  for (const p of [coordinator, worker]) expect(p.output()).toContain('Redis lost the state of application');
+  expect(coordinator.output() + worker.output()).toMatch(/its marker key shardflow:it-sentinel-empty-[^ ]+:state is gone/);
+  expect(JSON.parse(String(await command(to, 'GET', keys.stateLost)))).toMatchObject({ by: expect.stringMatching(/worker|coordinator/) });
+  expect(await command(to, 'EXISTS', keys.state)).toBe(0);
+});

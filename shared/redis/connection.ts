@@ -38,6 +38,8 @@ export async function redisProblem(url: string, timeoutMs = 1500, options: Redis
   });
   let lastError: Error | undefined;
   redis.on('error', (err: Error) => (lastError = err));
+  // connectTimeout bounds each socket; a cluster refreshing its slots or a Sentinel round over several
+  // hosts can take more than one, so the whole probe has a bound of its own.
   const timer = setTimeout(() => redis.disconnect(), timeoutMs * 2);
   try {
     await redis.connect();

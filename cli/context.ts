@@ -7,6 +7,7 @@ import { ConfigError } from '../shared/config/config-error';
 import { loadAppConfig } from '../shared/config/properties';
 import type { AppConfig } from '../shared/config/app-config';
 import { AppKeys } from '../shared/redis/keys';
+import { parseRedisUrl, redactRedisUrl, REDIS_URL_FORMS, RedisUrlError, type RedisTarget } from '../shared/redis/redis-url';
 import type { Logger } from '../shared/logging';
 
 export const DEFAULT_PROPERTIES = 'config/application-properties-dev.json';
@@ -29,13 +30,17 @@ export interface Context {
 export function resolveContext(opts: CommonOptions, env: NodeJS.ProcessEnv = process.env): Context {
   const propertiesFile = resolve(opts.properties ?? env.APPLICATION_PROPERTIES_FILE ?? DEFAULT_PROPERTIES);
   const redisUrl = opts.redis ?? env.REDIS_URL ?? DEFAULT_REDIS;
-  if (!/^rediss?:\/\/\S+$/.test(redisUrl)) {
-    throw new ConfigError(`Invalid argument: --redis (or REDIS_URL): value ${JSON.stringify(redisUrl)} is not allowed; allowed: a redis:// or rediss:// URL such as "${DEFAULT_REDIS}"`);
+  let target: RedisTarget;
+  try {
+    target = parseRedisUrl(redisUrl);
+  } catch (err) {
+    if (!(err instanceof RedisUrlError)) throw err;
+    throw new ConfigError(`Invalid argument: --redis (or REDIS_URL): value ${JSON.stringify(redactRedisUrl(redisUrl))} is not allowed (${err.message}); allowed: ${REDIS_URL_FORMS}`);
   }
   const app = opts.app ?? env.SHARDFLOW_APP ?? DEFAULT_APP;
   let keys: AppKeys;
   try {
-    keys = new AppKeys(app);
+    keys = new AppKeys(app, { cluster: target.kind === 'cluster' });
   } catch (err) {
     throw new ConfigError(`Invalid argument: --app (or SHARDFLOW_APP): ${(err as Error).message}`);
   }

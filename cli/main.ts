@@ -8,7 +8,7 @@ import { DEFAULT_METRICS_PORT } from './ops';
 function withCommon(command: Command): Command {
   return command
     .addOption(new Option('--properties <file>', `runtime properties file (env APPLICATION_PROPERTIES_FILE, default ${DEFAULT_PROPERTIES})`))
-    .addOption(new Option('--redis <url>', `Redis URL, redis:// or rediss:// (env REDIS_URL, default ${DEFAULT_REDIS})`))
+    .addOption(new Option('--redis <url>', `Redis URL: redis://, rediss://, redis+sentinel://host:26379,host2:26379/<primary>, redis+cluster://host:6379,host2:6379 (rediss+... for TLS; env REDIS_URL, default ${DEFAULT_REDIS})`))
     .addOption(new Option('--app <name>', `application name; every Redis key and queue lives under it (env SHARDFLOW_APP, default ${DEFAULT_APP})`));
 }
 

@@ -1,5 +1,5 @@
 /** Starts a process's /metrics, /healthz and /readyz endpoint, as the CLI options and environment say. */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/connection';
 import { ConfigError } from '../shared/config/config-error';
 import type { Logger } from '../shared/logging';
 import { initProcessMetrics, type Metrics } from '../shared/metrics';
@@ -34,7 +34,7 @@ export function opsAddress(opts: OpsOptions, env: NodeJS.ProcessEnv = process.en
 export async function startOps(
   opts: OpsOptions,
   labels: Record<string, string>,
-  redis: Redis,
+  redis: RedisClient,
   kinesisPing: () => Promise<void>,
   log: Logger,
   extraChecks: readonly ReadinessCheck[] = [],

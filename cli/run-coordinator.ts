@@ -1,3 +1,4 @@
+import { duplicateRedis } from '../shared/redis/connection';
 import { Coordinator } from '../coordinator/coordinator';
 import { ConfigError } from '../shared/config/config-error';
 import { ConsumerNotReady } from '../shared/aws/efo-consumer';
@@ -18,12 +19,12 @@ export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<
   const log = createLogger('coordinator', { app: ctx.app, coordinator: id });
   const config = loadConfig(ctx, log);
   const redis = await connectRedis(ctx.redisUrl);
-  const eventsConnection = redis.duplicate();
+  const eventsConnection = duplicateRedis(redis);
   eventsConnection.on('error', () => undefined);
   const probe = KinesisGateway.fromConfig(config.input.client);
   const ops = await startOps(opts, { app: ctx.app, role: 'coordinator', process: id }, redis, () => probe.ping(config.input.stream.arn), log);
   const coordinator = new Coordinator({ config, keys: ctx.keys, redis, eventsConnection, log, id, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(log) });
-  const replayer = new DeadLetterReplayer(redis.duplicate(), ctx.keys, config, log);
+  const replayer = new DeadLetterReplayer(duplicateRedis(redis), ctx.keys, config, log);
   // Loaded only when enabled: Bull Board and Express are a good part of an idle coordinator's memory.
   const dashboard = config.dashboard.enabled ? new (await import('../coordinator/dashboard')).Dashboard(config.dashboard, redis, ctx.keys) : undefined;
   const stop = onShutdownSignal(async (reason) => {

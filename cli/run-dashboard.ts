@@ -1,3 +1,4 @@
+import { duplicateRedis } from '../shared/redis/connection';
 import { Dashboard } from '../coordinator/dashboard';
 import { createLogger } from '../shared/logging';
 import { DeadLetterReplayer } from '../worker/dead-letter/dead-letter-replayer';
@@ -12,7 +13,7 @@ export async function runDashboard(opts: CommonOptions): Promise<void> {
   const config = loadConfig(ctx, log);
   const redis = await connectRedis(ctx.redisUrl);
   const dashboard = new Dashboard(config.dashboard, redis, ctx.keys);
-  const replayer = new DeadLetterReplayer(redis.duplicate(), ctx.keys, config, log);
+  const replayer = new DeadLetterReplayer(duplicateRedis(redis), ctx.keys, config, log);
   let url: string;
   try {
     url = await dashboard.listen();

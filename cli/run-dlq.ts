@@ -3,6 +3,7 @@
  * each matching letter through the current transform and sink (as retrying it in the dashboard does);
  * one that fails again stays in the queue with its new reason.
  */
+import { duplicateRedis } from '../shared/redis/connection';
 import { Job, Queue, type JobType } from 'bullmq';
 import { DEAD_LETTER_QUEUE } from '../shared/redis/keys';
 import { createLogger } from '../shared/logging';
@@ -83,7 +84,7 @@ async function replay(
   const timeoutMs = (opts.timeout === undefined ? 120 : Number(opts.timeout)) * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ConfigError(`Invalid argument: --timeout: value ${JSON.stringify(opts.timeout)} is not allowed; allowed: a positive number of seconds`);
   const started = Date.now();
-  const replayer = new DeadLetterReplayer(redis.duplicate(), ctx.keys, config, log);
+  const replayer = new DeadLetterReplayer(duplicateRedis(redis), ctx.keys, config, log);
   // Oldest first per shard, so letters of one shard are picked up (and written) in their input order.
   jobs.sort((a, b) => (a.job.data.shardId < b.job.data.shardId ? -1 : a.job.data.shardId > b.job.data.shardId ? 1 : comparePositions(a.job.data, b.job.data)));
   try {

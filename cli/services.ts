@@ -1,10 +1,10 @@
 import { createRedis, redisProblem } from '../shared/redis/connection';
 import { safeRedisUrl } from '../shared/logging';
 import { FatalError } from './lifecycle';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/connection';
 
 /** Connects to Redis, or fails with a message that says what is missing and how to get it. */
-export async function connectRedis(url: string): Promise<Redis> {
+export async function connectRedis(url: string): Promise<RedisClient> {
   const problem = await redisProblem(url, 3000);
   if (problem !== undefined) {
     throw new FatalError(

@@ -5,7 +5,7 @@
  * keep reading while no coordinator runs; only new shards wait for one.
  */
 import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/connection';
 import type { AppConfig } from '../shared/config/app-config';
 import { KinesisGateway, type Shard } from '../shared/aws/kinesis-gateway';
 import { describeError } from '../shared/aws/kinesis-errors';
@@ -24,9 +24,9 @@ import { planLeases, type ShardInfo } from './shard-lineage';
 export interface CoordinatorOptions {
   config: AppConfig;
   keys: AppKeys;
-  redis: Redis;
+  redis: RedisClient;
   /** A separate connection for BullMQ's blocking event reads. */
-  eventsConnection: Redis;
+  eventsConnection: RedisClient;
   log: Logger;
   id: string;
   /** Called once when `shardflow shutdown` asks the whole application to stop. */

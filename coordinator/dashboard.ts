@@ -12,7 +12,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/connection';
 import type { DashboardConfig } from '../shared/config/app-config';
 import { ConfigError } from '../shared/config/config-error';
 import { DASHBOARD, DASHBOARD_HOST, DASHBOARD_PASSWORD, DASHBOARD_TOKEN, DASHBOARD_USERNAME } from '../shared/config/options';
@@ -85,7 +85,7 @@ export class Dashboard {
 
   constructor(
     private readonly config: DashboardConfig,
-    connection: Redis,
+    connection: RedisClient,
     keys: AppKeys,
   ) {
     assertDashboardSecure(config);

@@ -10,7 +10,7 @@
  * SELF_MANAGED: nothing is registered or deregistered; start-up fails (exit 2) unless the named
  * consumer exists and is ACTIVE.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/connection';
 import type { InputStreamConfig } from '../shared/config/app-config';
 import { ConfigError } from '../shared/config/config-error';
 import { EFO_CONSUMER_NAME, EFO_LIFECYCLE, INPUT } from '../shared/config/options';
@@ -29,7 +29,7 @@ export class EfoConsumerLifecycle {
   constructor(
     private readonly api: StreamConsumers,
     private readonly input: InputStreamConfig,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: AppKeys,
     private readonly log: Logger,
   ) {}

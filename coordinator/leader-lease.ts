@@ -8,7 +8,7 @@
  * {@link LeaderLease.leads} is true only until that moment plus the TTL minus a safety margin: a step
  * that never answers cannot keep leadership alive.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/connection';
 
 // KEYS: leader key. ARGV: id, ttl ms. 1 = this id leads (acquired or renewed), 0 = another leads.
 const STEP = `
@@ -38,7 +38,7 @@ export interface LeaderLeaseStore {
   holder(): Promise<string | null>;
 }
 
-type LeaderRedis = Redis & {
+type LeaderRedis = RedisClient & {
   shardflowLeaderStep(key: string, id: string, ttlMs: number): Promise<number>;
   shardflowLeaderResign(key: string, id: string): Promise<number>;
 };
@@ -47,7 +47,7 @@ export class RedisLeaderLeaseStore implements LeaderLeaseStore {
   private readonly redis: LeaderRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly key: string,
   ) {
     if (!('shardflowLeaderStep' in redis)) {

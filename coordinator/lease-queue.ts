@@ -4,14 +4,14 @@
  * waiting job is a shard no worker reads yet; a completed job is a finished shard.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/connection';
 import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
 import type { LeaseJobData } from '../shared/leases/lease-job';
 
 export class LeaseQueue {
   readonly queue: Queue<LeaseJobData>;
 
-  constructor(connection: Redis, keys: AppKeys) {
+  constructor(connection: RedisClient, keys: AppKeys) {
     this.queue = new Queue<LeaseJobData>(LEASE_QUEUE, { connection, prefix: keys.bullPrefix });
   }
 

@@ -3,6 +3,7 @@
  * never reach a log line: the redact paths cover every credential key we hold.
  */
 import pino, { type Logger } from 'pino';
+import { redactRedisUrl } from './redis/redis-url';
 
 export type { Logger };
 
@@ -56,13 +57,7 @@ export function createLogger(name: string, bindings: Record<string, unknown> = {
   return logger;
 }
 
-/** Removes the password from a Redis URL before it is shown. */
+/** Removes the passwords from a Redis URL (plain, Sentinel or Cluster) before it is shown. */
 export function safeRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable Redis URL)';
-  }
+  return redactRedisUrl(url);
 }

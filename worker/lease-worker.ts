@@ -4,7 +4,7 @@
  * and how each ends) and the balancer (how many to hold). Start and stop in the right order; no lease
  * logic lives here.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/connection';
 import type { AppConfig } from '../shared/config/app-config';
 import { KinesisGateway } from '../shared/aws/kinesis-gateway';
 import type { Logger } from '../shared/logging';
@@ -30,9 +30,9 @@ export interface LeaseWorkerOptions {
   config: AppConfig;
   keys: AppKeys;
   /** For BullMQ's blocking calls. */
-  connection: Redis;
+  connection: RedisClient;
   /** For checkpoints, dead letters and status (non-blocking commands). */
-  redis: Redis;
+  redis: RedisClient;
   id: string;
   log: Logger;
   /** Called when `shardflow shutdown` asks the whole application to stop. */

@@ -2,7 +2,7 @@
  * Publishes a worker's status (leases, per-shard progress and lag, sink counters) to Redis once a
  * second, for the local stack's status line and other observers. One round trip per second.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/connection';
 import type { AppKeys } from '../shared/redis/keys';
 import type { SinkStats } from './sink/kinesis-sink';
 import type { ShardProgress } from './shard-runner';
@@ -17,7 +17,7 @@ export interface WorkerStatus {
   leases: ShardProgress[];
 }
 
-export async function readWorkerStatuses(redis: Redis, keys: AppKeys): Promise<WorkerStatus[]> {
+export async function readWorkerStatuses(redis: RedisClient, keys: AppKeys): Promise<WorkerStatus[]> {
   return Object.values(await redis.hgetall(keys.workerStatus)).map((json) => JSON.parse(json) as WorkerStatus);
 }
 
@@ -25,7 +25,7 @@ export class StatusReporter {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: AppKeys,
     private readonly workerId: string,
     private readonly snapshot: () => WorkerStatus,

@@ -66,6 +66,8 @@ const codec = new EventStreamCodec(toUtf8, fromUtf8);
 export interface MemoryKinesisOptions {
   /** How long a SubscribeToShard call streams before it ends (AWS: 5 minutes). */
   subscriptionMs?: number;
+  /** Log each accepted record of a PutRecords request (`PutLogEntry.written`): tests that ask who wrote what; off by default, since a benchmark's millions of records would fill memory. */
+  logWritten?: boolean;
 }
 
 function reply(res: ServerResponse, status: number, body: string): void {
@@ -304,11 +306,13 @@ export class MemoryKinesis {
         const stream = store.stream(body);
         const outcomes = store.putRecords(stream, body.Records);
         let failed = 0;
+        const written: string[] = [];
         const records = outcomes.map((o) => {
           if ('ErrorCode' in o) failed++;
+          else if (this.options.logWritten) written.push(`${o.ShardId}/${o.SequenceNumber}`);
           return putOutcomeJson(o);
         });
-        const entry: PutLogEntry = { at: Date.now(), userAgent: request.userAgent ?? '', records: outcomes.length, accepted: outcomes.length - failed };
+        const entry: PutLogEntry = { at: Date.now(), userAgent: request.userAgent ?? '', records: outcomes.length, accepted: outcomes.length - failed, ...(this.options.logWritten ? { written } : {}) };
         store.logPut(stream.name, fault ? { ...entry, fault } : entry);
         return `{"FailedRecordCount":${failed},"Records":[${records.join(',')}],"EncryptionType":"NONE"}`;
       }

@@ -125,6 +125,8 @@ export interface PutLogEntry {
   accepted: number;
   /** The fault-plan effect the request suffered, if any: 'error', 'reset' (nothing written) or 'reset-after' (written, never answered). */
   fault?: 'error' | 'reset' | 'reset-after';
+  /** `<shardId>/<sequenceNumber>` of each accepted record, so a test can tell which process wrote which output record. */
+  written?: string[];
 }
 
 /** How many PutRecords requests each stream name's log keeps (the newest). */

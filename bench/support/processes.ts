@@ -13,7 +13,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis/connection';
 import { startKinesisLocal, stopChild, type KinesisLocal } from '../../cli/local/kinesis-local';
 import { createRedis, deleteKeysUnder } from '../../shared/redis/connection';
 import { AppKeys } from '../../shared/redis/keys';
@@ -114,7 +114,7 @@ export function guardService(child: ChildProcess): void {
 
 /** Everything one scenario run starts: kinesis-local, shardflow processes, a Redis client and its apps' keys. */
 export class BenchProcesses {
-  readonly redis: Redis = createRedis(REDIS_URL);
+  readonly redis: RedisClient = createRedis(REDIS_URL);
   private readonly started: CliProcess[] = [];
   private readonly apps: string[] = [];
   private kinesisLocal: KinesisLocal | undefined;
@@ -232,7 +232,7 @@ export function workerIdOf(p: CliProcess): string {
 }
 
 /** Leases per live worker from the workers' own status in Redis (what the integration tests read; refreshed every second). */
-export async function statusLeases(redis: Redis, app: string): Promise<Map<string, string[]>> {
+export async function statusLeases(redis: RedisClient, app: string): Promise<Map<string, string[]>> {
   const now = Date.now();
   const statuses = Object.values(await redis.hgetall(new AppKeys(app).workerStatus)).map((s) => JSON.parse(s) as WorkerStatus);
   return new Map(statuses.filter((s) => now - s.updatedAt < 2500).map((s) => [s.worker, s.leases.map((l) => l.shardId)]));

@@ -9,7 +9,7 @@
  * The script orders positions as `comparePositionStrings` does: by sequence number (length, then
  * text), then by sub-sequence number, a whole record after all of its sub-sequence numbers.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection';
 import type { AppKeys } from '../redis/keys';
 
 export const SHARD_END = 'SHARD_END';
@@ -63,7 +63,7 @@ redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
 return 'written'
 `;
 
-type FencedRedis = Redis & {
+type FencedRedis = RedisClient & {
   shardflowSaveCheckpoint(lock: string, checkpoints: string, token: string, shardId: string, sequence: string): Promise<FencedWriteResult>;
   shardflowFinishShard(lock: string, checkpoints: string, ends: string, token: string, shardId: string, children: string): Promise<FencedWriteResult>;
   shardflowMarkSubmitted(submitted: string, shardId: string, position: string): Promise<number>;
@@ -73,7 +73,7 @@ export class CheckpointStore {
   private readonly redis: FencedRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: AppKeys,
   ) {
     if (!('shardflowSaveCheckpoint' in redis)) {

@@ -8,7 +8,7 @@
  * a tombstone (`shardflow:<app>:state-lost`), says so and exits with {@link STATE_LOST_EXIT_CODE}. Every
  * later start refuses while the tombstone exists, until `shardflow start-over` deletes the app's keys.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 import type { AppKeys } from './keys';
 
 /** The exit code of a process that stops (or refuses to start) because Redis lost the app's state. */
@@ -105,13 +105,13 @@ export function newMarker(by: string, now = new Date()): string {
 }
 
 /** Reads the marker and the tombstone in one round trip. */
-export async function readAppState(redis: Redis, keys: AppKeys): Promise<AppStateObservation> {
+export async function readAppState(redis: RedisClient, keys: AppKeys): Promise<AppStateObservation> {
   const [marker, tombstone] = await redis.mget(keys.state, keys.stateLost);
   return { marker: marker ?? null, tombstone: tombstone ?? null };
 }
 
 /** Writes the marker unless it exists (the first start of the app). */
-export async function createMarker(redis: Redis, keys: AppKeys, by: string): Promise<void> {
+export async function createMarker(redis: RedisClient, keys: AppKeys, by: string): Promise<void> {
   await redis.set(keys.state, newMarker(by), 'NX');
 }
 
@@ -128,7 +128,7 @@ const ADD_CHUNK = 1000;
  * SADD `members` to `setKey` only while the marker equals `marker`, atomically. False when the marker
  * was gone or replaced (nothing written from then on).
  */
-export async function addToSetWhileMarked(redis: Redis, keys: AppKeys, marker: string, setKey: string, members: readonly string[]): Promise<boolean> {
+export async function addToSetWhileMarked(redis: RedisClient, keys: AppKeys, marker: string, setKey: string, members: readonly string[]): Promise<boolean> {
   for (let i = 0; i < members.length; i += ADD_CHUNK) {
     const added = (await redis.eval(ADD_WHILE_MARKED, 2, keys.state, setKey, marker, ...members.slice(i, i + ADD_CHUNK))) as number;
     if (added === -1) return false;
@@ -141,7 +141,7 @@ export async function addToSetWhileMarked(redis: Redis, keys: AppKeys, marker: s
  * process's heartbeat from its live set (`liveSet`), since it is about to exit: `start-over` need not
  * wait for it to go stale.
  */
-export async function recordStateLost(redis: Redis, keys: AppKeys, by: string, reason: string, liveSet: string): Promise<void> {
+export async function recordStateLost(redis: RedisClient, keys: AppKeys, by: string, reason: string, liveSet: string): Promise<void> {
   await redis
     .multi()
     .set(keys.stateLost, JSON.stringify({ at: new Date().toISOString(), by, reason } satisfies AppStateTombstone), 'NX')

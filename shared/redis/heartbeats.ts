@@ -5,7 +5,7 @@
  * including the shutdown request and the application's state marker and tombstone. Redis 7 replicates
  * scripts by their effects, so TIME in a script that writes is allowed.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 import type { AppKeys } from './keys';
 import type { AppStateObservation } from './app-state';
 
@@ -28,12 +28,12 @@ const LIVE = `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')
 `;
 
-type HeartbeatRedis = Redis & {
+type HeartbeatRedis = RedisClient & {
   shardflowBeat(live: string, shutdown: string, state: string, stateLost: string, member: string, freshMs: number): Promise<[string[], number, string | null, string | null, number]>;
   shardflowLive(live: string, freshMs: number): Promise<string[]>;
 };
 
-function withScripts(redis: Redis): HeartbeatRedis {
+function withScripts(redis: RedisClient): HeartbeatRedis {
   if (!('shardflowBeat' in redis)) {
     redis.defineCommand('shardflowBeat', { numberOfKeys: 4, lua: BEAT });
     redis.defineCommand('shardflowLive', { numberOfKeys: 1, lua: LIVE });
@@ -51,12 +51,12 @@ export interface Heartbeat {
 }
 
 /** Stamps `member` in a live set with Redis's time, prunes entries older than `freshMs`, and reads the rest. */
-export async function beat(redis: Redis, keys: AppKeys, liveSet: string, member: string, freshMs: number): Promise<Heartbeat> {
+export async function beat(redis: RedisClient, keys: AppKeys, liveSet: string, member: string, freshMs: number): Promise<Heartbeat> {
   const [live, shutdown, marker, tombstone, now] = await withScripts(redis).shardflowBeat(liveSet, keys.shutdown, keys.state, keys.stateLost, member, freshMs);
   return { live, shutdownRequested: shutdown === 1, state: { marker: marker ?? null, tombstone: tombstone ?? null }, redisNowMs: Number(now) };
 }
 
 /** Members of a live set whose heartbeat is at most `freshMs` old by Redis's clock (for readers such as `shutdown`). */
-export function liveMembers(redis: Redis, liveSet: string, freshMs: number): Promise<string[]> {
+export function liveMembers(redis: RedisClient, liveSet: string, freshMs: number): Promise<string[]> {
   return withScripts(redis).shardflowLive(liveSet, freshMs);
 }

@@ -1,6 +1,12 @@
 /**
  * Every Redis key and BullMQ queue of one application lives under `shardflow:<app>`, so several
  * applications (and parallel tests) share one Redis without touching each other.
+ *
+ * On a Redis Cluster the prefix is `shardflow:{<app>}` instead: the braces are a hash tag, so every key
+ * of the application (ours and BullMQ's, which BullMQ's docs ask for) lands in one slot, and the Lua
+ * scripts and MULTIs that touch several of them together (checkpoint fencing reads BullMQ's lock key)
+ * are legal there. Standalone and Sentinel deployments keep the untagged names they always had: tagged
+ * names would look like an empty Redis to them. Moving between the two layouts is therefore a fresh start.
  */
 export const LEASE_QUEUE = 'leases';
 export const DEAD_LETTER_QUEUE = 'dead-letter';
@@ -8,11 +14,14 @@ export const DEAD_LETTER_QUEUE = 'dead-letter';
 export class AppKeys {
   readonly prefix: string;
 
-  constructor(readonly app: string) {
+  constructor(
+    readonly app: string,
+    options: { cluster?: boolean } = {},
+  ) {
     if (!/^[A-Za-z0-9_.-]{1,100}$/.test(app)) {
       throw new Error(`app name ${JSON.stringify(app)} must be 1-100 letters, digits, "_", "." or "-"`);
     }
-    this.prefix = `shardflow:${app}`;
+    this.prefix = options.cluster === true ? `shardflow:{${app}}` : `shardflow:${app}`;
   }
 
   /** BullMQ's `prefix` option: queues live at `<prefix>:<queue>:...`. */

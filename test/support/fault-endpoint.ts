@@ -20,7 +20,8 @@ export class FaultEndpoint {
   ) {}
 
   /** `subscriptionMs`: how long a SubscribeToShard call streams (AWS: 5 minutes); shorter makes EFO readers subscribe again, and so meet subscription faults, sooner. */
-  static async start(options: { subscriptionMs?: number } = {}): Promise<FaultEndpoint> {
+  /** `logWritten`: the PutRecords log names each record written (`PutLogEntry.written`). */
+  static async start(options: { subscriptionMs?: number; logWritten?: boolean } = {}): Promise<FaultEndpoint> {
     const server = new MemoryKinesis(options);
     const endpoint = await server.listen(0);
     return new FaultEndpoint(server, endpoint, localClient(endpoint));

@@ -6,14 +6,14 @@
  * record read again after a crash is not dead-lettered twice.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis/connection';
 import { DEAD_LETTER_QUEUE, type AppKeys } from '../../shared/redis/keys';
 import { deadLetterId, type DeadLetter } from '../../shared/records';
 
 export class DeadLetterQueue {
   readonly queue: Queue<DeadLetter>;
 
-  constructor(connection: Redis, keys: AppKeys) {
+  constructor(connection: RedisClient, keys: AppKeys) {
     this.queue = new Queue<DeadLetter>(DEAD_LETTER_QUEUE, { connection, prefix: keys.bullPrefix });
   }
 

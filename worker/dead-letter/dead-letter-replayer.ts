@@ -12,7 +12,7 @@
  * again with the reason, so a later replay does not send the others twice.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis/connection';
 import type { AppConfig } from '../../shared/config/app-config';
 import { KinesisGateway } from '../../shared/aws/kinesis-gateway';
 import type { Logger } from '../../shared/logging';
@@ -43,7 +43,7 @@ export class DeadLetterReplayer {
 
   /** `connection` becomes the replayer's own: BullMQ does not close a connection it was given, so `stop` does. */
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     keys: AppKeys,
     private readonly config: AppConfig,
     private readonly log: Logger,

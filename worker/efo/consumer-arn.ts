@@ -2,7 +2,7 @@
  * Where a worker gets the EFO consumer's ARN: the coordinator publishes it in Redis once the consumer
  * is ACTIVE; until then (or if Redis has none) the worker asks Kinesis itself. Cached per process.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis/connection';
 import type { StreamConsumers } from '../../shared/aws/kinesis-gateway';
 import { sleep } from '../../shared/backoff';
 import type { Logger } from '../../shared/logging';
@@ -13,7 +13,7 @@ export class PublishedConsumerArn implements ConsumerArnSource {
   private cached: Promise<string> | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: AppKeys,
     private readonly api: StreamConsumers,
     private readonly streamArn: string,

@@ -13,7 +13,7 @@
  * the same graceful way.
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis/connection';
 import type { Logger } from '../../shared/logging';
 import type { AppKeys } from '../../shared/redis/keys';
 import { AppStateGuard, recordStateLost, StateLostError, type AppStateObservation } from '../../shared/redis/app-state';
@@ -35,7 +35,7 @@ const LOAD_WARMUP_MS = 3000;
 const LOAD_STALE_MS = 10 * 60_000;
 
 export interface LeaseBalancerDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: AppKeys;
   leaseQueue: Queue;
   workerId: string;

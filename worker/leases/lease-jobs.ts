@@ -12,7 +12,7 @@
  * after the answer, and counting from it would let a worker send past the lock's real expiry.
  */
 import { Worker, WaitingError, DelayedError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis/connection';
 import type { Logger } from '../../shared/logging';
 import type { LeaseJobData } from '../../shared/leases/lease-job';
 import { LEASE_QUEUE, type AppKeys } from '../../shared/redis/keys';
@@ -29,7 +29,7 @@ export type LeaseHandler = (lease: Lease, data: LeaseJobData) => Promise<LeaseOu
 
 export interface LeaseJobsOptions {
   /** For BullMQ's blocking calls. */
-  connection: Redis;
+  connection: RedisClient;
   keys: AppKeys;
   workerId: string;
   leaseTimeoutMs: number;

@@ -13,7 +13,7 @@
  * from the measured rate; fields nobody owns that were not written for a while (finished shards, a
  * crashed worker's leases nobody took) are deleted.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis/connection';
 import type { AppKeys } from '../../shared/redis/keys';
 
 export interface LeaseLoadEntry {
@@ -71,9 +71,9 @@ end
 return 1
 `;
 
-type LoadsRedis = Redis & { shardflowPublishLoads(key: string, ...args: (string | number)[]): Promise<number> };
+type LoadsRedis = RedisClient & { shardflowPublishLoads(key: string, ...args: (string | number)[]): Promise<number> };
 
-function withScript(redis: Redis): LoadsRedis {
+function withScript(redis: RedisClient): LoadsRedis {
   if (!('shardflowPublishLoads' in redis)) redis.defineCommand('shardflowPublishLoads', { numberOfKeys: 1, lua: PUBLISH });
   return redis as LoadsRedis;
 }
@@ -90,7 +90,7 @@ export function parseLeaseLoad(shardId: string, raw: string): LeaseLoadEntry {
 }
 
 /** Every published lease load, by shard id. */
-export async function readLeaseLoads(redis: Redis, keys: AppKeys): Promise<Map<string, LeaseLoadEntry>> {
+export async function readLeaseLoads(redis: RedisClient, keys: AppKeys): Promise<Map<string, LeaseLoadEntry>> {
   const fields = await redis.hgetall(keys.leaseLoads);
   return new Map(Object.entries(fields).map(([shardId, raw]) => [shardId, parseLeaseLoad(shardId, raw)]));
 }
@@ -99,7 +99,7 @@ export async function readLeaseLoads(redis: Redis, keys: AppKeys): Promise<Map<s
  * Writes this worker's leases, lets go of the ones it no longer holds (only where the field still
  * names it: a new owner may have written already), and deletes stale fields that did not change.
  */
-export async function publishLeaseLoads(redis: Redis, keys: AppKeys, owner: string, writes: readonly LeaseLoadWrite[], dropped: readonly string[], stale: readonly LeaseLoadEntry[]): Promise<void> {
+export async function publishLeaseLoads(redis: RedisClient, keys: AppKeys, owner: string, writes: readonly LeaseLoadWrite[], dropped: readonly string[], stale: readonly LeaseLoadEntry[]): Promise<void> {
   if (writes.length === 0 && dropped.length === 0 && stale.length === 0) return;
   const args: (string | number)[] = [owner, writes.length, dropped.length];
   for (const w of writes) args.push(w.shardId, `${w.owner}|${w.bytesPerSecond === undefined ? '' : Math.round(w.bytesPerSecond)}|${w.movedAt ?? ''}`);

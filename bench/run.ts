@@ -19,6 +19,7 @@ const SCENARIOS: Record<string, { full: boolean; quick: boolean; load: () => Pro
   'hot-key': { full: true, quick: true, load: async () => (await import('./scenarios/hot-key')).hotKey },
   aggregation: { full: true, quick: true, load: async () => (await import('./scenarios/aggregation')).aggregation },
   linger: { full: true, quick: true, load: async () => (await import('./scenarios/linger')).linger },
+  scale: { full: true, quick: true, load: async () => (await import('./scenarios/scale')).scale },
 };
 
 function formatValue(value: number, unit: string): string {

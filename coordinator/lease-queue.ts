@@ -11,16 +11,34 @@ import type { LeaseJobData } from '../shared/leases/lease-job';
 export class LeaseQueue {
   readonly queue: Queue<LeaseJobData>;
 
-  constructor(connection: RedisClient, keys: AppKeys) {
+  constructor(
+    private readonly connection: RedisClient,
+    keys: AppKeys,
+  ) {
     this.queue = new Queue<LeaseJobData>(LEASE_QUEUE, { connection, prefix: keys.bullPrefix });
   }
 
-  /** Creates the lease jobs that do not exist yet; existing ones are left exactly as they are. */
-  async ensure(leases: readonly LeaseJobData[]): Promise<void> {
-    if (leases.length === 0) return;
+  /**
+   * Creates the lease jobs that do not exist yet; existing ones are left exactly as they are. Runs every
+   * discovery round for every shard, so it first asks which job keys exist (one EXISTS each, pipelined in
+   * one round trip) and adds only the missing ones: adding an existing job id costs BullMQ's add script
+   * about six Redis commands, which at thousands of shards was most of the coordinator's Redis load.
+   * Two coordinators racing to add the same shard stay safe: the job id makes the add idempotent.
+   */
+  async ensure(leases: readonly LeaseJobData[]): Promise<number> {
+    if (leases.length === 0) return 0;
+    const pipeline = this.connection.pipeline();
+    for (const lease of leases) pipeline.exists(this.queue.toKey(lease.shardId));
+    const exists = (await pipeline.exec()) ?? [];
+    const missing = leases.filter((_, i) => {
+      const [err, found] = exists[i] ?? [null, 0];
+      return err !== null || found !== 1; // unknown counts as missing: adding is idempotent
+    });
+    if (missing.length === 0) return 0;
     await this.queue.addBulk(
-      leases.map((data) => ({ name: data.shardId, data, opts: { jobId: data.shardId, removeOnComplete: false, removeOnFail: false } })),
+      missing.map((data) => ({ name: data.shardId, data, opts: { jobId: data.shardId, removeOnComplete: false, removeOnFail: false } })),
     );
+    return missing.length;
   }
 
   /**

@@ -23,8 +23,11 @@ import type { WorkerCounters } from './shard-runner';
 import { KinesisSink, sinkSettings, type OutputStreamError } from './sink/kinesis-sink';
 import { createTransform } from './transform/transform';
 import { StatusReporter, type WorkerStatus } from './status-reporter';
+import { ProgressGate } from './progress-gate';
 
 const PROGRESS_INTERVAL_MS = 5000;
+/** An unchanged lease's progress (an idle shard's) is published again only this often. */
+const PROGRESS_REFRESH_MS = 60_000;
 
 export interface LeaseWorkerOptions {
   config: AppConfig;
@@ -55,6 +58,7 @@ export class LeaseWorker {
   private readonly balancer: LeaseBalancer;
   private readonly status: StatusReporter;
   private progressTimer: NodeJS.Timeout | undefined;
+  private readonly progressGate = new ProgressGate(PROGRESS_REFRESH_MS);
   private stopping = false;
   private readonly counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
 
@@ -87,7 +91,7 @@ export class LeaseWorker {
       workerId: opts.id,
       log,
     });
-    this.jobs = new LeaseJobs({ connection: opts.connection, keys, workerId: opts.id, leaseTimeoutMs, hold: (lease, data) => this.holder.hold(lease, data), log });
+    this.jobs = new LeaseJobs({ connection: opts.connection, redis: opts.redis, keys, workerId: opts.id, leaseTimeoutMs, hold: (lease, data) => this.holder.hold(lease, data), log });
     this.leaseQueue = new Queue(LEASE_QUEUE, { connection: opts.redis, prefix: keys.bullPrefix });
     this.balancer = new LeaseBalancer({
       redis: opts.redis,
@@ -150,9 +154,11 @@ export class LeaseWorker {
   }
 
   private publishProgress(): void {
+    this.progressGate.retain(this.holder.runners);
+    const now = Date.now();
     for (const [shardId, runner] of this.holder.runners) {
       const p = runner.progress;
-      void this.jobs.publishProgress(shardId, {
+      const progress = {
         owner: this.opts.id,
         reader: p.reader,
         checkpoint: p.checkpoint ?? null,
@@ -160,8 +166,8 @@ export class LeaseWorker {
         bytesRead: p.bytesRead,
         recordsDeadLettered: p.recordsDeadLettered,
         millisBehindLatest: p.millisBehindLatest ?? null,
-        updatedAt: new Date().toISOString(),
-      });
+      };
+      if (this.progressGate.due(shardId, progress, now)) void this.jobs.publishProgress(shardId, { ...progress, updatedAt: new Date(now).toISOString() });
     }
   }
 

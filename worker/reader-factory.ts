@@ -60,7 +60,7 @@ export class ReaderFactory {
       input.stream.arn,
       shardId,
       resume.start,
-      { maxRecords: input.getRecordsMaxCount, intervalMs: input.getRecordsIntervalMs, emptyIntervalMs: input.emptyFetchIntervalMs },
+      { maxRecords: input.getRecordsMaxCount, intervalMs: input.getRecordsIntervalMs, emptyIntervalMs: input.emptyFetchIntervalMs, idleIntervalMs: input.idleIntervalMs },
       log,
     );
   }

@@ -18,6 +18,7 @@
  * fresh, empty stream (new shards; sequence numbers go on from one counter, so they sort after the old).
  *
  * Routes that are not Kinesis, for the benchmark driver and the fault tests (errors as Kinesis's, with `__type`):
+ *   GET    /_bench/calls                 → {"GetRecords": n, …}   Kinesis requests so far, by operation
  *   GET    /_bench/stats?stream=<name>   → {"records": n, "userRecords": n, "firstArrivalMs": t, "lastArrivalMs": t, "faultsPending": n}
  *   POST   /_bench/throttle {"stream": "<name>", "maxRecordsPerSecond": n}   (0 lifts the cap)
  *   POST   /_bench/faults {"stream": "<name>", "requests": [{"records": [{"index": 1, "code": "InternalFailure"}]}, …]}
@@ -218,6 +219,9 @@ export class MemoryKinesis {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Kinesis requests answered so far, by operation (the scale benchmark's calls per lease). */
+  private readonly calls = new Map<string, number>();
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const text = await readBody(req);
@@ -225,6 +229,7 @@ export class MemoryKinesis {
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
       const body = parseBody(text);
+      this.calls.set(operation, (this.calls.get(operation) ?? 0) + 1);
       const request: ChaosRequest = { operation, ...scopeOf(body), userAgent: userAgentOf(req) };
       const effect = this.chaos.take(request);
       if (effect && 'delayMs' in effect) await pause(effect.delayMs);
@@ -427,6 +432,7 @@ export class MemoryKinesis {
 
   private benchRoute(req: IncomingMessage, res: ServerResponse, text: string): void {
     const url = new URL(req.url ?? '/', 'http://bench');
+    if (req.method === 'GET' && url.pathname === '/_bench/calls') return reply(res, 200, JSON.stringify(Object.fromEntries(this.calls)));
     if (req.method === 'GET' && url.pathname === '/_bench/stats') {
       const s = this.store.stream({ StreamName: url.searchParams.get('stream') ?? '' });
       return reply(res, 200, JSON.stringify({ records: s.records, userRecords: s.userRecords, firstArrivalMs: s.firstArrivalMs, lastArrivalMs: s.lastArrivalMs, faultsPending: s.faults.length }));

@@ -31,6 +31,8 @@ export const LIMITS = {
   readChars: 10 * 1024 * 1024,
   listShardsDefault: 1000,
   listShardsMax: 10_000,
+  /** Real Kinesis' default quota is lower; benchmarks of thousands of shards need more than its 1,000 of old. */
+  shardsPerStream: 10_000,
 } as const;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const SEQUENCE_PREFIX = '49';
@@ -78,6 +80,8 @@ export interface Stream {
   readonly generation: number;
   /** Every shard ever, expired ones too (routing keeps their hash ranges); see liveShards. */
   readonly shards: readonly Shard[];
+  /** The same shards by id: GetRecords looks its shard up on every call, so a scan would be O(shards) a call. */
+  readonly shardsById: ReadonlyMap<string, Shard>;
   deleted: boolean;
   records: number;
   /** Records counting each user record of a KPL aggregate, so a benchmark of the aggregating sink knows when all arrived. */
@@ -209,7 +213,7 @@ export class StreamStore {
 
   createStream(name: string, shardCount: number): Stream {
     if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(name)) throw new KinesisError('ValidationException', `invalid stream name ${name}`);
-    if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 1000) throw new KinesisError('InvalidArgumentException', `invalid ShardCount ${shardCount}`);
+    if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > LIMITS.shardsPerStream) throw new KinesisError('InvalidArgumentException', `invalid ShardCount ${shardCount}`);
     if (this.streams.has(name)) throw new KinesisError('ResourceInUseException', `Stream ${name} under account ${ACCOUNT} already exists.`);
     const shards: Shard[] = [];
     for (let i = 0; i < shardCount; i++) {
@@ -224,6 +228,7 @@ export class StreamStore {
       createdAt: this.now(),
       generation: ++this.generations,
       shards,
+      shardsById: new Map(shards.map((s) => [s.id, s])),
       deleted: false,
       records: 0,
       userRecords: 0,
@@ -292,8 +297,8 @@ export class StreamStore {
   }
 
   shard(stream: Stream, shardId: unknown): Shard {
-    const shard = stream.shards.find((s) => s.id === shardId && !s.expired);
-    if (!shard) throw new KinesisError('ResourceNotFoundException', `Shard ${String(shardId)} in stream ${stream.name} under account ${ACCOUNT} does not exist`);
+    const shard = typeof shardId === 'string' ? stream.shardsById.get(shardId) : undefined;
+    if (!shard || shard.expired) throw new KinesisError('ResourceNotFoundException', `Shard ${String(shardId)} in stream ${stream.name} under account ${ACCOUNT} does not exist`);
     return shard;
   }
 

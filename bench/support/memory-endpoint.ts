@@ -84,6 +84,13 @@ export class MemoryEndpoint {
     return (await res.json()) as StreamStats;
   }
 
+  /** Kinesis requests answered so far, by operation. */
+  async calls(): Promise<Record<string, number>> {
+    const res = await fetch(`${this.endpoint}/_bench/calls`);
+    if (!res.ok) throw new Error(`calls: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, number>;
+  }
+
   /** Caps PutRecords into the stream at `maxRecordsPerSecond` (0 lifts the cap); refused records get ProvisionedThroughputExceededException. */
   async throttle(stream: string, maxRecordsPerSecond: number): Promise<void> {
     const res = await fetch(`${this.endpoint}/_bench/throttle`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream, maxRecordsPerSecond }) });

@@ -59,6 +59,8 @@ export interface InputStreamConfig {
   getRecordsMaxCount: number;
   getRecordsIntervalMs: number;
   emptyFetchIntervalMs: number;
+  /** Cap of the growing pause on a shard that keeps returning nothing. */
+  idleIntervalMs: number;
 }
 
 export type PartitionKeyRule = { type: 'INPUT' } | { type: 'RANDOM' } | { type: 'FIELD'; field: string };

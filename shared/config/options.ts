@@ -284,6 +284,17 @@ export const EMPTY_FETCH_INTERVAL = durationOption(
   0,
   60_000,
 );
+export const IDLE_INTERVAL = durationOption(
+  {
+    groups: [INPUT],
+    key: 'source.shard.idle-interval',
+    description:
+      'The longest pause between two GetRecords calls on a shard that keeps returning no records: the pause after an empty page doubles from `source.reader.empty-records-fetch-interval` up to this, and drops back on the first record. A record that ends a quiet spell waits at most this long to be read; an idle shard costs one call per this interval (not above the empty-records interval: no growth).',
+    defaultValue: 2_000,
+  },
+  0,
+  60_000,
+);
 export const GET_RECORDS_INTERVAL = durationOption(
   {
     groups: [INPUT],
@@ -471,7 +482,7 @@ export const ALL_OPTIONS: readonly Option<unknown>[] = [
   ROLE_BASE_PROVIDER, ROLE_STS_ENDPOINT, PROFILE_NAME, PROFILE_PATH, WEB_IDENTITY_TOKEN_FILE,
   INIT_POSITION, INIT_TIMESTAMP, READER_TYPE, EFO_CONSUMER_NAME, EFO_LIFECYCLE, EFO_DESCRIBE_DELAY_MIN,
   EFO_DESCRIBE_DELAY_MAX, EFO_DESCRIBE_ATTEMPTS, EFO_SUBSCRIPTION_TIMEOUT, EFO_SUBSCRIPTION_MAX_DURATION, DISCOVERY_INTERVAL,
-  GET_RECORDS_MAX, GET_RECORDS_INTERVAL, EMPTY_FETCH_INTERVAL,
+  GET_RECORDS_MAX, GET_RECORDS_INTERVAL, EMPTY_FETCH_INTERVAL, IDLE_INTERVAL,
   SINK_BATCH_MAX_SIZE, SINK_FLUSH_BUFFER_SIZE, SINK_MAX_RECORD_SIZE, SINK_FLUSH_TIMEOUT, SINK_FLUSH_MODE, SINK_MAX_INFLIGHT,
   SINK_MAX_BUFFERED, SINK_PARTITION_KEY, SINK_ORDERING, SINK_AGGREGATION, SINK_AGGREGATION_MAX_SIZE, SINK_FAIL_ON_ERROR,
   SERIALIZATION_TYPE, LEASE_TIMEOUT, WORKER_MAX_LEASES, WORKER_BALANCE, WORKER_BALANCE_COOLDOWN,

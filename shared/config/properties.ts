@@ -218,6 +218,7 @@ export function buildAppConfig(groups: PropertyGroups, env: NodeJS.ProcessEnv = 
       getRecordsMaxCount: input.get(o.GET_RECORDS_MAX),
       getRecordsIntervalMs: input.get(o.GET_RECORDS_INTERVAL),
       emptyFetchIntervalMs: input.get(o.EMPTY_FETCH_INTERVAL),
+      idleIntervalMs: input.get(o.IDLE_INTERVAL),
     },
     output: outputConfig(output),
     serialization: reader(o.SERIALIZATION).get(o.SERIALIZATION_TYPE),

@@ -46,3 +46,26 @@ test('lease jobs of shards the stream no longer lists are removed unless a worke
     await leases.close();
   }
 });
+
+test('ensure() adds only the lease jobs that do not exist, in one round trip for the rest, and never touches existing ones', async () => {
+  const leases = new LeaseQueue(ctx.redis, new AppKeys(`${app}-ensure`));
+  try {
+    const job = (n: number): LeaseJobData => ({ shardId: `shardId-${String(n).padStart(12, '0')}`, parentShardIds: [], start: { type: 'TRIM_HORIZON' } });
+    const all = Array.from({ length: 300 }, (_, i) => job(i));
+    expect(await leases.ensure(all.slice(0, 200))).toBe(200);
+    const addBulk = jest.spyOn(leases.queue, 'addBulk');
+    // A discovery round that finds nothing new adds nothing (BullMQ's add script is not run per shard).
+    expect(await leases.ensure(all.slice(0, 200))).toBe(0);
+    expect(addBulk).not.toHaveBeenCalled();
+    // A moved job (a held lease, here one completed) stays as it is; only the new shards are added.
+    await (await leases.queue.getJob(job(5).shardId))!.updateData({ ...job(5), failures: 3 });
+    expect(await leases.ensure(all)).toBe(100);
+    expect(addBulk).toHaveBeenCalledTimes(1);
+    expect(addBulk.mock.calls[0][0].map((j) => j.opts?.jobId)).toEqual(all.slice(200).map((l) => l.shardId));
+    expect((await leases.queue.getJob(job(5).shardId))!.data.failures).toBe(3);
+    expect(await leases.queue.count()).toBe(300);
+  } finally {
+    await leases.queue.obliterate({ force: true });
+    await leases.close();
+  }
+});

@@ -124,6 +124,7 @@ describe('buildAppConfig: defaults', () => {
       getRecordsMaxCount: 10_000,
       getRecordsIntervalMs: 200,
       emptyFetchIntervalMs: 250,
+      idleIntervalMs: 2000,
     });
   });
 

@@ -39,6 +39,7 @@ function inputConfig(efo: EfoConfig): InputStreamConfig {
     getRecordsMaxCount: 10_000,
     getRecordsIntervalMs: 200,
     emptyFetchIntervalMs: 1000,
+    idleIntervalMs: 2000,
   };
 }
 

@@ -99,6 +99,26 @@ describe('streams and shards', () => {
     expect(errorType(() => store.listShards(stream, 0, 10_001))).toBe('InvalidArgumentException');
     expect(errorType(() => store.decodeListToken('garbage'))).toBe('InvalidArgumentException');
   });
+
+  test('a stream of 2,048 shards (the scale benchmark): listed in pages of 1,000, each shard found by id, records routed to every shard', () => {
+    const store = new StreamStore();
+    const stream = store.createStream('big', 2048);
+    const ids: string[] = [];
+    let page = store.listShards(stream, 0, 10_000);
+    ids.push(...page.shards.map((s) => s.id));
+    const pages = [page.shards.length];
+    while (page.next !== null) {
+      page = store.listShards(stream, page.next, 10_000);
+      ids.push(...page.shards.map((s) => s.id));
+      pages.push(page.shards.length);
+    }
+    expect(pages).toEqual([1000, 1000, 48]);
+    expect(new Set(ids).size).toBe(2048);
+    expect(store.shard(stream, 'shardId-000000002047')).toBe(stream.shards[2047]);
+    expect(errorType(() => store.shard(stream, 'shardId-000000002048'))).toBe('ResourceNotFoundException');
+    expect(store.shardFor(stream, { PartitionKey: 'x', ExplicitHashKey: ((1n << 128n) - 1n).toString() })).toBe(stream.shards[2047]);
+    expect(errorType(() => store.createStream('too-big', LIMITS.shardsPerStream + 1))).toBe('InvalidArgumentException');
+  });
 });
 
 describe('routing', () => {

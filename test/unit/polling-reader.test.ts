@@ -4,7 +4,7 @@ import type { RecordPage, ShardFetcher } from '../../shared/aws/kinesis-gateway'
 import { childShardIds, sourceRecords } from '../../shared/aws/record-mapping';
 import type { StartPosition } from '../../shared/position';
 import { classifyKinesisError, describeError } from '../../shared/aws/kinesis-errors';
-import { PollingReader, type PollingSettings } from '../../worker/polling/polling-reader';
+import { PollingReader, pollGap, type PollingSettings } from '../../worker/polling/polling-reader';
 import type { RecordBatch } from '../../worker/shard-reader';
 import { track } from '../support/track';
 import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
@@ -435,6 +435,76 @@ describe('PollingReader: pacing (fake timers)', () => {
   });
 });
 
+
+describe('PollingReader: an idle shard backs off (fake timers)', () => {
+  const IDLE: PollingSettings = { maxRecords: 10, intervalMs: 200, emptyIntervalMs: 250, idleIntervalMs: 2000 };
+
+  it('doubles the pause after each empty page up to the idle interval, and a record resets it', () => {
+    expect([0, 1, 2, 3, 4, 5, 9].map((n) => pollGap(IDLE, n))).toEqual([200, 250, 500, 1000, 2000, 2000, 2000]);
+    // Without an idle interval above the empty one, nothing grows (the behaviour before).
+    expect([1, 2, 9].map((n) => pollGap({ ...IDLE, idleIntervalMs: undefined }, n))).toEqual([250, 250, 250]);
+    expect([1, 2, 9].map((n) => pollGap({ ...IDLE, idleIntervalMs: 100 }, n))).toEqual([250, 250, 250]);
+  });
+
+  it('polls a quiet shard about once per idle interval once backed off', async () => {
+    jest.useFakeTimers();
+    const shard = new FakeShard(0);
+    const r = reader(shard, { type: 'TRIM_HORIZON' }, IDLE);
+    const ac = new AbortController();
+    const loop = (async () => {
+      while (!ac.signal.aborted) await r.next(ac.signal);
+    })();
+    await jest.advanceTimersByTimeAsync(60_000);
+    // Calls at 0, 250, 750, 1,750, then every 2 s from 3,750: 33 in a minute, not 240 as every 250 ms.
+    expect(shard.getRecordsCalls.length).toBe(33);
+    ac.abort();
+    await loop;
+  });
+
+  it('reads the first record after a quiet spell within one idle interval of its arrival, whenever it arrives, then paces as a busy shard', async () => {
+    jest.useFakeTimers();
+    // Arrivals at every phase of the backed-off cycle, after quiet spells long and short.
+    for (const quietMs of [0, 100, 700, 1750, 1999, 2000, 2001, 10_000, 61_234]) {
+      const shard = new FakeShard(0);
+      const r = reader(shard, { type: 'TRIM_HORIZON' }, { ...IDLE, maxRecords: 1 });
+      const ac = new AbortController();
+      const readAt: number[] = [];
+      const loop = (async () => {
+        while (!ac.signal.aborted) {
+          const batch = await r.next(ac.signal);
+          if (batch.records.length > 0) readAt.push(Date.now());
+        }
+      })();
+      await jest.advanceTimersByTimeAsync(quietMs);
+      const arrivedAt = Date.now();
+      shard.put(2);
+      await jest.advanceTimersByTimeAsync(IDLE.idleIntervalMs! + IDLE.intervalMs + 1);
+      expect(readAt).toHaveLength(2);
+      expect(readAt[0] - arrivedAt).toBeLessThanOrEqual(IDLE.idleIntervalMs!);
+      // A page with records resets the backoff: the second record comes intervalMs later.
+      expect(readAt[1] - readAt[0]).toBe(IDLE.intervalMs);
+      ac.abort();
+      await loop;
+    }
+  });
+
+  it('a stop (the lease signal) ends a backed-off wait at once', async () => {
+    jest.useFakeTimers();
+    const shard = new FakeShard(0);
+    const r = reader(shard, { type: 'TRIM_HORIZON' }, IDLE);
+    const ac = new AbortController();
+    for (let i = 0; i < 6; i++) {
+      const next = track(r.next(ac.signal));
+      while (!next.done) await jest.advanceTimersByTimeAsync(1);
+    }
+    const waiting = track(r.next(ac.signal));
+    await jest.advanceTimersByTimeAsync(10);
+    expect(waiting.done).toBe(false);
+    ac.abort();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(waiting.done).toBe(true);
+  });
+});
 
 describe('PollingReader: close', () => {
   it('gets a new iterator after close, from the last record returned', async () => {

@@ -17,6 +17,7 @@ import type { Logger } from '../../shared/logging';
 import type { LeaseJobData } from '../../shared/leases/lease-job';
 import { LEASE_QUEUE, type AppKeys } from '../../shared/redis/keys';
 import { Lease, monotonicClock, type Clock } from './lease';
+import { LockRenewal } from './lock-renewal';
 
 export type LeaseOutcome =
   | { type: 'finished' }
@@ -30,6 +31,8 @@ export type LeaseHandler = (lease: Lease, data: LeaseJobData) => Promise<LeaseOu
 export interface LeaseJobsOptions {
   /** For BullMQ's blocking calls. */
   connection: RedisClient;
+  /** For the lock renewals (non-blocking); default `connection`. */
+  redis?: RedisClient;
   keys: AppKeys;
   workerId: string;
   leaseTimeoutMs: number;
@@ -38,14 +41,18 @@ export interface LeaseJobsOptions {
   clock?: Clock;
 }
 
-/** A BullMQ worker that tells when each lock renewal started, not only when it answered. */
+/**
+ * A BullMQ worker that tells when each lock renewal started, not only when it answered, and renews its
+ * locks with `LockRenewal` (fewer Redis commands per lock than BullMQ's script; same fencing).
+ */
 class LockStampingWorker extends Worker<LeaseJobData> {
   onRenewed: (jobIds: string[], startedAt: number) => void = () => undefined;
   clock: Clock = monotonicClock;
+  renewal: LockRenewal | undefined;
 
   override async extendJobLocks(jobIds: string[], tokens: string[], duration: number): Promise<string[]> {
     const startedAt = this.clock();
-    const failed = await super.extendJobLocks(jobIds, tokens, duration);
+    const failed = this.renewal ? await this.renewal.extend(this.keys.stalled, this.toKey(''), jobIds, tokens, duration) : await super.extendJobLocks(jobIds, tokens, duration);
     const renewed = failed.length === 0 ? jobIds : jobIds.filter((id) => !failed.includes(id));
     if (renewed.length > 0) this.onRenewed(renewed, startedAt);
     return failed;
@@ -82,6 +89,7 @@ export class LeaseJobs {
       removeOnComplete: { count: 100_000 },
     });
     this.worker.clock = this.clock;
+    this.worker.renewal = new LockRenewal(opts.redis ?? opts.connection);
     this.worker.onRenewed = (jobIds, startedAt) => {
       for (const id of jobIds) this.held.get(id)?.lease.renewed(startedAt);
     };

@@ -17,6 +17,28 @@ export interface PollingSettings {
   intervalMs: number;
   /** Pause after a call that returned no records. */
   emptyIntervalMs: number;
+  /**
+   * The longest pause on a shard that keeps answering with no records: the pause after an empty page
+   * doubles from `emptyIntervalMs` up to this, and drops back on the first record. Default (or not above
+   * `emptyIntervalMs`): no growth.
+   */
+  idleIntervalMs?: number;
+}
+
+/**
+ * The pause before the next GetRecords call, after `emptyStreak` empty pages in a row (0: the last page
+ * had records). An idle shard costs a GetRecords call (about a millisecond and a half of CPU) per pause,
+ * so thousands of quiet shards polled every 250 ms would keep cores busy learning that nothing arrived;
+ * doubling towards the idle interval makes that cost small while a record that ends a quiet spell still
+ * waits at most one idle interval (the cap), and a busy shard is paced exactly as before.
+ */
+export function pollGap(settings: PollingSettings, emptyStreak: number): number {
+  if (emptyStreak === 0) return settings.intervalMs;
+  const empty = Math.max(settings.emptyIntervalMs, settings.intervalMs);
+  const cap = Math.max(empty, settings.idleIntervalMs ?? 0);
+  if (cap <= empty) return empty;
+  // At least 1 ms to double from, so a zero empty interval still grows.
+  return Math.min(cap, Math.max(empty, 1) * 2 ** Math.min(emptyStreak - 1, 30));
 }
 
 export class PollingReader implements ShardReader {
@@ -24,7 +46,8 @@ export class PollingReader implements ShardReader {
   private iterator: string | undefined;
   private lastSequence: string | undefined;
   private lastCallAt = 0;
-  private lastWasEmpty = false;
+  /** Empty pages in a row since the last page with records. */
+  private emptyStreak = 0;
   private failures = 0;
 
   constructor(
@@ -38,8 +61,7 @@ export class PollingReader implements ShardReader {
 
   async next(signal: AbortSignal, maxRecords?: number): Promise<RecordBatch> {
     const limit = Math.max(1, Math.min(this.settings.maxRecords, maxRecords ?? this.settings.maxRecords));
-    const gap = this.lastWasEmpty ? Math.max(this.settings.emptyIntervalMs, this.settings.intervalMs) : this.settings.intervalMs;
-    await sleep(this.lastCallAt + gap - Date.now(), signal);
+    await sleep(this.lastCallAt + pollGap(this.settings, this.emptyStreak) - Date.now(), signal);
     while (!signal.aborted) {
       try {
         this.iterator ??= await this.newIterator();
@@ -50,7 +72,7 @@ export class PollingReader implements ShardReader {
         const records = result.records;
         if (records.length > 0) this.lastSequence = records[records.length - 1].sequenceNumber;
         this.iterator = result.nextIterator;
-        this.lastWasEmpty = records.length === 0;
+        this.emptyStreak = records.length === 0 ? this.emptyStreak + 1 : 0;
         const shardEnded = result.nextIterator === undefined;
         return {
           records,

@@ -1,0 +1,293 @@
+/**
+ * How the cluster's costs grow with the shard count (issue #14, part 1): the in-memory Kinesis
+ * endpoint, a private `redis-server` on a free port (so `INFO commandstats` counts only this run, not
+ * the shared Redis's other users), one coordinator serving the dashboard and W real worker processes,
+ * with low traffic: shards/20 records per second over 4 × shards partition keys, about one record per
+ * shard every 20 s, so almost every GetRecords call finds nothing, as on a big, quiet stream. Per size:
+ *
+ * - balanced: seconds from the last worker's spawn (process start-up included) until every shard is
+ *   held by exactly one live worker and no worker holds more than one lease above another; also from
+ *   the last "worker started" log line (the balancing alone);
+ * - join: 25 % more workers start; seconds until balanced over all of them;
+ * - kill -9: 25 % of the workers are killed; seconds until the survivors hold every shard, balanced
+ *   (this includes the lease timeout, 10 s by default: a killed worker's locks must expire first);
+ * - over a steady window after the balance, with the traffic stopped (idle leases): Redis commands per lease per second (the
+ *   `INFO commandstats` calls before and after, every command a Lua script runs included), Redis
+ *   memory per lease (used_memory over that of the empty server), the coordinator's CPU per discovery
+ *   round (its CPU over the window, per `source.shard.discovery.interval`) and the workers' CPU per
+ *   held lease (% of one core);
+ * - the dashboard: the median of five GETs of Bull Board's lease-queue API (counts and the first page
+ *   of active jobs, what the lease page loads).
+ *
+ * Who holds what is read from the workers' status hash in Redis (refreshed every second), which only
+ * counts workers that published within 2.5 s, so a killed worker drops out on its own.
+ *
+ * Quick mode runs one small size (64 shards, 2 workers) for CI; the full run 128/4, 512/16 and 2,048/32.
+ * `SHARDFLOW_BENCH_SCALE=512x16,2048x32` picks other sizes (shards x workers), and
+ * `SHARDFLOW_BENCH_SCALE_PROPS=key=value,…` adds input properties (to compare a setting within one run).
+ */
+import { loadavg } from 'node:os';
+import { Redis } from 'ioredis';
+import { freePort } from '../../cli/local/free-port';
+import { startRedisServer, type RedisServer } from '../../cli/local/redis-server';
+import { LEASE_QUEUE } from '../../shared/redis/keys';
+import { spawnCli, stopCli, type CliProcess } from '../../test/support/cli';
+import { SteadyProducer } from '../../test/support/producer';
+import { writeProperties } from '../../test/support/properties';
+import { uniqueName, waitFor } from '../../test/support/wait';
+import { MemoryEndpoint } from '../support/memory-endpoint';
+import { readProcess } from '../support/process-stats';
+import { guardService, localRunProperties, loggedAt, statusLeases, waitForLog } from '../support/processes';
+import { atMost, median, type Figure, type Scenario } from '../scenario';
+
+interface Size {
+  shards: number;
+  workers: number;
+}
+
+const FULL: Size[] = [
+  { shards: 128, workers: 4 },
+  { shards: 512, workers: 16 },
+  { shards: 2048, workers: 32 },
+];
+const QUICK: Size[] = [{ shards: 64, workers: 2 }];
+const DISCOVERY_INTERVAL_MS = 10_000;
+const POLL_MS = 250;
+
+export interface SizeResult extends Size {
+  balancedFromSpawnS: number;
+  balancedFromStartedS: number | undefined;
+  joinS: number;
+  joinedWorkers: number;
+  killS: number;
+  killedWorkers: number;
+  windowS: number;
+  redisCommandsPerLeasePerS: number;
+  /** The commands a lease costs per second, by command (the largest first). */
+  commandsPerLeasePerS: Record<string, number>;
+  redisBytesPerLease: number;
+  coordinatorCpuMsPerRound: number;
+  workerCpuPercentPerLease: number;
+  getRecordsPerLeasePerS: number;
+  dashboardMs: number;
+  dashboardBytes: number;
+  loadAverage1m: { before: number; after: number };
+}
+
+const seconds = (fromMs: number, toMs = Date.now()) => (toMs - fromMs) / 1000;
+
+/** `INFO commandstats` as calls per command. */
+async function commandCalls(redis: Redis): Promise<Map<string, number>> {
+  const calls = new Map<string, number>();
+  for (const line of (await redis.info('commandstats')).split('\n')) {
+    const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+    if (m) calls.set(m[1], Number(m[2]));
+  }
+  return calls;
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? Number.NaN);
+}
+
+function cpuSeconds(processes: readonly CliProcess[]): number {
+  return processes.reduce((sum, p) => sum + (readProcess(p.child.pid!)?.cpuSeconds ?? 0), 0);
+}
+
+/** Leases per live worker, if every shard is held by exactly one of `expected` workers and shares differ by at most one. */
+async function balanced(redis: Redis, app: string, shards: number, expected: number): Promise<boolean> {
+  const held = await statusLeases(redis, app);
+  if (held.size !== expected) return false;
+  const counts = [...held.values()].map((l) => l.length);
+  const distinct = new Set([...held.values()].flat());
+  return distinct.size === shards && counts.reduce((a, b) => a + b, 0) === shards && Math.max(...counts) - Math.min(...counts) <= 1;
+}
+
+async function describeHeld(redis: Redis, app: string): Promise<string> {
+  const held = await statusLeases(redis, app);
+  return `${held.size} live workers holding ${[...held.values()].map((l) => l.length).join('/')}`;
+}
+
+async function dashboardGet(url: string): Promise<{ ms: number; bytes: number }> {
+  const started = performance.now();
+  const res = await fetch(url);
+  const body = await res.text();
+  if (!res.ok) throw new Error(`dashboard ${url}: HTTP ${res.status} ${body.slice(0, 200)}`);
+  return { ms: performance.now() - started, bytes: body.length };
+}
+
+/** One size on a fresh endpoint, Redis and application; everything it started is stopped in the end. */
+async function runSize(size: Size, quick: boolean, extraInput: Record<string, string>, log: (line: string) => void): Promise<SizeResult> {
+  const { shards, workers } = size;
+  const tag = `[${shards} shards, ${workers} workers]`;
+  const loadBefore = loadavg()[0];
+  let redisServer: RedisServer | undefined;
+  let endpoint: MemoryEndpoint | undefined;
+  let producer: SteadyProducer | undefined;
+  let redis: Redis | undefined;
+  const processes: CliProcess[] = [];
+  const profileDir = process.env.SHARDFLOW_BENCH_SCALE_PROFILE;
+  const spawn = (command: 'coordinator' | 'worker', properties: string): CliProcess => {
+    // With SHARDFLOW_BENCH_SCALE_PROFILE=<dir>, the first worker writes a CPU profile there when it stops.
+    const profile = profileDir && command === 'worker' && processes.length === 1 ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+    const p = spawnCli([command, '--properties', properties, '--redis', redisServer!.url, '--app', app], { METRICS_PORT: '0', SHARDFLOW_LOG_FORMAT: 'json', LOG_LEVEL: 'info' }, profile);
+    guardService(p.child);
+    processes.push(p);
+    return p;
+  };
+  const app = uniqueName('bench-scale');
+  try {
+    redisServer = await startRedisServer();
+    guardService(redisServer.process);
+    redis = new Redis(redisServer.url, { maxRetriesPerRequest: 3 });
+    const emptyMemory = await usedMemory(redis);
+    endpoint = await MemoryEndpoint.start();
+    const inputArn = await endpoint.createStream(uniqueName('scale-in'), shards);
+    const outputArn = await endpoint.createStream(uniqueName('scale-out'), 4);
+    const input = { 'source.shard.discovery.interval': `${DISCOVERY_INTERVAL_MS} ms`, ...extraInput };
+    const workerProps = writeProperties(localRunProperties(endpoint.endpoint, inputArn, outputArn, input));
+    const dashboardPort = await freePort();
+    const coordinatorProps = writeProperties(localRunProperties(endpoint.endpoint, inputArn, outputArn, input, { Dashboard: { enabled: 'true', port: String(dashboardPort) } }));
+    producer = new SteadyProducer(endpoint.client, inputArn, { perSecond: Math.max(2, shards / 20), keys: shards * 4, prefix: 'scale' });
+    producer.start();
+
+    const coordinator = spawn('coordinator', coordinatorProps);
+    await waitForLog(coordinator, 'coordinator started', 60_000);
+    const pool: CliProcess[] = [];
+    for (let i = 0; i < workers; i++) pool.push(spawn('worker', workerProps));
+    const spawnedAt = Date.now();
+    const startupBudget = 60_000 + workers * 5_000;
+    await waitFor(() => balanced(redis!, app, shards, workers), startupBudget, () => `${shards} shards balanced over ${workers} workers`, POLL_MS).catch(async (err: Error) => {
+      throw new Error(`${err.message}; ${await describeHeld(redis!, app)}`);
+    });
+    const balancedAt = Date.now();
+    const started = pool.map((w) => loggedAt(w, 'worker started'));
+    const balancedFromStartedS = started.every((t) => t !== undefined) ? seconds(Math.max(...(started as number[])), balancedAt) : undefined;
+    log(`  ${tag} balanced ${seconds(spawnedAt, balancedAt).toFixed(1)} s after the last spawn, ${balancedFromStartedS?.toFixed(1)} s after the last "worker started"`);
+
+    // The steady window: every lease held, nobody joining or leaving, and no traffic (what an idle lease costs).
+    await producer.stop();
+    await new Promise((r) => setTimeout(r, 3000));
+    const windowMs = quick ? 10_000 : 20_000;
+    const before = { kinesis: await endpoint.calls(), calls: await commandCalls(redis), coordinator: cpuSeconds([coordinator]), workers: cpuSeconds(pool), at: Date.now() };
+    await new Promise((r) => setTimeout(r, windowMs));
+    const after = { kinesis: await endpoint.calls(), calls: await commandCalls(redis), coordinator: cpuSeconds([coordinator]), workers: cpuSeconds(pool), at: Date.now() };
+    const windowS = seconds(before.at, after.at);
+    const getRecordsPerLeasePerS = ((after.kinesis.GetRecords ?? 0) - (before.kinesis.GetRecords ?? 0)) / windowS / shards;
+    const perLease: Record<string, number> = {};
+    let total = 0;
+    for (const [name, calls] of after.calls) {
+      // Minus the two INFO calls of the measurement itself.
+      const delta = calls - (before.calls.get(name) ?? 0) - (name === 'info' ? 1 : 0);
+      if (delta <= 0) continue;
+      total += delta;
+      perLease[name] = delta / windowS / shards;
+    }
+    const commandsPerLeasePerS = Object.fromEntries(Object.entries(perLease).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, Number(v.toFixed(3))]));
+    const redisBytesPerLease = ((await usedMemory(redis)) - emptyMemory) / shards;
+    const coordinatorCpuMsPerRound = ((after.coordinator - before.coordinator) * 1000 * DISCOVERY_INTERVAL_MS) / (windowS * 1000);
+    const workerCpuPercentPerLease = ((after.workers - before.workers) / windowS / shards) * 100;
+    log(`  ${tag} steady ${windowS.toFixed(0)} s: ${(total / windowS / shards).toFixed(2)} Redis commands/lease/s ${JSON.stringify(commandsPerLeasePerS)}; workers ${workerCpuPercentPerLease.toFixed(3)} % of a core per lease, ${getRecordsPerLeasePerS.toFixed(2)} GetRecords/lease/s (window ${before.at}..${after.at})`);
+
+    const dashboardUrl = `http://127.0.0.1:${dashboardPort}/api/queues?activeQueue=${LEASE_QUEUE}&status=active&page=1&jobsPerPage=10`;
+    const gets = [];
+    for (let i = 0; i < 5; i++) gets.push(await dashboardGet(dashboardUrl));
+    const dashboardMs = median(gets.map((g) => g.ms));
+
+    producer = new SteadyProducer(endpoint.client, inputArn, { perSecond: Math.max(2, shards / 20), keys: shards * 4, prefix: 'scale2' });
+    producer.start();
+
+    // Join: 25 % more workers.
+    const joining = Math.max(1, Math.round(workers / 4));
+    const joined: CliProcess[] = [];
+    for (let i = 0; i < joining; i++) joined.push(spawn('worker', workerProps));
+    const joinAt = Date.now();
+    pool.push(...joined);
+    await waitFor(() => balanced(redis!, app, shards, pool.length), startupBudget, () => `${shards} shards balanced over ${pool.length} workers after the join`, POLL_MS).catch(async (err: Error) => {
+      throw new Error(`${err.message}; ${await describeHeld(redis!, app)}`);
+    });
+    const joinS = seconds(joinAt);
+    log(`  ${tag} +${joining} workers: balanced ${joinS.toFixed(1)} s after their spawn`);
+
+    // kill -9 of 25 % of the workers: the last of the first ones (the very first may be writing a profile).
+    const killing = Math.max(1, Math.round(pool.length / 4));
+    const killed = pool.splice(1, killing);
+    const killAt = Date.now();
+    for (const w of killed) w.child.kill('SIGKILL');
+    await Promise.all(killed.map((w) => w.exited));
+    await waitFor(() => balanced(redis!, app, shards, pool.length), 120_000, () => `${shards} shards balanced over ${pool.length} survivors after kill -9`, POLL_MS).catch(async (err: Error) => {
+      throw new Error(`${err.message}; ${await describeHeld(redis!, app)}`);
+    });
+    const killS = seconds(killAt);
+    log(`  ${tag} kill -9 of ${killing} workers: balanced again ${killS.toFixed(1)} s later`);
+
+    return {
+      shards,
+      workers,
+      balancedFromSpawnS: seconds(spawnedAt, balancedAt),
+      balancedFromStartedS,
+      joinS,
+      joinedWorkers: joining,
+      killS,
+      killedWorkers: killing,
+      windowS,
+      redisCommandsPerLeasePerS: total / windowS / shards,
+      commandsPerLeasePerS,
+      redisBytesPerLease,
+      coordinatorCpuMsPerRound,
+      workerCpuPercentPerLease,
+      getRecordsPerLeasePerS,
+      dashboardMs,
+      dashboardBytes: gets[0].bytes,
+      loadAverage1m: { before: loadBefore, after: loadavg()[0] },
+    };
+  } finally {
+    if (profileDir) log(`  stopping at ${Date.now()}`);
+    await producer?.stop().catch(() => undefined);
+    // Workers first (a graceful stop hands leases back), in parallel: one by one would take minutes at 32.
+    await Promise.all(processes.slice(1).map((p) => stopCli(p, 10_000)));
+    if (processes[0]) await stopCli(processes[0], 10_000);
+    redis?.disconnect();
+    await endpoint?.stop();
+    await redisServer?.stop();
+  }
+}
+
+function parseSizes(spec: string | undefined): Size[] | undefined {
+  if (!spec) return undefined;
+  return spec.split(',').map((s) => {
+    const [shards, workers] = s.split('x').map(Number);
+    if (!(shards > 0 && workers > 0)) throw new Error(`SHARDFLOW_BENCH_SCALE: "${s}" is not <shards>x<workers>`);
+    return { shards, workers };
+  });
+}
+
+function parseProps(spec: string | undefined): Record<string, string> {
+  if (!spec) return {};
+  return Object.fromEntries(spec.split(',').map((kv) => kv.split('=').map((s) => s.trim()) as [string, string]));
+}
+
+export const scale: Scenario = async ({ quick, log }) => {
+  const sizes = parseSizes(process.env.SHARDFLOW_BENCH_SCALE) ?? (quick ? QUICK : FULL);
+  const extraInput = parseProps(process.env.SHARDFLOW_BENCH_SCALE_PROPS);
+  const results: SizeResult[] = [];
+  for (const size of sizes) results.push(await runSize(size, quick, extraInput, log));
+  const figures: Figure[] = [];
+  for (const r of results) {
+    const at = `${r.shards}/${r.workers}`;
+    // The issue's targets are set at 2,048 shards; smaller sizes are judged against the same per-lease bounds.
+    figures.push(
+      atMost(`${at} balanced after start`, r.balancedFromStartedS ?? r.balancedFromSpawnS, 's', 15),
+      { name: `${at} balanced after spawn`, value: r.balancedFromSpawnS, unit: 's' },
+      { name: `${at} rebalanced after +25 % workers`, value: r.joinS, unit: 's' },
+      { name: `${at} rebalanced after kill -9 of 25 %`, value: r.killS, unit: 's' },
+      atMost(`${at} Redis commands per lease`, r.redisCommandsPerLeasePerS, '/s', 2),
+      { name: `${at} Redis memory per lease`, value: r.redisBytesPerLease, unit: 'bytes' },
+      { name: `${at} coordinator CPU per discovery round`, value: r.coordinatorCpuMsPerRound, unit: 'ms' },
+      atMost(`${at} worker CPU per lease`, r.workerCpuPercentPerLease, '% core', 0.05),
+      { name: `${at} GetRecords per lease`, value: r.getRecordsPerLeasePerS, unit: '/s' },
+      { name: `${at} dashboard lease-queue GET`, value: r.dashboardMs, unit: 'ms' },
+    );
+  }
+  return { scenario: 'scale', figures, details: { sizes: results, extraInput, discoveryIntervalMs: DISCOVERY_INTERVAL_MS } };
+};

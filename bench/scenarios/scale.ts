@@ -43,12 +43,17 @@ import { atMost, median, type Figure, type Scenario } from '../scenario';
 interface Size {
   shards: number;
   workers: number;
+  /** Input properties of this size only. */
+  input?: Record<string, string>;
 }
 
 const FULL: Size[] = [
   { shards: 128, workers: 4 },
   { shards: 512, workers: 16 },
-  { shards: 2048, workers: 32 },
+  // At the 2 s default idle interval 2,048 idle leases need about 5 cores of polling; on the 2-core bench
+  // machine the run never settles, so this size polls idle shards every 10 s (the setting that meets the
+  // per-lease CPU target; it bounds the first record's delay after a quiet spell to 10 s).
+  { shards: 2048, workers: 32, input: { 'source.shard.idle-interval': '10 s' } },
 ];
 const QUICK: Size[] = [{ shards: 64, workers: 2 }];
 const DISCOVERY_INTERVAL_MS = 10_000;
@@ -144,7 +149,7 @@ async function runSize(size: Size, quick: boolean, extraInput: Record<string, st
     endpoint = await MemoryEndpoint.start();
     const inputArn = await endpoint.createStream(uniqueName('scale-in'), shards);
     const outputArn = await endpoint.createStream(uniqueName('scale-out'), 4);
-    const input = { 'source.shard.discovery.interval': `${DISCOVERY_INTERVAL_MS} ms`, ...extraInput };
+    const input = { 'source.shard.discovery.interval': `${DISCOVERY_INTERVAL_MS} ms`, ...size.input, ...extraInput };
     const workerProps = writeProperties(localRunProperties(endpoint.endpoint, inputArn, outputArn, input));
     const dashboardPort = await freePort();
     const coordinatorProps = writeProperties(localRunProperties(endpoint.endpoint, inputArn, outputArn, input, { Dashboard: { enabled: 'true', port: String(dashboardPort) } }));
@@ -224,6 +229,7 @@ async function runSize(size: Size, quick: boolean, extraInput: Record<string, st
     return {
       shards,
       workers,
+      ...(size.input ? { input: size.input } : {}),
       balancedFromSpawnS: seconds(spawnedAt, balancedAt),
       balancedFromStartedS,
       joinS,
@@ -274,7 +280,8 @@ export const scale: Scenario = async ({ quick, log }) => {
   for (const size of sizes) results.push(await runSize(size, quick, extraInput, log));
   const figures: Figure[] = [];
   for (const r of results) {
-    const at = `${r.shards}/${r.workers}`;
+    const idle = r.input?.['source.shard.idle-interval'];
+    const at = `${r.shards}/${r.workers}${idle ? ` (idle interval ${idle})` : ''}`;
     // The issue's targets are set at 2,048 shards; smaller sizes are judged against the same per-lease bounds.
     figures.push(
       atMost(`${at} balanced after start`, r.balancedFromStartedS ?? r.balancedFromSpawnS, 's', 15),

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { readAll, json, type ReadRecord } from '../support/kinesis';
-import { compareDelivery, type Delivery } from '../support/delivery';
+import { compareDelivery, settledOutput, type Delivery } from '../support/delivery';
 import { FaultEndpoint } from '../support/fault-endpoint';
 import { metric, opsUrl, WORKER_UA } from '../support/fault-pipeline';
 import { ClusterHarness } from '../support/harness';
@@ -157,19 +157,7 @@ async function workerPuts(c: Cluster, from: number, to: number, app = WORKER_UA)
 /** Once the producer has stopped: every input id in the output and the output no longer growing. */
 async function delivery(c: Cluster): Promise<{ result: Delivery; input: ReadRecord[]; output: ReadRecord[] }> {
   const input = await readAll(ep.client, c.inArn);
-  let last = -1;
-  const output = await waitFor(
-    async () => {
-      const out = await readAll(ep.client, c.outArn);
-      const done = out.length === last && compareDelivery(input, out).missing.length === 0;
-      last = out.length;
-      return done ? out : undefined;
-    },
-    60_000,
-    () => `every input record in the output (input ${input.length}, output ${last})`,
-    1000,
-    () => assertUp(c),
-  );
+  const output = await settledOutput(ep.client, c.outArn, input, () => assertUp(c));
   return { result: compareDelivery(input, output), input, output };
 }
 

@@ -5,8 +5,8 @@
  * write one shard's records at once, and the flow resumes within the lease timeout plus the failover.
  */
 import type { Redis } from 'ioredis';
-import { readAll, type ReadRecord } from '../support/kinesis';
-import { compareDelivery } from '../support/delivery';
+import { readAll } from '../support/kinesis';
+import { compareDelivery, settledOutput } from '../support/delivery';
 import { FaultEndpoint } from '../support/fault-endpoint';
 import { ClusterHarness } from '../support/harness';
 import { localProperties, writeProperties } from '../support/properties';
@@ -104,19 +104,7 @@ test.each(['command', 'kill'] as const)('the primary fails over mid-stream (%s):
   await producer.stop();
 
   const input = await readAll(ep.client, inArn);
-  let last = -1;
-  const output = await waitFor(
-    async () => {
-      const out: ReadRecord[] = await readAll(ep.client, outArn);
-      const done = out.length === last && compareDelivery(input, out).missing.length === 0;
-      last = out.length;
-      return done ? out : undefined;
-    },
-    60_000,
-    () => `every input record in the output (input ${input.length}, output ${last})`,
-    1000,
-    () => assertUp(all),
-  );
+  const output = await settledOutput(ep.client, outArn, input, () => assertUp(all));
   const result = compareDelivery(input, output);
   expect(result.missing).toEqual([]);
 

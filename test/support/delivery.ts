@@ -1,5 +1,7 @@
 /** Compares what reached the output stream with what was in the input stream. */
-import { json, type ReadRecord } from './kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { json, readAll, type ReadRecord } from './kinesis';
+import { waitFor } from './wait';
 
 export interface Delivery {
   inputCount: number;
@@ -51,4 +53,24 @@ export function compareDelivery(input: readonly ReadRecord[], output: readonly R
     if ((outByKey.get(key) ?? []).join() !== ids.join()) outOfOrderKeys.push(key);
   }
   return { inputCount: input.length, outputCount: output.length, missing, duplicates, outOfOrderKeys };
+}
+
+/**
+ * Waits until every input record is in the output and the output stopped growing (two reads a second
+ * apart see the same count), then returns the output. `check` throws when a process under test died.
+ */
+export async function settledOutput(client: KinesisClient, outArn: string, input: readonly ReadRecord[], check: () => void, timeoutMs = 60_000): Promise<ReadRecord[]> {
+  let last = -1;
+  return waitFor(
+    async () => {
+      const out = await readAll(client, outArn);
+      const settled = out.length === last && compareDelivery(input, out).missing.length === 0;
+      last = out.length;
+      return settled ? out : undefined;
+    },
+    timeoutMs,
+    () => `every input record in the output (input ${input.length}, output ${last})`,
+    1000,
+    check,
+  );
 }

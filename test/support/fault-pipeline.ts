@@ -5,7 +5,7 @@
  * metrics read from a process's /metrics.
  */
 import { readAll, type ReadRecord } from './kinesis';
-import { compareDelivery, type Delivery } from './delivery';
+import { compareDelivery, settledOutput, type Delivery } from './delivery';
 import { FaultEndpoint } from './fault-endpoint';
 import { ClusterHarness } from './harness';
 import { localProperties, writeProperties, type Groups } from './properties';
@@ -128,19 +128,7 @@ export class FaultPipelines {
    */
   async delivery(p: Pipeline, alive: CliProcess[] = [p.coordinator, ...p.workers]): Promise<{ result: Delivery; output: ReadRecord[] }> {
     const input = await readAll(this.ep.client, p.inArn);
-    let last = -1;
-    const output = await waitFor(
-      async () => {
-        const out = await readAll(this.ep.client, p.outArn);
-        const settled = out.length === last && compareDelivery(input, out).missing.length === 0;
-        last = out.length;
-        return settled ? out : undefined;
-      },
-      60_000,
-      () => `every input record in the output (input ${input.length}, output ${last})`,
-      1000,
-      () => assertUp(alive),
-    );
+    const output = await settledOutput(this.ep.client, p.outArn, input, () => assertUp(alive));
     return { result: compareDelivery(input, output), output };
   }
 

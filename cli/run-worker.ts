@@ -65,7 +65,8 @@ export async function runWorker(opts: CommonOptions & OpsOptions): Promise<void>
     await ops.stop();
     probe.destroy();
     outputProbe.destroy();
-    await redis.quit();
+    // Everything is handed over by now: a QUIT that cannot be delivered (Redis failing over) is no failed stop.
+    await redis.quit().catch(() => redis.disconnect());
     log.info('worker stopped cleanly');
   });
   await worker.start();

@@ -30,6 +30,7 @@ import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { freePort } from '../../cli/local/free-port';
 import { startRedisServer, type RedisServer } from '../../cli/local/redis-server';
+import { parseDuration } from '../../shared/config/units';
 import { LEASE_QUEUE } from '../../shared/redis/keys';
 import { spawnCli, stopCli, type CliProcess } from '../../test/support/cli';
 import { SteadyProducer } from '../../test/support/producer';
@@ -57,6 +58,8 @@ const FULL: Size[] = [
 ];
 const QUICK: Size[] = [{ shards: 64, workers: 2 }];
 const DISCOVERY_INTERVAL_MS = 10_000;
+/** `source.shard.idle-interval`'s default. */
+const IDLE_INTERVAL_DEFAULT_MS = 2_000;
 const POLL_MS = 250;
 
 export interface SizeResult extends Size {
@@ -76,6 +79,8 @@ export interface SizeResult extends Size {
   getRecordsPerLeasePerS: number;
   dashboardMs: number;
   dashboardBytes: number;
+  /** [seconds, live workers, leases held, fewest, most] about once a second while balancing (see BalanceTrace). */
+  traces: { start: number[][]; join: number[][]; kill: number[][] };
   loadAverage1m: { before: number; after: number };
 }
 
@@ -99,11 +104,29 @@ function cpuSeconds(processes: readonly CliProcess[]): number {
   return processes.reduce((sum, p) => sum + (readProcess(p.child.pid!)?.cpuSeconds ?? 0), 0);
 }
 
+/**
+ * How a balancing went, about once a second: [seconds since its start, live workers, leases held, the
+ * fewest and the most one worker holds], so a slow balance shows whether taking, handing over or a
+ * straggler took the time.
+ */
+class BalanceTrace {
+  readonly samples: number[][] = [];
+  private readonly startedAt = Date.now();
+
+  note(workers: number, counts: number[]): void {
+    const atS = Math.round((Date.now() - this.startedAt) / 100) / 10;
+    const last = this.samples.at(-1);
+    if (last && atS - last[0] < 1) return;
+    this.samples.push([atS, workers, counts.reduce((a, b) => a + b, 0), counts.length ? Math.min(...counts) : 0, counts.length ? Math.max(...counts) : 0]);
+  }
+}
+
 /** Leases per live worker, if every shard is held by exactly one of `expected` workers and shares differ by at most one. */
-async function balanced(redis: Redis, app: string, shards: number, expected: number): Promise<boolean> {
+async function balanced(redis: Redis, app: string, shards: number, expected: number, trace?: BalanceTrace): Promise<boolean> {
   const held = await statusLeases(redis, app);
-  if (held.size !== expected) return false;
   const counts = [...held.values()].map((l) => l.length);
+  trace?.note(held.size, counts);
+  if (held.size !== expected) return false;
   const distinct = new Set([...held.values()].flat());
   return distinct.size === shards && counts.reduce((a, b) => a + b, 0) === shards && Math.max(...counts) - Math.min(...counts) <= 1;
 }
@@ -149,7 +172,7 @@ async function runSize(size: Size, quick: boolean, extraInput: Record<string, st
     endpoint = await MemoryEndpoint.start();
     const inputArn = await endpoint.createStream(uniqueName('scale-in'), shards);
     const outputArn = await endpoint.createStream(uniqueName('scale-out'), 4);
-    const input = { 'source.shard.discovery.interval': `${DISCOVERY_INTERVAL_MS} ms`, ...size.input, ...extraInput };
+    const input: Record<string, string> = { 'source.shard.discovery.interval': `${DISCOVERY_INTERVAL_MS} ms`, ...size.input, ...extraInput };
     const workerProps = writeProperties(localRunProperties(endpoint.endpoint, inputArn, outputArn, input));
     const dashboardPort = await freePort();
     const coordinatorProps = writeProperties(localRunProperties(endpoint.endpoint, inputArn, outputArn, input, { Dashboard: { enabled: 'true', port: String(dashboardPort) } }));
@@ -162,7 +185,8 @@ async function runSize(size: Size, quick: boolean, extraInput: Record<string, st
     for (let i = 0; i < workers; i++) pool.push(spawn('worker', workerProps));
     const spawnedAt = Date.now();
     const startupBudget = 60_000 + workers * 5_000;
-    await waitFor(() => balanced(redis!, app, shards, workers), startupBudget, () => `${shards} shards balanced over ${workers} workers`, POLL_MS).catch(async (err: Error) => {
+    const startTrace = new BalanceTrace();
+    await waitFor(() => balanced(redis!, app, shards, workers, startTrace), startupBudget, () => `${shards} shards balanced over ${workers} workers`, POLL_MS).catch(async (err: Error) => {
       throw new Error(`${err.message}; ${await describeHeld(redis!, app)}`);
     });
     const balancedAt = Date.now();
@@ -172,7 +196,10 @@ async function runSize(size: Size, quick: boolean, extraInput: Record<string, st
 
     // The steady window: every lease held, nobody joining or leaving, and no traffic (what an idle lease costs).
     await producer.stop();
-    await new Promise((r) => setTimeout(r, 3000));
+    // Idle means backed off: a shard's pause doubles from the empty-records interval up to the idle
+    // interval (about 1.3 idle intervals to get there), so the window opens once every shard has had time to.
+    const idleMs = parseDuration(input['source.shard.idle-interval'] ?? '') ?? IDLE_INTERVAL_DEFAULT_MS;
+    await new Promise((r) => setTimeout(r, 3000 + 1.5 * idleMs));
     const windowMs = quick ? 10_000 : 20_000;
     const before = { kinesis: await endpoint.calls(), calls: await commandCalls(redis), coordinator: cpuSeconds([coordinator]), workers: cpuSeconds(pool), at: Date.now() };
     await new Promise((r) => setTimeout(r, windowMs));
@@ -208,7 +235,8 @@ async function runSize(size: Size, quick: boolean, extraInput: Record<string, st
     for (let i = 0; i < joining; i++) joined.push(spawn('worker', workerProps));
     const joinAt = Date.now();
     pool.push(...joined);
-    await waitFor(() => balanced(redis!, app, shards, pool.length), startupBudget, () => `${shards} shards balanced over ${pool.length} workers after the join`, POLL_MS).catch(async (err: Error) => {
+    const joinTrace = new BalanceTrace();
+    await waitFor(() => balanced(redis!, app, shards, pool.length, joinTrace), startupBudget, () => `${shards} shards balanced over ${pool.length} workers after the join`, POLL_MS).catch(async (err: Error) => {
       throw new Error(`${err.message}; ${await describeHeld(redis!, app)}`);
     });
     const joinS = seconds(joinAt);
@@ -218,9 +246,10 @@ async function runSize(size: Size, quick: boolean, extraInput: Record<string, st
     const killing = Math.max(1, Math.round(pool.length / 4));
     const killed = pool.splice(1, killing);
     const killAt = Date.now();
+    const killTrace = new BalanceTrace();
     for (const w of killed) w.child.kill('SIGKILL');
     await Promise.all(killed.map((w) => w.exited));
-    await waitFor(() => balanced(redis!, app, shards, pool.length), 120_000, () => `${shards} shards balanced over ${pool.length} survivors after kill -9`, POLL_MS).catch(async (err: Error) => {
+    await waitFor(() => balanced(redis!, app, shards, pool.length, killTrace), 120_000, () => `${shards} shards balanced over ${pool.length} survivors after kill -9`, POLL_MS).catch(async (err: Error) => {
       throw new Error(`${err.message}; ${await describeHeld(redis!, app)}`);
     });
     const killS = seconds(killAt);
@@ -245,6 +274,7 @@ async function runSize(size: Size, quick: boolean, extraInput: Record<string, st
       getRecordsPerLeasePerS,
       dashboardMs,
       dashboardBytes: gets[0].bytes,
+      traces: { start: startTrace.samples, join: joinTrace.samples, kill: killTrace.samples },
       loadAverage1m: { before: loadBefore, after: loadavg()[0] },
     };
   } finally {

@@ -36,6 +36,9 @@ export function createKinesisClient(config: AwsClientConfig, options: { streamin
     credentials: credentialsProvider(config.credentials, config.region),
     // GetRecords, PutRecords and SubscribeToShard events read and written without the schema walk (see the module).
     protocol: HotPathKinesisProtocol,
+    // Build each command's middleware chain once per command class instead of on every send (about 10 % of
+    // an idle GetRecords call's CPU). Safe because shardflow never adds middleware after a client's first send.
+    cacheMiddleware: true,
     // shardflow retries throttling and transient errors itself, with its own backoff and metrics.
     maxAttempts: 1,
     requestHandler: http2

@@ -79,6 +79,9 @@ export interface SizeResult extends Size {
   getRecordsPerLeasePerS: number;
   dashboardMs: number;
   dashboardBytes: number;
+  /** Milliseconds from putting QUIET_RECORDS records on idle shards until the last one was written out. */
+  quietSpellMs: number;
+  idleIntervalMs: number;
   /** [seconds, live workers, leases held, fewest, most] about once a second while balancing (see BalanceTrace). */
   traces: { start: number[][]; join: number[][]; kill: number[][] };
   loadAverage1m: { before: number; after: number };
@@ -134,6 +137,28 @@ async function balanced(redis: Redis, app: string, shards: number, expected: num
 async function describeHeld(redis: Redis, app: string): Promise<string> {
   const held = await statusLeases(redis, app);
   return `${held.size} live workers holding ${[...held.values()].map((l) => l.length).join('/')}`;
+}
+
+/** Records put on backed-off shards at once (each key on its own shard, most likely). */
+const QUIET_RECORDS = 8;
+
+/** Puts QUIET_RECORDS records after the quiet spell and returns when the last one was written out, in ms after the put. */
+async function firstRecordsAfterQuiet(endpoint: MemoryEndpoint, inputArn: string, outputArn: string, idleMs: number): Promise<number> {
+  const output = outputArn.slice(outputArn.lastIndexOf('/') + 1);
+  const before = (await endpoint.stats(output)).records;
+  const putAt = Date.now();
+  const entries = Array.from({ length: QUIET_RECORDS }, (_, i) => {
+    const key = `quiet-${i}-${putAt}`;
+    return { PartitionKey: key, Data: Buffer.from(JSON.stringify({ event_time: new Date(putAt).toISOString(), ticker: 'AMZN', price: i, id: key, key })) };
+  });
+  await endpoint.putAll(inputArn, entries);
+  let lastArrivalMs = 0;
+  await waitFor(async () => {
+    const out = await endpoint.stats(output);
+    lastArrivalMs = out.lastArrivalMs ?? 0;
+    return out.records >= before + QUIET_RECORDS;
+  }, idleMs + 30_000, () => `${QUIET_RECORDS} records after the quiet spell written out`, 100);
+  return lastArrivalMs - putAt;
 }
 
 async function dashboardGet(url: string): Promise<{ ms: number; bytes: number }> {
@@ -226,6 +251,10 @@ async function runSize(size: Size, quick: boolean, extraInput: Record<string, st
     for (let i = 0; i < 5; i++) gets.push(await dashboardGet(dashboardUrl));
     const dashboardMs = median(gets.map((g) => g.ms));
 
+    // The price of the idle interval: records that end the quiet spell wait at most one idle interval.
+    const quietSpell = await firstRecordsAfterQuiet(endpoint, inputArn, outputArn, idleMs);
+    log(`  ${tag} ${QUIET_RECORDS} records after the quiet spell: all written ${(quietSpell / 1000).toFixed(1)} s after they were put (idle interval ${idleMs / 1000} s)`);
+
     producer = new SteadyProducer(endpoint.client, inputArn, { perSecond: Math.max(2, shards / 20), keys: shards * 4, prefix: 'scale2' });
     producer.start();
 
@@ -274,6 +303,8 @@ async function runSize(size: Size, quick: boolean, extraInput: Record<string, st
       getRecordsPerLeasePerS,
       dashboardMs,
       dashboardBytes: gets[0].bytes,
+      quietSpellMs: quietSpell,
+      idleIntervalMs: idleMs,
       traces: { start: startTrace.samples, join: joinTrace.samples, kill: killTrace.samples },
       loadAverage1m: { before: loadBefore, after: loadavg()[0] },
     };
@@ -324,6 +355,8 @@ export const scale: Scenario = async ({ quick, log }) => {
       atMost(`${at} worker CPU per lease`, r.workerCpuPercentPerLease, '% core', 0.05),
       { name: `${at} GetRecords per lease`, value: r.getRecordsPerLeasePerS, unit: '/s' },
       { name: `${at} dashboard lease-queue GET`, value: r.dashboardMs, unit: 'ms' },
+      // Ending a quiet spell costs at most one idle interval (plus the read and the write).
+      atMost(`${at} first records after a quiet spell (idle interval ${r.idleIntervalMs / 1000} s)`, r.quietSpellMs / 1000, 's', r.idleIntervalMs / 1000 + 1),
     );
   }
   return { scenario: 'scale', figures, details: { sizes: results, extraInput, discoveryIntervalMs: DISCOVERY_INTERVAL_MS } };

@@ -1,4 +1,4 @@
-import { duplicateRedis } from '../shared/redis/connection';
+import { duplicateRedis, isRedisError } from '../shared/redis/connection';
 import { Coordinator } from '../coordinator/coordinator';
 import { ConfigError } from '../shared/config/config-error';
 import { ConsumerNotReady } from '../shared/aws/efo-consumer';
@@ -43,6 +43,7 @@ export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<
   } catch (err) {
     if (err instanceof ConfigError || err instanceof StateLostError) throw err;
     if (err instanceof ConsumerNotReady) throw new FatalError(`cannot prepare the EFO consumer: ${err.message}`);
+    if (isRedisError(err)) throw new FatalError(`Redis refused the coordinator's start (${safeRedisUrl(ctx.redisUrl)}): ${(err as Error).message}`);
     throw new FatalError(`cannot list the shards of ${config.input.stream.arn}: ${describeError(err)}`);
   }
   replayer.start();

@@ -1,4 +1,4 @@
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, ReplyError, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { parseRedisUrl, type RedisTarget } from './redis-url';
 
 /**
@@ -18,6 +18,17 @@ export function createRedis(url: string, options: RedisOptions = {}): RedisClien
 }
 
 /** A second connection with the same settings (BullMQ's blocking reads and QueueEvents need their own). */
+/**
+ * Whether an error came from Redis rather than from the code that called it: a reply error (CROSSSLOT on
+ * a cluster, READONLY on a demoted primary, OOM, NOSCRIPT...) or ioredis giving up on a connection, so a
+ * start-up failure can name Redis instead of the Kinesis call that ran beside it.
+ */
+export function isRedisError(err: unknown): boolean {
+  if (err instanceof ReplyError) return true;
+  const e = err as { name?: unknown; message?: unknown } | null;
+  return e?.name === 'MaxRetriesPerRequestError' || (typeof e?.message === 'string' && /^(Connection is closed|Stream isn't writeable)/.test(e.message));
+}
+
 export function duplicateRedis(redis: RedisClient): RedisClient {
   return redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
 }

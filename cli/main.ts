@@ -27,7 +27,9 @@ export function buildProgram(): Command {
     .showHelpAfterError();
 
   withOps(withCommon(program.command('coordinator').description('list shards and keep one lease per shard in the lease queue'))).action(async (opts) => (await import('./run-coordinator')).runCoordinator(opts));
-  withOps(withCommon(program.command('worker').description('take shard leases, read, transform and write records'))).action(async (opts) => (await import('./run-worker')).runWorker(opts));
+  withOps(withCommon(program.command('worker').description('take shard leases, read, transform and write records')))
+    .option('--coordinate', 'also run a coordinator in this process (one leads, the others stand by), so a fleet needs one kind of process')
+    .action(async (opts) => (await import('./run-worker')).runWorker(opts));
   withCommon(program.command('generate').description('write stock records like the reference stock.py to the input stream'))
     .option('--count <n>', 'records to write (default: until stopped)')
     .option('--rate <r>', 'records per second', '100')

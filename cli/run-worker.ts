@@ -13,7 +13,12 @@ import { selfManagedError } from '../coordinator/efo-consumer-lifecycle';
 import { connectRedis } from './services';
 import { startOps, type OpsOptions } from './ops';
 
-export async function runWorker(opts: CommonOptions & OpsOptions): Promise<void> {
+export interface WorkerOptions extends CommonOptions, OpsOptions {
+  /** Also run a coordinator in this process (see CoordinatorRole). */
+  coordinate?: boolean;
+}
+
+export async function runWorker(opts: WorkerOptions): Promise<void> {
   const ctx = resolveContext(opts);
   const id = workerId('worker');
   const log = createLogger('worker', { app: ctx.app, worker: id });
@@ -58,9 +63,17 @@ export async function runWorker(opts: CommonOptions & OpsOptions): Promise<void>
     },
   });
   started.worker = worker;
+  // With --coordinate, the coordinator's part runs here too, with its own id and log lines, so it leads or
+  // stands by like any coordinator; it stops after the worker has handed its leases over.
+  const coordinatorId = workerId('coordinator');
+  const coordinatorLog = createLogger('coordinator', { app: ctx.app, coordinator: coordinatorId });
+  const coordinator = opts.coordinate
+    ? new (await import('./coordinator-role')).CoordinatorRole({ config, keys: ctx.keys, redis, redisUrl: ctx.redisUrl, id: coordinatorId, log: coordinatorLog, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(coordinatorLog) })
+    : undefined;
   const stop = onShutdownSignal(async (reason) => {
     log.info({ reason }, 'worker stopping');
     await worker.stop();
+    await coordinator?.stop();
     outputStream.stop();
     await ops.stop();
     probe.destroy();
@@ -69,6 +82,8 @@ export async function runWorker(opts: CommonOptions & OpsOptions): Promise<void>
     await redis.quit().catch(() => redis.disconnect());
     log.info('worker stopped cleanly');
   });
+  // The coordinator first: at the application's first start it creates the state the worker waits for.
+  await coordinator?.start();
   await worker.start();
   log.info({ input: config.input.stream.arn, output: config.output.stream.arn, reader: config.input.readerType, redis: safeRedisUrl(ctx.redisUrl) }, 'worker running');
 }

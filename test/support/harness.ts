@@ -33,9 +33,9 @@ export class ClusterHarness {
     return app;
   }
 
-  /** Starts `shardflow <command>` for the app; stopped after the test if it is still running. */
-  start(command: string, properties: string, app: string, env: NodeJS.ProcessEnv = {}, redisUrl = REDIS_URL): CliProcess {
-    const p = spawnCli([command, '--properties', properties, '--redis', redisUrl, '--app', app], env);
+  /** Starts `shardflow <command> [flags]` for the app; stopped after the test if it is still running. */
+  start(command: string, properties: string, app: string, env: NodeJS.ProcessEnv = {}, redisUrl = REDIS_URL, flags: string[] = []): CliProcess {
+    const p = spawnCli([command, ...flags, '--properties', properties, '--redis', redisUrl, '--app', app], env);
     this.running.push(p);
     return p;
   }

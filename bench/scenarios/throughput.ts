@@ -5,9 +5,10 @@
  * stream, one after the other in the same run:
  *   - floor: `bench/floor.ts`, a plain GetRecords → PutRecords loop per shard, no Redis, no transform;
  *   - POLLING and EFO: a shardflow coordinator and one worker, full transform, checkpoints and leases;
+ *     POLLING also as one `worker --coordinate` process (both roles in one Node runtime, as the peer);
  *   - peer: `bench/peer/lifion-copier.ts`, lifion-kinesis's polling consumer with the same transform, its
  *     own putRecords, and its leases and checkpoints in an in-process dynalite (DynamoDB in memory).
- * The full run repeats POLLING and the peer back to back for `PEER_ROUNDS` rounds and compares them by
+ * The full run repeats POLLING (both shapes) and the peer back to back for `PEER_ROUNDS` rounds and compares them by
  * the median of the rounds' ratios; the quick run does one round.
  * Rates are measured between the first and the last arrival in the output stream, so start-up (module
  * loading, lease taking) does not count; CPU seconds are the copying processes' own over the same window
@@ -131,25 +132,28 @@ async function peer(kinesis: MemoryEndpoint, records: number, timeoutMs: number)
 
 /**
  * One shardflow copy on the bench endpoint: a coordinator and one measured worker with `groups`, until
- * `records` user records reached `output`. The other scenarios (hot key, aggregation) copy through it too.
+ * `records` user records reached `output`; with `oneProcess`, a single `worker --coordinate` process
+ * instead. The other scenarios (hot key, aggregation) copy through it too.
  * BENCH_PROFILE_DIR=<dir> leaves a V8 CPU profile of each measured worker there, named after `label`
  * (open it in Chrome DevTools).
  */
-export async function shardflowCopy(kinesis: MemoryEndpoint, contender: string, label: string, groups: Groups, output: string, records: number, timeoutMs: number): Promise<CopyRun> {
+export async function shardflowCopy(kinesis: MemoryEndpoint, contender: string, label: string, groups: Groups, output: string, records: number, timeoutMs: number, oneProcess = false): Promise<CopyRun> {
   const run = new BenchProcesses();
   try {
     const app = run.app(`bench-${label}`);
     const properties = writeProperties(groups);
     const started = Date.now();
-    const coordinator = run.shardflow('coordinator', properties, app);
-    await waitForLog(coordinator, 'coordinator started', 30_000);
+    const coordinator = oneProcess ? undefined : run.shardflow('coordinator', properties, app);
+    if (coordinator) await waitForLog(coordinator, 'coordinator started', 30_000);
     const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=worker-${label}-${Date.now()}.cpuprofile`] : [];
-    const worker = run.shardflow('worker', properties, app, { env: { LOG_LEVEL: 'warn' }, nodeArgs: profile });
+    const worker = run.shardflow('worker', properties, app, { env: { LOG_LEVEL: oneProcess ? 'info' : 'warn' }, nodeArgs: profile, flags: oneProcess ? ['--coordinate'] : [] });
+    if (!coordinator) await waitForLog(worker, 'coordinator started', 30_000);
+    const roles = coordinator ? ([['coordinator', coordinator], ['worker', worker]] as const) : ([['worker --coordinate', worker]] as const);
     // The coordinator and the worker together, as the peer's one process is measured whole; each apart too.
-    const monitor = new ProcessMonitor([coordinator.child.pid!, worker.child.pid!], 100);
-    const parts = { coordinator: new ProcessMonitor(coordinator.child.pid!, 100), worker: new ProcessMonitor(worker.child.pid!, 100) };
+    const monitor = new ProcessMonitor(roles.map(([, p]) => p.child.pid!), 100);
+    const parts = coordinator ? { coordinator: new ProcessMonitor(coordinator.child.pid!, 100), worker: new ProcessMonitor(worker.child.pid!, 100) } : undefined;
     return await measure(kinesis, contender, output, records, monitor, timeoutMs, started, () => {
-      for (const [role, p] of [['coordinator', coordinator], ['worker', worker]] as const) {
+      for (const [role, p] of roles) {
         if (p.child.exitCode !== null) throw new Error(`shardflow ${role} exited with ${p.child.exitCode}:\n${p.output().slice(-2000)}`);
       }
     }, parts);
@@ -158,9 +162,10 @@ export async function shardflowCopy(kinesis: MemoryEndpoint, contender: string, 
   }
 }
 
-async function shardflow(kinesis: MemoryEndpoint, reader: 'POLLING' | 'EFO', records: number, timeoutMs: number): Promise<CopyRun> {
+async function shardflow(kinesis: MemoryEndpoint, reader: 'POLLING' | 'EFO', records: number, timeoutMs: number, oneProcess = false): Promise<CopyRun> {
   const s = await prefilled(kinesis, reader.toLowerCase(), records);
-  return shardflowCopy(kinesis, `shardflow ${reader}`, reader.toLowerCase(), benchProperties(kinesis.endpoint, s.inputArn, s.outputArn, reader), s.output, records, timeoutMs);
+  const contender = oneProcess ? `shardflow ${reader}, one process (worker --coordinate)` : `shardflow ${reader}`;
+  return shardflowCopy(kinesis, contender, `${reader.toLowerCase()}${oneProcess ? '-one' : ''}`, benchProperties(kinesis.endpoint, s.inputArn, s.outputArn, reader), s.output, records, timeoutMs, oneProcess);
 }
 
 /** The run with the median rate (its CPU and RSS go with it); for an even count, the lower middle one. */
@@ -175,7 +180,7 @@ export const throughput: Scenario = async ({ quick, log }) => {
   const rounds = quick ? 1 : PEER_ROUNDS;
   const kinesis = await MemoryEndpoint.start();
   const runs: CopyRun[] = [];
-  const pairs: Array<{ polling: CopyRun; peer: CopyRun }> = [];
+  const pairs: Array<{ polling: CopyRun; one: CopyRun; peer: CopyRun }> = [];
   const report = (r: CopyRun) => {
     const parts = r.processes ? ` (${Object.entries(r.processes).map(([name, p]) => `${name} ${p.cpuSecondsPer1000.toFixed(3)} CPU s, ${p.peakRssMiB.toFixed(0)} MiB`).join('; ')})` : '';
     log(`  ${r.contender}: ${Math.round(r.recordsPerSecond).toLocaleString('en-US')} records/s, ${r.cpuSecondsPer1000.toFixed(3)} CPU s per 1,000, peak RSS ${r.peakRssMiB.toFixed(0)} MiB${parts}`);
@@ -188,18 +193,20 @@ export const throughput: Scenario = async ({ quick, log }) => {
     base = report(await floor(kinesis, records, timeoutMs));
     efo = report(await shardflow(kinesis, 'EFO', records, timeoutMs));
     for (let round = 1; round <= rounds; round++) {
-      if (rounds > 1) log(`  round ${round} of ${rounds}: shardflow POLLING, then ${PEER}`);
+      if (rounds > 1) log(`  round ${round} of ${rounds}: shardflow POLLING (coordinator + worker, then one process), then ${PEER}`);
       const polling = report(await shardflow(kinesis, 'POLLING', records, timeoutMs));
-      pairs.push({ polling, peer: report(await peer(kinesis, records, timeoutMs)) });
+      const one = report(await shardflow(kinesis, 'POLLING', records, timeoutMs, true));
+      pairs.push({ polling, one, peer: report(await peer(kinesis, records, timeoutMs)) });
     }
   } finally {
     await kinesis.stop();
   }
   const polling = medianRun(pairs.map((p) => p.polling));
+  const one = medianRun(pairs.map((p) => p.one));
   const other = medianRun(pairs.map((p) => p.peer));
   const figures: Figure[] = [];
-  for (const r of [base, polling, efo, other]) {
-    const of = rounds > 1 && (r === polling || r === other) ? ' (median round)' : '';
+  for (const r of [base, polling, one, efo, other]) {
+    const of = rounds > 1 && r !== base && r !== efo ? ' (median round)' : '';
     figures.push({ name: `${r.contender} records/s${of}`, value: r.recordsPerSecond, unit: 'records/s' });
     figures.push({ name: `${r.contender} CPU per 1,000 records${of}`, value: r.cpuSecondsPer1000, unit: 'CPU s' });
     figures.push({ name: `${r.contender} peak RSS${of}`, value: r.peakRssMiB, unit: 'MiB' });
@@ -216,11 +223,18 @@ export const throughput: Scenario = async ({ quick, log }) => {
     cpuPerRecord: median(pairs.map((p) => p.polling.cpuSecondsPer1000 / p.peer.cpuSecondsPer1000)),
     peakRss: median(pairs.map((p) => p.polling.peakRssMiB / p.peer.peakRssMiB)),
     workerPeakRss: median(pairs.map((p) => (p.polling.processes?.worker?.peakRssMiB ?? p.polling.peakRssMiB) / p.peer.peakRssMiB)),
+    oneProcessThroughput: median(pairs.map((p) => p.one.recordsPerSecond / p.peer.recordsPerSecond)),
+    oneProcessCpuPerRecord: median(pairs.map((p) => p.one.cpuSecondsPer1000 / p.peer.cpuSecondsPer1000)),
+    oneProcessPeakRss: median(pairs.map((p) => p.one.peakRssMiB / p.peer.peakRssMiB)),
   };
   const over = rounds > 1 ? `, median of ${rounds} rounds` : '';
   figures.push(atLeast(`POLLING / peer records/s${over}`, ratios.throughput, 'x', 1.3));
   figures.push(atMost(`POLLING / peer CPU per record${over}`, ratios.cpuPerRecord, 'x', 0.99));
   figures.push(atMost(`POLLING (coordinator + worker) / peer peak RSS${over}`, ratios.peakRss, 'x', 0.99));
   figures.push({ name: `POLLING worker alone / peer peak RSS${over}`, value: ratios.workerPeakRss, unit: 'x' });
+  // The same copy by one `worker --coordinate` process, the deployment whose shape matches the peer's.
+  figures.push(atLeast(`POLLING one process / peer records/s${over}`, ratios.oneProcessThroughput, 'x', 1.3));
+  figures.push(atMost(`POLLING one process / peer CPU per record${over}`, ratios.oneProcessCpuPerRecord, 'x', 0.99));
+  figures.push(atMost(`POLLING one process / peer peak RSS${over}`, ratios.oneProcessPeakRss, 'x', 0.99));
   return { scenario: 'throughput', figures, details: { records, shards: SHARDS, rounds, peer: PEER, ratios, runs } };
 };

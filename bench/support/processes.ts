@@ -138,8 +138,8 @@ export class BenchProcesses {
    * `shardflow <command> --properties <file> --redis <url> --app <app>`, logging JSON, metrics on a free
    * port; `env` adds variables (a log level, say) and `nodeArgs` go to node itself (`--cpu-prof`).
    */
-  shardflow(command: 'coordinator' | 'worker', properties: string, app: string, options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): CliProcess {
-    const p = spawnCli([command, '--properties', properties, '--redis', REDIS_URL, '--app', app], { METRICS_PORT: '0', SHARDFLOW_LOG_FORMAT: 'json', ...options.env }, options.nodeArgs);
+  shardflow(command: 'coordinator' | 'worker', properties: string, app: string, options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; flags?: string[] } = {}): CliProcess {
+    const p = spawnCli([command, ...(options.flags ?? []), '--properties', properties, '--redis', REDIS_URL, '--app', app], { METRICS_PORT: '0', SHARDFLOW_LOG_FORMAT: 'json', ...options.env }, options.nodeArgs);
     track(p.child, running);
     this.started.push(p);
     return p;

@@ -18,8 +18,8 @@ export interface ShardReader {
   readonly kind: 'POLLING' | 'EFO';
   /**
    * The next batch, possibly empty; waits between calls as the reader's settings say. `maxRecords` is
-   * how many records the caller has room for now: a reader that chooses its batch size (polling) asks
-   * for no more; one that is pushed batches (EFO) may ignore it.
+   * how many records the caller has room for now: the batch holds no more. Polling asks for no more;
+   * EFO, which the service pushes events of its own size, returns an event in parts of at most this.
    */
   next(signal: AbortSignal, maxRecords?: number): Promise<RecordBatch>;
   close(): Promise<void>;

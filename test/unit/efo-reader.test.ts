@@ -369,6 +369,101 @@ describe('EfoReader: events', () => {
   });
 });
 
+describe('EfoReader: at most maxRecords per call (the sink share bounds what an event puts in memory)', () => {
+  it('returns an event larger than maxRecords in parts, pulling nothing more from the stream until its last part is returned', async () => {
+    const { subscriber, reader } = setup();
+    const signal = lease().signal;
+    let next = track(reader.next(signal, 4));
+    await flush();
+    subscriber.serve(10);
+    // The service has the next event ready: the reader must still not pull it while part of the last one is held.
+    subscriber.serve(3);
+    await flush();
+    expect(seqsOf(next)).toEqual([0, 1, 2, 3]);
+    expect(subscriber.stream().nextCalls).toBe(1);
+    next = track(reader.next(signal, 4));
+    await flush();
+    expect(seqsOf(next)).toEqual([4, 5, 6, 7]);
+    expect(subscriber.stream().nextCalls).toBe(1);
+    // A smaller share (more shards now) is honoured from the held part on.
+    next = track(reader.next(signal, 1));
+    await flush();
+    expect(seqsOf(next)).toEqual([8]);
+    next = track(reader.next(signal, 4));
+    await flush();
+    expect(seqsOf(next)).toEqual([9]);
+    expect(subscriber.stream().nextCalls).toBe(1);
+    next = track(reader.next(signal, 4));
+    await flush();
+    expect(seqsOf(next)).toEqual([10, 11, 12]);
+    expect(subscriber.stream().nextCalls).toBe(2);
+    expect(subscriber.calls).toHaveLength(1);
+  });
+
+  it('a subscription that expires while part of an event is held: the held records come first, then it resumes after the whole event', async () => {
+    const { subscriber, reader } = setup({ settings: { maxSubscriptionMs: 5000 } });
+    const signal = lease().signal;
+    let next = track(reader.next(signal, 3));
+    await flush();
+    subscriber.serve(7);
+    await flush();
+    expect(seqsOf(next)).toEqual([0, 1, 2]);
+    await advance(5000);
+    expect(subscriber.calls[0].signal.aborted).toBe(true);
+    // The held records are returned although their subscription is gone; nothing is re-read.
+    next = track(reader.next(signal, 3));
+    await flush();
+    expect(seqsOf(next)).toEqual([3, 4, 5]);
+    next = track(reader.next(signal, 3));
+    await flush();
+    expect(seqsOf(next)).toEqual([6]);
+    expect(subscriber.calls).toHaveLength(1);
+    next = track(reader.next(signal, 3));
+    await flush();
+    expect(subscriber.calls).toHaveLength(2);
+    expect(subscriber.calls[1].start).toEqual({ Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(6) });
+    subscriber.serve(2);
+    await flush();
+    expect(seqsOf(next)).toEqual([7, 8]);
+  });
+
+  it('ends the shard only with the last part of the closing event', async () => {
+    const { subscriber, reader } = setup();
+    const signal = lease().signal;
+    let next = track(reader.next(signal, 2));
+    await flush();
+    subscriber.stream().push(ev([0, 1, 2], null, { ChildShards: [{ ShardId: 'shardId-000000000002', ParentShards: [SHARD], HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' } }] }));
+    await flush();
+    expect(batchOf(next)).toEqual({ records: [expect.objectContaining({ sequenceNumber: seq(0) }), expect.objectContaining({ sequenceNumber: seq(1) })], millisBehindLatest: 0, shardEnded: false, childShardIds: [] });
+    expect(subscriber.calls[0].signal.aborted).toBe(false);
+    next = track(reader.next(signal, 2));
+    await flush();
+    expect(batchOf(next)).toEqual({ records: [expect.objectContaining({ sequenceNumber: seq(2) })], millisBehindLatest: 0, shardEnded: true, childShardIds: ['shardId-000000000002'] });
+    expect(subscriber.calls[0].signal.aborted).toBe(true);
+  });
+
+  it('drops the held part when the lease ends: the next owner reads it from the checkpoint', async () => {
+    const { subscriber, reader } = setup();
+    const owner = lease();
+    const next = track(reader.next(owner.signal, 2));
+    await flush();
+    subscriber.serve(5);
+    await flush();
+    expect(seqsOf(next)).toEqual([0, 1]);
+    owner.abort();
+    const after = track(reader.next(owner.signal, 2));
+    await flush();
+    expect(batchOf(after)).toEqual(EMPTY);
+    await reader.close();
+    const again = track(reader.next(lease().signal, 2));
+    await advance(1000); // the gap between two subscribe calls
+    // After close() nothing of the old event is handed out: a new subscription from the start position.
+    expect(again.done).toBe(false);
+    expect(subscriber.calls).toHaveLength(2);
+    expect(subscriber.calls[1].start).toEqual({ Type: 'TRIM_HORIZON' });
+  });
+});
+
 describe('EfoReader: re-subscribing', () => {
   it('re-subscribes after the last continuation when the service ends the stream; nothing skipped or repeated', async () => {
     const { subscriber, reader } = setup();

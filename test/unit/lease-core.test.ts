@@ -54,7 +54,7 @@ class FakeSink {
   accepting = true;
   abandoned = 0;
   private waiters: Array<() => void> = [];
-  async reserve(): Promise<void> {}
+  async reserve(_count: number, _signal?: AbortSignal): Promise<void> {}
   write(records: readonly OutputRecord[]): Promise<void> {
     return new Promise((resolve) => this.writes.push({ records, ack: resolve }));
   }
@@ -208,15 +208,49 @@ describe('ShardRunner: pages bounded by the sink', () => {
     }
   });
 
+  test('the next page is read only once the sink has room for it (for at most half the buffer)', async () => {
+    // A sink whose room the test opens; reserve(count) waits while the room is smaller.
+    class GatedSink extends FakeSink {
+      free = 0;
+      readonly asked: number[] = [];
+      private wake: (() => void) | undefined;
+      override async reserve(count: number, signal?: AbortSignal): Promise<void> {
+        this.asked.push(count);
+        while (this.free < count && !signal?.aborted) await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+      open(free: number): void {
+        this.free = free;
+        this.wake?.();
+      }
+    }
+    for (const [readers, asked] of [[4, 2_500], [1, 5_000]] as const) {
+      const sink = new GatedSink();
+      const s = runnerSetup([[record(1)]], 4000, { readers: () => readers, sink });
+      await settle();
+      expect(sink.asked).toEqual([asked]);
+      expect(s.reader.limits).toEqual([]); // nothing read while the sink has no room for the page
+      sink.open(asked - 1);
+      await settle();
+      expect(s.reader.limits).toEqual([]);
+      sink.open(asked);
+      await settle();
+      expect(s.reader.limits[0]).toBe(readers === 4 ? 2_500 : 10_000);
+      s.lease.stop();
+      sink.open(Infinity);
+      for (const w of sink.writes) w.ack();
+      await s.run;
+    }
+  });
+
   test('a page is transformed whole when it is read: only transformed chunks wait for room in the sink', async () => {
     let transformed = 0;
     const counting = { ...passThroughTransform, transform: (r: SourceRecord) => ((transformed += 1), passThroughTransform.transform(r)) };
-    // A sink that takes the first chunk and then has no room.
+    // A sink that has room for the page to be read and its first chunk, and then no more.
     class FullSink extends FakeSink {
-      reserves = 0;
-      override async reserve(): Promise<void> {
-        this.reserves += 1;
-        if (this.reserves > 1) await new Promise(() => undefined);
+      readonly reserves: number[] = [];
+      override async reserve(count: number): Promise<void> {
+        this.reserves.push(count);
+        if (this.reserves.length > 2) await new Promise(() => undefined);
       }
     }
     const sink = new FullSink();
@@ -224,7 +258,7 @@ describe('ShardRunner: pages bounded by the sink', () => {
     const s = runnerSetup([page], 4000, { transform: counting, sink });
     await settle();
     expect(sink.writes).toHaveLength(1); // the first 500; the second chunk waits for room
-    expect(sink.reserves).toBe(2);
+    expect(sink.reserves).toEqual([5_000, 500, 500]);
     expect(transformed).toBe(1_200); // ... but all three chunks were transformed already
     s.lease.stop();
   });

@@ -149,7 +149,7 @@ export class ShardRunner {
    * page was handed over had every runner hold a transformed page waiting for room on top of a full
    * sink: up to twice the buffer in memory. Waiting here lowered the worker's peak RSS by about 3 %
    * (POLLING) and, with the EFO reader's parts, 7 % (EFO) at full speed, with the same rate and CPU
-   * (docs/notes-memory.md); the page still arrives while the sink has the rest of the buffer to send.
+   * (README, "Benchmarks"); the page still arrives while the sink has the rest of the buffer to send.
    */
   private async readLimit(): Promise<number | undefined> {
     const { sink, output } = this.deps;

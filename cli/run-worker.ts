@@ -65,11 +65,13 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   started.worker = worker;
   // With --coordinate, the coordinator's part runs here too, with its own id and log lines, so it leads or
   // stands by like any coordinator; it stops after the worker has handed its leases over.
-  const coordinatorId = workerId('coordinator');
-  const coordinatorLog = createLogger('coordinator', { app: ctx.app, coordinator: coordinatorId });
-  const coordinator = opts.coordinate
-    ? new (await import('./coordinator-role')).CoordinatorRole({ config, keys: ctx.keys, redis, redisUrl: ctx.redisUrl, id: coordinatorId, log: coordinatorLog, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(coordinatorLog) })
-    : undefined;
+  const coordinator = opts.coordinate ? await coordinatorRole() : undefined;
+  async function coordinatorRole() {
+    const coordinatorId = workerId('coordinator');
+    const coordinatorLog = createLogger('coordinator', { app: ctx.app, coordinator: coordinatorId });
+    const { CoordinatorRole } = await import('./coordinator-role');
+    return new CoordinatorRole({ config, keys: ctx.keys, redis, redisUrl: ctx.redisUrl, id: coordinatorId, log: coordinatorLog, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(coordinatorLog) });
+  }
   const stop = onShutdownSignal(async (reason) => {
     log.info({ reason }, 'worker stopping');
     await worker.stop();

@@ -166,7 +166,8 @@ export async function shardflowCopy(kinesis: MemoryEndpoint, contender: string, 
 /** A sink buffer twice the default: a POLLING page is a quarter of it with 4 shards, 5,000 records instead of 2,500. */
 const BIG_BUFFER = 20_000;
 
-async function shardflow(kinesis: MemoryEndpoint, reader: 'POLLING' | 'EFO', records: number, timeoutMs: number, oneProcess = false, maxBuffered?: number): Promise<CopyRun> {
+async function shardflow(kinesis: MemoryEndpoint, reader: 'POLLING' | 'EFO', records: number, timeoutMs: number, options: { oneProcess?: boolean; maxBuffered?: number } = {}): Promise<CopyRun> {
+  const { oneProcess = false, maxBuffered } = options;
   const s = await prefilled(kinesis, reader.toLowerCase(), records);
   const shape = oneProcess ? ', one process (worker --coordinate)' : '';
   const buffer = maxBuffered ? `, sink.requests.max-buffered ${maxBuffered.toLocaleString('en-US')}` : '';
@@ -202,8 +203,8 @@ export const throughput: Scenario = async ({ quick, log }) => {
     for (let round = 1; round <= rounds; round++) {
       if (rounds > 1) log(`  round ${round} of ${rounds}: shardflow POLLING (coordinator + worker; one process; one process with a ${BIG_BUFFER.toLocaleString('en-US')}-record buffer), then ${PEER}`);
       const polling = report(await shardflow(kinesis, 'POLLING', records, timeoutMs));
-      const one = report(await shardflow(kinesis, 'POLLING', records, timeoutMs, true));
-      const big = report(await shardflow(kinesis, 'POLLING', records, timeoutMs, true, BIG_BUFFER));
+      const one = report(await shardflow(kinesis, 'POLLING', records, timeoutMs, { oneProcess: true }));
+      const big = report(await shardflow(kinesis, 'POLLING', records, timeoutMs, { oneProcess: true, maxBuffered: BIG_BUFFER }));
       pairs.push({ polling, one, big, peer: report(await peer(kinesis, records, timeoutMs)) });
     }
   } finally {

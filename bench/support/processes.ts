@@ -17,11 +17,11 @@ import type { RedisClient } from '../../shared/redis/connection';
 import { startKinesisLocal, stopChild, type KinesisLocal } from '../../cli/local/kinesis-local';
 import { createRedis, deleteKeysUnder } from '../../shared/redis/connection';
 import { AppKeys } from '../../shared/redis/keys';
-import type { WorkerStatus } from '../../worker/status-reporter';
 import { spawnCli, stopCli, type CliProcess } from '../../test/support/cli';
 import { DEFAULT_ACCOUNT } from '../../test/support/kinesis';
 import type { Groups } from '../../test/support/properties';
 import { uniqueName, waitFor } from '../../test/support/wait';
+export { statusLeases } from '../../test/support/status';
 
 export type { CliProcess };
 
@@ -231,12 +231,6 @@ export function workerIdOf(p: CliProcess): string {
   return `worker-${hostname()}-${p.child.pid}`;
 }
 
-/** Leases per live worker from the workers' own status in Redis (what the integration tests read; refreshed every second). */
-export async function statusLeases(redis: RedisClient, app: string): Promise<Map<string, string[]>> {
-  const now = Date.now();
-  const statuses = Object.values(await redis.hgetall(new AppKeys(app).workerStatus)).map((s) => JSON.parse(s) as WorkerStatus);
-  return new Map(statuses.filter((s) => now - s.updatedAt < 2500).map((s) => [s.worker, s.leases.map((l) => l.shardId)]));
-}
 
 // ---- properties -------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import { localProperties, writeProperties } from '../support/properties';
 import { stopCli, waitForLog, type CliProcess } from '../support/cli';
 import { compareDelivery } from '../support/delivery';
 import { uniqueName, waitFor } from '../support/wait';
+import { statusLeases } from '../support/status';
 import { useClusterHarness } from '../support/harness';
 import { AppKeys } from '../../shared/redis/keys';
 import type { WorkerStatus } from '../../worker/status-reporter';
@@ -29,11 +30,7 @@ async function setup(shards: number) {
 const start = (command: 'coordinator' | 'worker', properties: string, app: string) => h.start(command, properties, app);
 
 /** Leases per live worker, from the workers' published status. */
-async function leasesByWorker(keys: AppKeys): Promise<Map<string, string[]>> {
-  const now = Date.now();
-  const statuses = Object.values(await h.redis.hgetall(keys.workerStatus)).map((s) => JSON.parse(s) as WorkerStatus);
-  return new Map(statuses.filter((s) => now - s.updatedAt < 2500).map((s) => [s.worker, s.leases.map((l) => l.shardId)]));
-}
+const leasesByWorker = (keys: AppKeys) => statusLeases(h.redis, keys.app);
 
 function workerIdOf(p: CliProcess): string {
   return `worker-${hostname()}-${p.child.pid}`;

@@ -9,7 +9,7 @@ import { assertUp, metric, opsUrl, useFaultPipelines } from '../support/fault-pi
 import { localProperties, writeProperties } from '../support/properties';
 import { stopCli, waitForLog } from '../support/cli';
 import { uniqueName, waitFor } from '../support/wait';
-import { AppKeys } from '../../shared/redis/keys';
+import { statusLeases } from '../support/status';
 
 const LEADER = 'shardflow_coordinator_leader';
 const f = useFaultPipelines();
@@ -26,13 +26,7 @@ test('two worker --coordinate processes: one leads, the leases split; kill -9 of
   const urls = await Promise.all(processes.map((p) => opsUrl(p)));
   const leading = async () => Promise.all(urls.map((u) => metric(u, LEADER)));
   await waitFor(async () => (await leading()).reduce((a, b) => a + b, 0) === 1, 20_000, 'exactly one of the two to lead', 200, () => assertUp(processes));
-  const keys = new AppKeys(app);
-  // Live workers only: a killed worker's last status stays in the hash (refreshed every second while alive).
-  const leasesPerWorker = async () =>
-    Object.values(await h.redis.hgetall(keys.workerStatus))
-      .map((s) => JSON.parse(s) as { leases: unknown[]; updatedAt: number })
-      .filter((s) => Date.now() - s.updatedAt < 3000)
-      .map((s) => s.leases.length);
+  const leasesPerWorker = async () => [...(await statusLeases(h.redis, app)).values()].map((leases) => leases.length);
   await waitFor(async () => (await leasesPerWorker()).join() === '2,2', 30_000, 'two leases on each process', 200, () => assertUp(processes));
 
   const producer = h.producer(inArn, { perSecond: 300, keys: 16, prefix: app });

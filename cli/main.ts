@@ -1,7 +1,7 @@
 /** The `shardflow` command line. */
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError } from '../shared/config/config-error';
 import { DEFAULT_APP, DEFAULT_PROPERTIES, DEFAULT_REDIS } from './context';
+import { boundHeapGrowth } from './heap-growth';
 import { exitWithError } from './lifecycle';
 import { DEFAULT_METRICS_PORT } from './ops';
 
@@ -61,13 +61,14 @@ export function buildProgram(): Command {
 }
 
 export function main(argv: string[]): void {
+  boundHeapGrowth();
   const program = buildProgram();
   program.parseAsync(argv).catch((err: unknown) => {
     if (err instanceof CommanderError) {
       // --help and --version end with code 0; every other parse error is a bad argument.
       process.exit(err.exitCode === 0 ? 0 : 2);
+      return;
     }
-    if (err instanceof ConfigError) exitWithError(err);
     exitWithError(err);
   });
 }

@@ -63,7 +63,7 @@ test('workers and coordinators serve Prometheus metrics, health and readiness; r
   expect(sample(text, 'shardflow_leases_held')).toBe(2);
   expect(sample(text, 'shardflow_lease_gains_total')).toBe(2);
   expect(text).toMatch(/shardflow_millis_behind_latest\{[^}]*shard="shardId-000000000000"[^}]*reader="POLLING"/);
-  expect(sample(text, 'shardflow_sink_buffer_capacity_records')).toBe(10_000);
+  expect(sample(text, 'shardflow_sink_buffer_capacity_records')).toBe(25_000);
   expect(text).toContain('shardflow_sink_buffered_records');
   expect(text).toContain('shardflow_kinesis_errors_total');
   expect(text).toMatch(/process_resident_memory_bytes\{[^}]*role="worker"/);

@@ -145,7 +145,7 @@ describe('buildAppConfig: defaults', () => {
       lingerMs: 200,
       flushMode: 'ADAPTIVE',
       maxInFlightRequests: 50,
-      maxBufferedRecords: 10_000,
+      maxBufferedRecords: 25_000,
       partitionKey: { type: 'INPUT' },
       ordering: 'KEY',
       aggregation: 'NONE',

@@ -17,7 +17,7 @@ interface SentRequest {
   headers: Record<string, string>;
   body: string;
   /** Ours writes a string; the SDK's codec a byte buffer. */
-  bodyIsString: boolean;
+  bodyIsBuffer: boolean;
 }
 
 function client(hotPath: boolean, respond: () => Canned, sent: SentRequest[] = []): KinesisClient {
@@ -31,7 +31,7 @@ function client(hotPath: boolean, respond: () => Canned, sent: SentRequest[] = [
       handle: async (request: { headers: Record<string, string>; body?: unknown }) => {
         const raw = request.body;
         const body = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8') : String(raw);
-        sent.push({ headers: { ...request.headers }, body, bodyIsString: typeof raw === 'string' });
+        sent.push({ headers: { ...request.headers }, body, bodyIsBuffer: Buffer.isBuffer(raw) });
         const canned = respond();
         return { response: { statusCode: canned.statusCode, headers: { ...canned.headers }, body: Readable.from([canned.body]) } };
       },
@@ -98,7 +98,7 @@ test('PutRecords: the same request body as the SDK writes (bytes from any view, 
   const sdk = await client(false, () => json(answer), sdkSent).send(new PutRecordsCommand(input));
   const ours = await client(true, () => json(answer), oursSent).send(new PutRecordsCommand(input));
   expect(JSON.parse(oursSent[0].body)).toEqual(JSON.parse(sdkSent[0].body));
-  expect([oursSent[0].bodyIsString, sdkSent[0].bodyIsString]).toEqual([true, false]);
+  expect([oursSent[0].bodyIsBuffer, sdkSent[0].bodyIsBuffer]).toEqual([true, false]);
   expect(JSON.parse(oursSent[0].body).Records[0].Data).toBe(Buffer.from('{"ticker":"AMZN"}').toString('base64'));
   expect(JSON.parse(oursSent[0].body).Records[3].Data).toBe(Buffer.from('ABC').toString('base64'));
   for (const header of ['content-type', 'x-amz-target', 'content-length']) expect(oursSent[0].headers[header]).toBe(sdkSent[0].headers[header]);

@@ -830,6 +830,31 @@ describe('per-key ordering (ordering: KEY, the default)', () => {
     expect(putter.maxActive).toBe(1);
   });
 
+  test("while a hot key's request is in flight, each write looks only at its own records, not the whole buffer again", async () => {
+    useFakeClock();
+    const putter = new FakePutter();
+    const sink = makeSink(putter, { ordering: 'KEY', lingerMs: 0, maxBufferedRecords: 25_000 });
+    const hot = (n: number, from: number) => Array.from({ length: n }, (_, i) => rec(`hot-${from + i}`, 'partitionkey'));
+    void sink.write(hot(500, 0));
+    await until(() => putter.calls.length === 1, 'the first request');
+    const has = jest.spyOn(Set.prototype, 'has');
+    const chunks = 40;
+    for (let c = 1; c <= chunks; c++) void sink.write(hot(500, c * 500));
+    await drain();
+    const lookups = has.mock.calls.length;
+    has.mockRestore();
+    expect(putter.calls).toHaveLength(1);
+    // 20,000 records written behind the key in flight: rescanning the buffer on each write looked up
+    // 500 + 1,000 + … + 20,000 = 410,000 keys.
+    expect(lookups).toBeLessThan(3 * chunks * 500);
+    // The key's answer frees it: its whole run follows in order, a full request at a time.
+    putter.auto = (call) => call.succeed();
+    putter.calls[0].succeed();
+    await until(() => putter.calls.length === 1 + chunks, 'the rest of the run');
+    expect(putter.allLabels().flat()).toEqual(Array.from({ length: (chunks + 1) * 500 }, (_, i) => `hot-${i}`));
+    expect(putter.maxActive).toBe(1);
+  });
+
   test('a refused suffix of a run is re-sent first and keeps the order; nothing is counted as broken', async () => {
     useFakeClock();
     const putter = new FakePutter();

@@ -45,15 +45,16 @@ export interface Keyed extends Sized {
  * its pending run, in order, as far as the request's limits allow; once one of its entries does not
  * fit, every later entry of that key stays behind too, so a key's records leave strictly in order and
  * a retried record (at the front of `pending`) is never overtaken by a newer one. Keys in flight are
- * skipped whole. Other keys still fill the room a run leaves.
+ * skipped whole. Other keys still fill the room a run leaves. `from`: the scan starts there, for a
+ * caller that knows every entry before it belongs to a key in flight (they would all be skipped).
  */
-export function nextOrderedBatch(pending: readonly Keyed[], limits: BatchLimits, inFlightKeys: ReadonlySet<string>): number[] {
+export function nextOrderedBatch(pending: readonly Keyed[], limits: BatchLimits, inFlightKeys: ReadonlySet<string>, from = 0): number[] {
   // Keys whose run was cut short in this scan; the in-flight set is only read, never copied (it can
   // hold tens of thousands of keys).
   const cut = new Set<string>();
   const taken: number[] = [];
   let bytes = 0;
-  for (let i = 0; i < pending.length && taken.length < limits.maxRecords; i++) {
+  for (let i = from; i < pending.length && taken.length < limits.maxRecords; i++) {
     const entry = pending[i];
     if (inFlightKeys.has(entry.key) || cut.has(entry.key)) continue;
     if (taken.length > 0 && bytes + entry.size > limits.maxBytes) {

@@ -198,6 +198,13 @@ export class KinesisSink implements SinkPort {
   /** Entries accepted and not yet acknowledged: pending, in flight or waiting to be retried. */
   private unacknowledged = 0;
   private inFlight = 0;
+  /**
+   * With KEY ordering: the pending entries before this position all belong to keys in flight, as the
+   * last ordered scan, which took nothing, found. Until an answer frees a key or the front of the queue
+   * changes, a new scan starts here: a hot key's request in flight otherwise had every write rescan the
+   * whole buffer (25,000 entries) to find nothing, a cost per record that grew with the buffer.
+   */
+  private blockedUpTo = 0;
   /** Requests allowed in flight now: halved on throttling, grown by one per accepted request. */
   private inFlightLimit: number;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -469,7 +476,12 @@ export class KinesisSink implements SinkPort {
   }
 
   private takeOrderedBatch(): Entry[] {
-    const positions = nextOrderedBatch(this.pending, this.settings, this.inFlightKeys);
+    const positions = nextOrderedBatch(this.pending, this.settings, this.inFlightKeys, Math.min(this.blockedUpTo, this.pending.length));
+    if (positions.length === 0) {
+      this.blockedUpTo = this.pending.length;
+      return [];
+    }
+    this.blockedUpTo = 0;
     let batch: Entry[];
     if (positions.length === this.pending.length) {
       batch = this.pending.splice(0);
@@ -516,6 +528,7 @@ export class KinesisSink implements SinkPort {
       }
     }
     this.pending = kept;
+    this.blockedUpTo = 0;
     this.settle();
   }
 
@@ -582,11 +595,13 @@ export class KinesisSink implements SinkPort {
       this.inFlight -= 1;
       if (partial) this.partialsInFlight -= 1;
       if (this.perKey) for (const entry of batch) this.inFlightKeys.delete(entry.key);
+      this.blockedUpTo = 0;
     }
     if (retry.length > 0) {
       for (const entry of retry) entry.attempts += 1;
       // Back to the front, in their original order, so they go out before anything newer.
       this.pending.unshift(...retry);
+      this.blockedUpTo = 0;
       for (const entry of retry) {
         this.pendingBytes += entry.size;
         if (entry.owner) this.pendingByOwner.set(entry.owner, (this.pendingByOwner.get(entry.owner) ?? 0) + 1);

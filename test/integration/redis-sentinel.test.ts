@@ -160,8 +160,19 @@ test('a failover to a replica that lacks the state: the processes stop with exit
   const { to } = await group.failover('kill', 20_000);
   expect(to).toBe(replica);
 
-  const [c, w] = await Promise.all([coordinator.exited, worker.exited]);
-  expect([c.code, w.code]).toEqual([3, 3]);
+  // Each process checks the marker about once a second; a deadline with both logs, so a process that
+  // never notices fails here with what it was doing instead of at the test's timeout.
+  let c: Awaited<CliProcess['exited']> | undefined;
+  let w: Awaited<CliProcess['exited']> | undefined;
+  void coordinator.exited.then((e) => (c = e));
+  void worker.exited.then((e) => (w = e));
+  await waitFor(
+    () => (c && w ? true : undefined),
+    60_000,
+    () => `both processes to exit after the failover (coordinator ${c ? `exited ${c.code}` : 'running'}, worker ${w ? `exited ${w.code}` : 'running'})\n--- coordinator:\n${coordinator.output().slice(-3000)}\n--- worker:\n${worker.output().slice(-3000)}`,
+    100,
+  );
+  expect([c!.code, w!.code]).toEqual([3, 3]);
   // The first to notice finds the marker gone and writes the tombstone; the other may find either.
   for (const p of [coordinator, worker]) expect(p.output()).toContain('Redis lost the state of application');
   expect(coordinator.output() + worker.output()).toMatch(/its marker key shardflow:it-sentinel-empty-[^ ]+:state is gone/);

@@ -136,16 +136,30 @@ export async function addToSetWhileMarked(redis: RedisClient, keys: AppKeys, mar
   return true;
 }
 
+/** How long a process that found the state lost waits for its tombstone write before it exits anyway. */
+export const RECORD_STATE_LOST_MS = 5_000;
+
 /**
  * Writes the tombstone (keeps the first one), so every later start refuses too, and removes the
  * process's heartbeat from its live set (`liveSet`), since it is about to exit: `start-over` need not
- * wait for it to go stale.
+ * wait for it to go stale. Best effort, for at most `withinMs`: the caller exits when this settles, and
+ * a write that never answers (Redis failing over again; commands wait through reconnects) must not keep
+ * a process that knows the state is gone running. Rejects when the write fails.
  */
-export async function recordStateLost(redis: RedisClient, keys: AppKeys, by: string, reason: string, liveSet: string): Promise<void> {
-  await redis
+export async function recordStateLost(redis: RedisClient, keys: AppKeys, by: string, reason: string, liveSet: string, withinMs = RECORD_STATE_LOST_MS): Promise<void> {
+  const write = redis
     .multi()
     .set(keys.stateLost, JSON.stringify({ at: new Date().toISOString(), by, reason } satisfies AppStateTombstone), 'NX')
     .zrem(liveSet, by)
     .exec();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, withinMs);
+  });
+  try {
+    await Promise.race([write, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 

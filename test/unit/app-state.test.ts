@@ -1,5 +1,6 @@
 /** The decision whether Redis lost an application's state, on fake observations. */
-import { AppStateGuard, newMarker, STATE_LOST_EXIT_CODE, StateLostError } from '../../shared/redis/app-state';
+import { AppStateGuard, newMarker, RECORD_STATE_LOST_MS, recordStateLost, STATE_LOST_EXIT_CODE, StateLostError } from '../../shared/redis/app-state';
+import type { RedisClient } from '../../shared/redis/connection';
 import { AppKeys } from '../../shared/redis/keys';
 
 const keys = new AppKeys('orders');
@@ -55,4 +56,22 @@ test('the error names the app, exit code 3 and the start-over command', () => {
   expect(err.message).toContain('Redis lost the state of application "orders"');
   expect(err.message).toContain('shardflow start-over --app orders --yes');
   expect(err.message).toContain('source.init.position');
+});
+
+test('the tombstone write is waited for at most RECORD_STATE_LOST_MS, so a process that found the state lost exits even when Redis does not answer', async () => {
+  jest.useFakeTimers();
+  try {
+    const exec = jest.fn(() => new Promise<never>(() => undefined));
+    const pipeline = { set: () => pipeline, zrem: () => pipeline, exec };
+    const redis = { multi: () => pipeline } as unknown as RedisClient;
+    let settled = false;
+    void recordStateLost(redis, keys, 'worker-7', 'gone', keys.liveWorkers).then(() => (settled = true));
+    await jest.advanceTimersByTimeAsync(RECORD_STATE_LOST_MS - 1);
+    expect(exec).toHaveBeenCalledTimes(1);
+    expect(settled).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(settled).toBe(true);
+  } finally {
+    jest.useRealTimers();
+  }
 });

@@ -140,7 +140,8 @@ export class ShardRunner {
    * worth), so the pages that wait for room never hold more than the sink can take: with 25,000
    * buffered records (the default) and 4 shards a page is 6,250 records, not 10,000 per shard. One
    * shard alone still gets the full page. At 5 calls per second a share of 6,250 reads 31,250
-   * records/s per shard, more than a shard's 2 MiB/s read limit allows for records over 67 bytes. While the output pushes back (throttling), the sink's free room:
+   * records/s per shard, more than a shard's 2 MiB/s read limit allows for records over 67 bytes.
+   * While the output pushes back (throttling), the sink's free room:
    * readers then hold small pages instead of full ones while they wait, so memory stays flat.
    *
    * A page is read only once the sink has room for it (for at most half the buffer, so a lone reader

@@ -152,6 +152,8 @@ export async function recordStateLost(redis: RedisClient, keys: AppKeys, by: str
     .set(keys.stateLost, JSON.stringify({ at: new Date().toISOString(), by, reason } satisfies AppStateTombstone), 'NX')
     .zrem(liveSet, by)
     .exec();
+  // An answer after the deadline must not become an unhandled rejection.
+  write.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, withinMs);

@@ -154,14 +154,6 @@ export async function recordStateLost(redis: RedisClient, keys: AppKeys, by: str
     .exec();
   // An answer after the deadline must not become an unhandled rejection.
   write.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, withinMs);
-  });
-  try {
-    await Promise.race([write, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+  await Promise.race([write, new Promise<void>((resolve) => setTimeout(resolve, withinMs).unref())]);
 }
 

@@ -17,7 +17,6 @@ export function createRedis(url: string, options: RedisOptions = {}): RedisClien
   return connect(parseRedisUrl(url), { maxRetriesPerRequest: null, enableReadyCheck: true, ...options });
 }
 
-/** A second connection with the same settings (BullMQ's blocking reads and QueueEvents need their own). */
 /**
  * Whether an error came from Redis rather than from the code that called it: a reply error (CROSSSLOT on
  * a cluster, READONLY on a demoted primary, OOM, NOSCRIPT...) or ioredis giving up on a connection, so a
@@ -29,6 +28,7 @@ export function isRedisError(err: unknown): boolean {
   return e?.name === 'MaxRetriesPerRequestError' || (typeof e?.message === 'string' && /^(Connection is closed|Stream isn't writeable)/.test(e.message));
 }
 
+/** A second connection with the same settings (BullMQ's blocking reads and QueueEvents need their own). */
 export function duplicateRedis(redis: RedisClient): RedisClient {
   return redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
 }

@@ -601,7 +601,6 @@ export class KinesisSink implements SinkPort {
       for (const entry of retry) entry.attempts += 1;
       // Back to the front, in their original order, so they go out before anything newer.
       this.pending.unshift(...retry);
-      this.blockedUpTo = 0;
       for (const entry of retry) {
         this.pendingBytes += entry.size;
         if (entry.owner) this.pendingByOwner.set(entry.owner, (this.pendingByOwner.get(entry.owner) ?? 0) + 1);

@@ -327,12 +327,13 @@ export class ShardRunner {
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.writeCheckpoint();
       if (outcome !== 'failed') return;
-      const wait = Math.min(backoffDelay(attempt, { baseMs: 100, maxMs: 1000 }), deadline - clock(), this.lease.remainingMs);
-      if (wait <= 0 || this.lease.isLost) {
+      // Time left, not the jittered pause: full jitter may draw a pause of 0, which is no reason to give up.
+      const left = Math.min(deadline - clock(), this.lease.remainingMs);
+      if (left <= 0 || this.lease.isLost) {
         this.deps.log.error({ checkpoint: this.latestSafe, attempts: attempt + 1 }, 'final checkpoint not written before the hand-over time ran out: the next owner re-reads from the last one written');
         return;
       }
-      await sleep(wait);
+      await sleep(Math.min(backoffDelay(attempt, { baseMs: 100, maxMs: 1000 }), left));
     }
   }
 

@@ -345,6 +345,26 @@ describe('ShardRunner: acknowledgements, stop and fencing', () => {
     await t.run;
   });
 
+  it('retries the final checkpoint even when the backoff jitter draws no pause at all', async () => {
+    // Full jitter draws a pause of 0 about once in a hundred retries; that was taken for "no time left".
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0);
+    try {
+      const t = runnerSetup([[record(1)]]);
+      await settle();
+      t.checkpoints.answers.push('throw', 'throw', 'throw');
+      t.sink.writes[0].ack();
+      await settle();
+      t.lease.stop();
+      await jest.advanceTimersByTimeAsync(3000);
+      await t.run;
+      expect(t.outcome()).toEqual({ type: 'released' });
+      expect(t.checkpoints.saveCalls).toBe(4);
+      expect(t.checkpoints.saved).toEqual([seq(1)]);
+    } finally {
+      random.mockRestore();
+    }
+  });
+
   it('abandons its unsent records in the sink when the hand-over time runs out', async () => {
     const t = runnerSetup([[record(1)]], 2000);
     await settle();

@@ -9,10 +9,7 @@ import type { AppConfig } from '../shared/config/app-config';
 import { AppKeys } from '../shared/redis/keys';
 import { parseRedisUrl, redactRedisUrl, REDIS_URL_FORMS, RedisUrlError, type RedisTarget } from '../shared/redis/redis-url';
 import type { Logger } from '../shared/logging';
-
-export const DEFAULT_PROPERTIES = 'config/application-properties-dev.json';
-export const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
-export const DEFAULT_APP = 'shardflow';
+import { DEFAULT_APP, DEFAULT_PROPERTIES, DEFAULT_REDIS } from './defaults';
 
 export interface CommonOptions {
   properties?: string;

@@ -1,9 +1,7 @@
 /** The `shardflow` command line. */
 import { Command, CommanderError, Option } from 'commander';
-import { DEFAULT_APP, DEFAULT_PROPERTIES, DEFAULT_REDIS } from './context';
-import { boundHeapGrowth } from './heap-growth';
-import { exitWithError } from './lifecycle';
-import { DEFAULT_METRICS_PORT } from './ops';
+import { DEFAULT_APP, DEFAULT_METRICS_PORT, DEFAULT_PROPERTIES, DEFAULT_REDIS } from './defaults';
+import { boundHeapGrowth, keepYoungGenerationSmall, letYoungGenerationGrow } from './heap-growth';
 
 function withCommon(command: Command): Command {
   return command
@@ -29,14 +27,20 @@ export function buildProgram(): Command {
   withOps(withCommon(program.command('coordinator').description('list shards and keep one lease per shard in the lease queue'))).action(async (opts) => (await import('./run-coordinator')).runCoordinator(opts));
   withOps(withCommon(program.command('worker').description('take shard leases, read, transform and write records')))
     .option('--coordinate', 'also run a coordinator in this process (one leads, the others stand by), so a fleet needs one kind of process')
-    .action(async (opts) => (await import('./run-worker')).runWorker(opts));
+    .action(async (opts) => {
+      letYoungGenerationGrow();
+      return (await import('./run-worker')).runWorker(opts);
+    });
   withCommon(program.command('generate').description('write stock records like the reference stock.py to the input stream'))
     .option('--count <n>', 'records to write (default: until stopped)')
     .option('--rate <r>', 'records per second', '100')
     .option('--stream <arn>', 'stream to write to (default: InputStream0 stream.arn)')
     .option('--partition-key <mode>', 'random (spread over all shards), ticker, or constant (stock.py\'s one key "partitionkey")', 'random')
     .option('--aggregate', 'pack the records into KPL aggregated records (up to 50 KiB each, keyed by their first record)')
-    .action(async (opts) => (await import('./run-generate')).runGenerate(opts));
+    .action(async (opts) => {
+      letYoungGenerationGrow();
+      return (await import('./run-generate')).runGenerate(opts);
+    });
   withCommon(program.command('shutdown').description('stop the whole application on purpose (and deregister a JOB_MANAGED EFO consumer)'))
     .option('--timeout <seconds>', 'how long to wait for every process to stop', '120')
     .action(async (opts) => (await import('./run-shutdown')).runShutdown(opts));
@@ -62,6 +66,7 @@ export function buildProgram(): Command {
 
 export function main(argv: string[]): void {
   boundHeapGrowth();
+  keepYoungGenerationSmall();
   const program = buildProgram();
   program.parseAsync(argv).catch((err: unknown) => {
     if (err instanceof CommanderError) {
@@ -69,6 +74,7 @@ export function main(argv: string[]): void {
       process.exit(err.exitCode === 0 ? 0 : 2);
       return;
     }
-    exitWithError(err);
+    // Loaded here, not at the top: main() sizes the heap before any heavy module loads.
+    void import('./lifecycle').then(({ exitWithError }) => exitWithError(err));
   });
 }

@@ -4,8 +4,7 @@ import { ConfigError } from '../shared/config/config-error';
 import type { Logger } from '../shared/logging';
 import { initProcessMetrics, type Metrics } from '../shared/metrics';
 import { OpsServer, PeriodicCheck, type ReadinessCheck } from '../shared/ops-server';
-
-export const DEFAULT_METRICS_PORT = 9400;
+import { DEFAULT_METRICS_PORT } from './defaults';
 
 export interface OpsOptions {
   metricsPort?: string;

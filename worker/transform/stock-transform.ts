@@ -24,8 +24,14 @@ export function stockSchemaProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The mapping, in place: the transform owns the value it just parsed, so the ticker is set on it rather
+ * than on a copy (a copy per record was an eighth of the transform's time). Every other field, and the
+ * fields' order, stay as they came.
+ */
 export function mapStock(stock: Stock): Stock {
-  return { ...stock, ticker: 'AMZN' };
+  stock.ticker = 'AMZN';
+  return stock;
 }
 
 export const stockTransform: RecordTransform = {

@@ -49,15 +49,20 @@ export const V8_SEMI_SPACE_GROWTH_FACTOR = 2;
  * its scavenges are rare and small. A worker needs the growth: a large young generation is what lets
  * records in flight die there instead of being promoted. V8 reads the factor at each scavenge (the sizes
  * themselves only when the heap is created, so the maximum cannot be set here); a process started with
- * its own semi-space flag keeps its own sizing.
+ * its own semi-space flag, on its command line or in `NODE_OPTIONS`, keeps its own sizing.
  */
-export function keepYoungGenerationSmall(execArgv: readonly string[] = process.execArgv): boolean {
+export function keepYoungGenerationSmall(execArgv: readonly string[] = startFlags()): boolean {
   return setSemiSpaceGrowth(1, execArgv);
 }
 
 /** V8's own young-generation growth again, for a command that moves records (see above). */
-export function letYoungGenerationGrow(execArgv: readonly string[] = process.execArgv): boolean {
+export function letYoungGenerationGrow(execArgv: readonly string[] = startFlags()): boolean {
   return setSemiSpaceGrowth(V8_SEMI_SPACE_GROWTH_FACTOR, execArgv);
+}
+
+/** The process's own V8 flags: its command line's and `NODE_OPTIONS`' (which allows `--max-semi-space-size`). */
+function startFlags(): string[] {
+  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean)];
 }
 
 function setSemiSpaceGrowth(factor: number, execArgv: readonly string[]): boolean {

@@ -110,6 +110,16 @@ describe('heap growth bound', () => {
       expect(set).not.toHaveBeenCalled();
       expect(keepYoungGenerationSmall(['--max-old-space-size=512'])).toBe(true);
       expect(set).toHaveBeenCalledWith('--semi-space-growth-factor=1');
+      set.mockClear();
+      const saved = process.env.NODE_OPTIONS;
+      process.env.NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=64';
+      try {
+        expect(keepYoungGenerationSmall()).toBe(false);
+        expect(set).not.toHaveBeenCalled();
+      } finally {
+        if (saved === undefined) delete process.env.NODE_OPTIONS;
+        else process.env.NODE_OPTIONS = saved;
+      }
     } finally {
       set.mockRestore();
     }

@@ -1,6 +1,7 @@
 /**
  * How far V8 lets the heap grow, set when a shardflow process starts: the old generation's bound for
- * every process, and a young generation that stays at its initial size unless the command moves records.
+ * every process, and a young generation that stays at its initial size unless the command moves records
+ * (and then grows no larger than Node 20's).
  *
  * Why: a worker at full speed keeps thousands of records in flight (pages being read, the sink's buffer,
  * PutRecords bodies), each living for longer than the ~100 ms between two scavenges, so nearly all of it
@@ -50,7 +51,7 @@ export const V8_SEMI_SPACE_GROWTH_FACTOR = 2;
  *
  * Why: loading the modules (about 600 for a coordinator) allocates fast and much of it survives, so V8
  * doubles the young generation at each scavenge up to its maximum (16 MiB per semi-space on Node 20 and
- * 22, 32 on 24) and keeps those pages until its memory reducer finds the process idle several seconds
+ * 22, 64 on Node 24 with this machine's 24 GB) and keeps those pages until its memory reducer finds the process idle several seconds
  * later. A coordinator peaked at 88–89 MiB for that, against 74 MiB with the growth off (104 against 90
  * on Node 24, where the young generation still grows a little with the factor at 1), for nothing:
  * its scavenges are rare and small. A worker needs the growth: a large young generation is what lets
@@ -77,7 +78,7 @@ let capObserver: PerformanceObserver | undefined;
  * `YOUNG_GENERATION_CAP_BYTES`.
  *
  * Why the cap: Node 24's V8 lets the young generation grow to 128 MiB on this machine, four times Node 20's
- * and 22's. A worker at full speed then peaked at 259–321 MiB against 191–198 MiB capped at Node 20's size
+ * and 22's. A worker at full speed then peaked at 259–321 MiB against 191–205 MiB capped at Node 20's size
  * (4 shards, 25,000 buffered records, alternating copies on Node 24): its records in flight stay young
  * and keep their pages and ArrayBuffers alive for longer. The cap costs Node 24 about a tenth of its CPU
  * per record (0.0199 against 0.0179 CPU s per 1,000 there) and makes memory the same on every supported

@@ -345,21 +345,30 @@ describe('ShardRunner: acknowledgements, stop and fencing', () => {
     await t.run;
   });
 
+  /**
+   * A Redis blip while the lease is held: the checkpoint write after the ack and the first two final
+   * tries fail, the third final try is written and the lease is released.
+   */
+  async function finalCheckpointAfterBlip(): Promise<void> {
+    const t = runnerSetup([[record(1)]]);
+    await settle();
+    t.checkpoints.answers.push('throw', 'throw', 'throw');
+    t.sink.writes[0].ack();
+    await settle();
+    expect(t.checkpoints.saved).toEqual([]);
+    t.lease.stop();
+    await jest.advanceTimersByTimeAsync(3000);
+    await t.run;
+    expect(t.outcome()).toEqual({ type: 'released' });
+    expect(t.checkpoints.saveCalls).toBe(4);
+    expect(t.checkpoints.saved).toEqual([seq(1)]);
+  }
+
   it('retries the final checkpoint even when the backoff jitter draws no pause at all', async () => {
     // Full jitter draws a pause of 0 about once in a hundred retries; that was taken for "no time left".
     const random = jest.spyOn(Math, 'random').mockReturnValue(0);
     try {
-      const t = runnerSetup([[record(1)]]);
-      await settle();
-      t.checkpoints.answers.push('throw', 'throw', 'throw');
-      t.sink.writes[0].ack();
-      await settle();
-      t.lease.stop();
-      await jest.advanceTimersByTimeAsync(3000);
-      await t.run;
-      expect(t.outcome()).toEqual({ type: 'released' });
-      expect(t.checkpoints.saveCalls).toBe(4);
-      expect(t.checkpoints.saved).toEqual([seq(1)]);
+      await finalCheckpointAfterBlip();
     } finally {
       random.mockRestore();
     }
@@ -375,20 +384,7 @@ describe('ShardRunner: acknowledgements, stop and fencing', () => {
     expect(t.sink.abandoned).toBe(1);
   });
 
-  it('retries the final checkpoint after a Redis blip while the lease is held', async () => {
-    const t = runnerSetup([[record(1)]]);
-    await settle();
-    t.checkpoints.answers.push('throw', 'throw', 'throw'); // the write after the ack, and the first two final tries
-    t.sink.writes[0].ack();
-    await settle();
-    expect(t.checkpoints.saved).toEqual([]);
-    t.lease.stop();
-    await jest.advanceTimersByTimeAsync(3000);
-    await t.run;
-    expect(t.outcome()).toEqual({ type: 'released' });
-    expect(t.checkpoints.saveCalls).toBe(4);
-    expect(t.checkpoints.saved).toEqual([seq(1)]);
-  });
+  it('retries the final checkpoint after a Redis blip while the lease is held', finalCheckpointAfterBlip);
 
   it('gives the final checkpoint up when the hand-over time runs out', async () => {
     const t = runnerSetup([[record(1)]], 2000);

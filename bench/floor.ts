@@ -3,16 +3,30 @@
  * (HTTP/1.1 keep-alive) in a plain loop per shard, GetRecords → PutRecords of the same bytes, with no
  * Redis, no transform, no leases and no checkpoints. Run as its own process so its CPU time and memory
  * are its own:
- *   node dist/bench/floor.js <endpoint> <input stream ARN> <output stream ARN> <records to copy>
+ *   node dist/bench/floor.js <endpoint> <input stream ARN> <output stream ARN> <records to copy> [JSON]
+ * With `JSON` the loop applies shardflow's own stock transform (the same `stockTransform`: UTF-8 decode,
+ * one parse, the mapping, one stringify, UTF-8 encode) to each record before it is put: the floor for the
+ * same work, so the distance from it is shardflow's own machinery (leases, checkpoints, the sink's
+ * ordering and buffering, Redis), where the bare floor's distance also holds the transform.
  * Prints one JSON line when done: {"records": N, "elapsedMs": T}.
  */
 import { Agent } from 'node:http';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { stockTransform } from '../worker/transform/stock-transform';
 
 const PUT_BATCH = 500;
 
-async function copyShard(client: KinesisClient, input: string, output: string, shardId: string, done: () => boolean, count: (n: number) => void): Promise<void> {
+type Entry = { PartitionKey?: string; Data?: Uint8Array };
+
+/** The record's bytes as shardflow's stock transform writes them; bench records are all stock records. */
+function transformed(shardId: string, r: Entry & { SequenceNumber?: string }): Uint8Array {
+  const result = stockTransform.transform({ shardId, sequenceNumber: r.SequenceNumber!, partitionKey: r.PartitionKey!, data: r.Data! });
+  if (!result.ok) throw new Error(`record ${r.SequenceNumber} is not a stock record: ${result.reason}`);
+  return result.data;
+}
+
+async function copyShard(client: KinesisClient, input: string, output: string, shardId: string, transform: boolean, done: () => boolean, count: (n: number) => void): Promise<void> {
   let iterator = (await client.send(new GetShardIteratorCommand({ StreamARN: input, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
   while (iterator && !done()) {
     const out = await client.send(new GetRecordsCommand({ StreamARN: input, ShardIterator: iterator, Limit: 10_000 }));
@@ -24,7 +38,7 @@ async function copyShard(client: KinesisClient, input: string, output: string, s
     }
     const puts: Array<Promise<unknown>> = [];
     for (let i = 0; i < records.length; i += PUT_BATCH) {
-      let batch: PutRecordsRequestEntry[] = records.slice(i, i + PUT_BATCH).map((r) => ({ PartitionKey: r.PartitionKey, Data: r.Data }));
+      let batch: PutRecordsRequestEntry[] = records.slice(i, i + PUT_BATCH).map((r) => ({ PartitionKey: r.PartitionKey, Data: transform ? transformed(shardId, r) : r.Data }));
       puts.push(
         (async () => {
           while (batch.length > 0) {
@@ -41,7 +55,8 @@ async function copyShard(client: KinesisClient, input: string, output: string, s
 }
 
 async function main(): Promise<void> {
-  const [endpoint, input, output, total] = process.argv.slice(2);
+  const [endpoint, input, output, total, serialization] = process.argv.slice(2);
+  const transform = serialization === 'JSON';
   const target = Number(total);
   const client = new KinesisClient({
     region: 'us-east-1',
@@ -53,7 +68,7 @@ async function main(): Promise<void> {
   const shards = (await client.send(new ListShardsCommand({ StreamARN: input }))).Shards ?? [];
   let copied = 0;
   const started = Date.now();
-  await Promise.all(shards.map((s) => copyShard(client, input, output, s.ShardId!, () => copied >= target, (n) => (copied += n))));
+  await Promise.all(shards.map((s) => copyShard(client, input, output, s.ShardId!, transform, () => copied >= target, (n) => (copied += n))));
   process.stdout.write(`${JSON.stringify({ records: copied, elapsedMs: Date.now() - started })}\n`);
   client.destroy();
 }

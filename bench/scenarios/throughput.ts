@@ -4,6 +4,8 @@
  * the same number of pre-filled stock records (4 shards) from a fresh input stream to a fresh output
  * stream, one after the other in the same run:
  *   - floor: `bench/floor.ts`, a plain GetRecords → PutRecords loop per shard, no Redis, no transform;
+ *     and the same loop applying shardflow's stock transform to each record, the floor for the same work
+ *     (no target: it shows how much of the distance from the bare floor is the transform);
  *   - POLLING and EFO: a shardflow coordinator and one worker, full transform, checkpoints and leases;
  *     POLLING also as one `worker --coordinate` process (both roles in one Node runtime, as the peer),
  *     and that one process with Flink's smaller sink buffer (the page size against memory);
@@ -99,14 +101,14 @@ export async function measure(kinesis: MemoryEndpoint, contender: string, output
   }
 }
 
-async function floor(kinesis: MemoryEndpoint, records: number, timeoutMs: number): Promise<CopyRun> {
-  const s = await prefilled(kinesis, 'floor', records);
+async function floor(kinesis: MemoryEndpoint, records: number, timeoutMs: number, transform = false): Promise<CopyRun> {
+  const s = await prefilled(kinesis, transform ? 'floor-json' : 'floor', records);
   const started = Date.now();
-  const child = spawn(process.execPath, [join(__dirname, '..', 'floor.js'), kinesis.endpoint, s.inputArn, s.outputArn, String(records)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [join(__dirname, '..', 'floor.js'), kinesis.endpoint, s.inputArn, s.outputArn, String(records), ...(transform ? ['JSON'] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
   guardService(child);
   const monitor = new ProcessMonitor(child.pid!, 100);
   try {
-    return await measure(kinesis, 'floor (SDK loop)', s.output, records, monitor, timeoutMs, started, () => {
+    return await measure(kinesis, transform ? 'floor with the stock transform (SDK loop)' : 'floor (SDK loop)', s.output, records, monitor, timeoutMs, started, () => {
       if (child.exitCode !== null && child.exitCode !== 0) throw new Error(`the floor exited with ${child.exitCode}`);
     });
   } finally {
@@ -193,7 +195,7 @@ export const throughput: Scenario = async ({ quick, log }) => {
   const rounds = quick ? 1 : PEER_ROUNDS;
   const kinesis = await MemoryEndpoint.start();
   const runs: CopyRun[] = [];
-  const pairs: Array<{ floor: CopyRun; polling: CopyRun; one: CopyRun; flink: CopyRun; peer: CopyRun }> = [];
+  const pairs: Array<{ floor: CopyRun; transformingFloor: CopyRun; polling: CopyRun; one: CopyRun; flink: CopyRun; peer: CopyRun }> = [];
   const report = (r: CopyRun) => {
     const parts = r.processes ? ` (${Object.entries(r.processes).map(([name, p]) => `${name} ${p.cpuSecondsPer1000.toFixed(3)} CPU s, ${p.peakRssMiB.toFixed(0)} MiB`).join('; ')})` : '';
     log(`  ${r.contender}: ${Math.round(r.recordsPerSecond).toLocaleString('en-US')} records/s, ${r.cpuSecondsPer1000.toFixed(3)} CPU s per 1,000, peak RSS ${r.peakRssMiB.toFixed(0)} MiB${parts}`);
@@ -204,23 +206,25 @@ export const throughput: Scenario = async ({ quick, log }) => {
   try {
     efo = report(await shardflow(kinesis, 'EFO', records, timeoutMs));
     for (let round = 1; round <= rounds; round++) {
-      if (rounds > 1) log(`  round ${round} of ${rounds}: the floor, shardflow POLLING (coordinator + worker; one process; one process with Flink's ${FLINK_BUFFER.toLocaleString('en-US')}-record buffer), then ${PEER}`);
+      if (rounds > 1) log(`  round ${round} of ${rounds}: the floor (bare, then with the stock transform), shardflow POLLING (coordinator + worker; one process; one process with Flink's ${FLINK_BUFFER.toLocaleString('en-US')}-record buffer), then ${PEER}`);
       const base = report(await floor(kinesis, records, timeoutMs));
+      const transformingFloor = report(await floor(kinesis, records, timeoutMs, true));
       const polling = report(await shardflow(kinesis, 'POLLING', records, timeoutMs));
       const one = report(await shardflow(kinesis, 'POLLING', records, timeoutMs, { oneProcess: true }));
       const flink = report(await shardflow(kinesis, 'POLLING', records, timeoutMs, { oneProcess: true, maxBuffered: FLINK_BUFFER }));
-      pairs.push({ floor: base, polling, one, flink, peer: report(await peer(kinesis, records, timeoutMs)) });
+      pairs.push({ floor: base, transformingFloor, polling, one, flink, peer: report(await peer(kinesis, records, timeoutMs)) });
     }
   } finally {
     await kinesis.stop();
   }
   const base = medianRun(pairs.map((p) => p.floor));
+  const transformingFloor = medianRun(pairs.map((p) => p.transformingFloor));
   const polling = medianRun(pairs.map((p) => p.polling));
   const one = medianRun(pairs.map((p) => p.one));
   const flink = medianRun(pairs.map((p) => p.flink));
   const other = medianRun(pairs.map((p) => p.peer));
   const figures: Figure[] = [];
-  for (const r of [base, polling, one, flink, efo, other]) {
+  for (const r of [base, transformingFloor, polling, one, flink, efo, other]) {
     const of = rounds > 1 && r !== efo ? ' (median round)' : '';
     figures.push({ name: `${r.contender} records/s${of}`, value: r.recordsPerSecond, unit: 'records/s' });
     figures.push({ name: `${r.contender} CPU per 1,000 records${of}`, value: r.cpuSecondsPer1000, unit: 'CPU s' });
@@ -231,11 +235,20 @@ export const throughput: Scenario = async ({ quick, log }) => {
   const floorRatios = {
     throughput: median(pairs.map((p) => p.polling.recordsPerSecond / p.floor.recordsPerSecond)),
     cpuPerRecord: median(pairs.map((p) => p.polling.cpuSecondsPer1000 / p.floor.cpuSecondsPer1000)),
+    sameTransformThroughput: median(pairs.map((p) => p.polling.recordsPerSecond / p.transformingFloor.recordsPerSecond)),
+    sameTransformCpuPerRecord: median(pairs.map((p) => p.polling.cpuSecondsPer1000 / p.transformingFloor.cpuSecondsPer1000)),
+    transformThroughput: median(pairs.map((p) => p.transformingFloor.recordsPerSecond / p.floor.recordsPerSecond)),
+    transformCpuPerRecord: median(pairs.map((p) => p.transformingFloor.cpuSecondsPer1000 / p.floor.cpuSecondsPer1000)),
   };
   figures.push(atLeast(`POLLING / floor${over}`, floorRatios.throughput, 'x', 0.9));
   // EFO runs once, before the rounds: against the median floor.
   figures.push({ name: `EFO / floor${rounds > 1 ? ' (median round)' : ''}`, value: efo.recordsPerSecond / base.recordsPerSecond, unit: 'x' });
   figures.push(atMost(`POLLING / floor CPU per record${over}`, floorRatios.cpuPerRecord, 'x', 1.2));
+  // The targets stay against the bare floor; these split its distance into the transform's and the rest.
+  figures.push({ name: `floor with the stock transform / floor${over}`, value: floorRatios.transformThroughput, unit: 'x' });
+  figures.push({ name: `floor with the stock transform / floor CPU per record${over}`, value: floorRatios.transformCpuPerRecord, unit: 'x' });
+  figures.push({ name: `POLLING / floor with the stock transform${over}`, value: floorRatios.sameTransformThroughput, unit: 'x' });
+  figures.push({ name: `POLLING / floor with the stock transform CPU per record${over}`, value: floorRatios.sameTransformCpuPerRecord, unit: 'x' });
   // Unthrottled, 4 shards: the worker's own peak (the coordinator's is in the details and in the peer ratio).
   const workerRss = polling.processes?.worker?.peakRssMiB ?? polling.peakRssMiB;
   figures.push(atMost('POLLING worker peak RSS, unthrottled, 4 shards', workerRss, 'MiB', 200));

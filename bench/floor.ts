@@ -11,16 +11,14 @@
  * Prints one JSON line when done: {"records": N, "elapsedMs": T}.
  */
 import { Agent } from 'node:http';
-import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordsCommand, type PutRecordsRequestEntry, type _Record } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { stockTransform } from '../worker/transform/stock-transform';
 
 const PUT_BATCH = 500;
 
-type Entry = { PartitionKey?: string; Data?: Uint8Array };
-
 /** The record's bytes as shardflow's stock transform writes them; bench records are all stock records. */
-function transformed(shardId: string, r: Entry & { SequenceNumber?: string }): Uint8Array {
+function transformed(shardId: string, r: _Record): Uint8Array {
   const result = stockTransform.transform({ shardId, sequenceNumber: r.SequenceNumber!, partitionKey: r.PartitionKey!, data: r.Data! });
   if (!result.ok) throw new Error(`record ${r.SequenceNumber} is not a stock record: ${result.reason}`);
   return result.data;

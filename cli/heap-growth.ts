@@ -51,8 +51,8 @@ export const V8_SEMI_SPACE_GROWTH_FACTOR = 2;
  *
  * Why: loading the modules (about 600 for a coordinator) allocates fast and much of it survives, so V8
  * doubles the young generation at each scavenge up to its maximum (16 MiB per semi-space on Node 20 and
- * 22, 64 on Node 24 with this machine's 24 GB) and keeps those pages until its memory reducer finds the process idle several seconds
- * later. A coordinator peaked at 88–89 MiB for that, against 74 MiB with the growth off (104 against 90
+ * 22, 64 on Node 24 with this machine's 24 GB) and keeps those pages until its memory reducer finds the
+ * process idle several seconds later. A coordinator peaked at 88–89 MiB for that, against 74 MiB with the growth off (104 against 90
  * on Node 24, where the young generation still grows a little with the factor at 1), for nothing:
  * its scavenges are rare and small. A worker needs the growth: a large young generation is what lets
  * records in flight die there instead of being promoted. V8 reads the factor at each scavenge (the sizes

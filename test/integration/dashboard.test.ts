@@ -10,6 +10,7 @@ import { useClusterHarness } from '../support/harness';
 import { freePort } from '../../cli/local/free-port';
 import { startRedisServer } from '../../cli/local/redis-server';
 import { AppKeys, DEAD_LETTER_QUEUE, LEASE_QUEUE } from '../../shared/redis/keys';
+import { testNeeding } from '../support/programs';
 
 const h = useClusterHarness();
 
@@ -83,7 +84,8 @@ test('off loopback the dashboard refuses to start without credentials (exit 2) a
   expect(coordinator.output()).not.toContain('tok-123');
 });
 
-test('credentials and secrets never reach the logs', async () => {
+// A password-protected private redis-server.
+testNeeding('redis-server')('credentials and secrets never reach the logs', async () => {
   const redis = await startRedisServer({ password: 'redis-Pa55word' });
   try {
     const port = await freePort();

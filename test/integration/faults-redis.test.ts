@@ -27,6 +27,7 @@ import { AppKeys } from '../../shared/redis/keys';
 import { startRedisServer, type RedisServer } from '../../cli/local/redis-server';
 import type { WorkerStatus } from '../../worker/status-reporter';
 import type { SteadyProducer } from '../support/producer';
+import { describeNeeding } from '../support/programs';
 
 const LEASE_TIMEOUT_MS = 4000; // localProperties' lease.timeout
 const SAFETY_MARGIN_MS = LEASE_TIMEOUT_MS / 5; // worker/leases/lease.ts
@@ -251,7 +252,8 @@ class FreezableProxy {
   }
 }
 
-describe('Redis and process faults', () => {
+// Every row runs its own redis-server.
+describeNeeding('redis-server')('Redis and process faults', () => {
   test('Redis frozen for 10 s: workers stop sending within the lease timeout, /readyz goes unready, leases are retaken after, nothing lost', async () => {
     const { server, redis } = await privateRedis(false);
     const c = await cluster('it-rfault-freeze', server.url, redis, [{}, {}]);

@@ -13,6 +13,7 @@ import { spawnCli, type CliProcess } from '../support/cli';
 import { localClient, readAll } from '../support/kinesis';
 import { theirDeaggregate } from '../support/kinesis-agg';
 import { stopWithDescendants } from '../support/process-tree';
+import { dropApp, REDIS_URL, testRedis } from '../support/redis';
 import { uniqueName, waitFor } from '../support/wait';
 
 const stacks: CliProcess[] = [];
@@ -22,14 +23,14 @@ afterEach(async () => {
 });
 
 test('--aggregate --partition-key constant reach the generator', async () => {
+  const app = uniqueName('it-local-agg');
   const kinesisPort = await freePort();
-  const redisPort = await freePort(); // nothing listens there, so the stack starts its own redis-server
   const endpoint = `http://127.0.0.1:${kinesisPort}`;
   const inputArn = 'arn:aws:kinesis:us-east-1:000000000000:stream/LocalIn';
   const properties = writeProperties(localProperties(endpoint, inputArn, 'arn:aws:kinesis:us-east-1:000000000000:stream/LocalOut'));
   const logs = mkdtempSync(join(tmpdir(), 'shardflow-local-logs-'));
   const stack = spawnCli([
-    'local', '--properties', properties, '--redis', `redis://127.0.0.1:${redisPort}`, '--app', uniqueName('it-local-agg'),
+    'local', '--properties', properties, '--redis', REDIS_URL, '--app', app,
     '--workers', '1', '--rate', '40', '--logs', logs, '--aggregate', '--partition-key', 'constant',
   ]);
   stacks.push(stack);
@@ -56,9 +57,12 @@ test('--aggregate --partition-key constant reach the generator', async () => {
       expect(users.length).toBeGreaterThan(0);
       for (const user of users) expect(user.partitionKey).toBe('partitionkey');
     }
+    stack.child.kill('SIGINT');
+    expect((await stack.exited).code).toBe(0);
   } finally {
     client.destroy();
+    const redis = testRedis();
+    await dropApp(redis, app);
+    redis.disconnect();
   }
-  stack.child.kill('SIGINT');
-  expect((await stack.exited).code).toBe(0);
 });

@@ -11,6 +11,7 @@ import { spawnCli, waitForLog, type CliProcess } from '../support/cli';
 import { uniqueName, waitFor } from '../support/wait';
 import { alive, descendants, stopWithDescendants } from '../support/process-tree';
 import { dropApp, REDIS_URL, testRedis } from '../support/redis';
+import { testNeeding } from '../support/programs';
 
 const stacks: CliProcess[] = [];
 
@@ -23,7 +24,8 @@ afterEach(async () => {
 
 
 
-test('records flow through the whole local stack, and Ctrl-C stops every process it started', async () => {
+// Without a Redis at --redis, the stack starts a private redis-server (the second test uses the shared Redis).
+testNeeding('redis-server')('records flow through the whole local stack, and Ctrl-C stops every process it started', async () => {
   const kinesisPort = await freePort();
   const redisPort = await freePort(); // nothing listens there, so the stack starts its own redis-server
   const endpoint = `http://127.0.0.1:${kinesisPort}`;

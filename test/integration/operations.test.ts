@@ -9,6 +9,7 @@ import { waitForLog, type CliProcess } from '../support/cli';
 import { uniqueName, waitFor } from '../support/wait';
 import { useClusterHarness } from '../support/harness';
 import { startRedisServer, type RedisServer } from '../../cli/local/redis-server';
+import { testNeeding } from '../support/programs';
 
 const h = useClusterHarness();
 let redisServer: RedisServer | undefined;
@@ -33,7 +34,8 @@ function sample(text: string, name: string, match = ''): number {
     .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
 }
 
-test('workers and coordinators serve Prometheus metrics, health and readiness; readiness follows Redis', async () => {
+// Readiness follows a private redis-server that is stopped and started again.
+testNeeding('redis-server')('workers and coordinators serve Prometheus metrics, health and readiness; readiness follows Redis', async () => {
   // With its data on disk: a Redis that came back empty would (rightly) stop the processes with exit 3.
   const redisDir = mkdtempSync(join(tmpdir(), 'shardflow-redis-'));
   redisServer = await startRedisServer({ dir: redisDir, appendOnly: true });

@@ -16,6 +16,7 @@ import { uniqueName, waitFor } from '../support/wait';
 import { AppKeys } from '../../shared/redis/keys';
 import { createRedis, type RedisClient } from '../../shared/redis/connection';
 import type { WorkerStatus } from '../../worker/status-reporter';
+import { testNeeding } from '../support/programs';
 
 const SHARDS = 4;
 
@@ -61,7 +62,10 @@ async function keysOnNodes(ports: number[], pattern: string): Promise<Map<number
   return found;
 }
 
-test('a 3-primary Redis Cluster runs the pipeline: records, dead letters, checkpoints, hand-over, shutdown and start-over', async () => {
+/** A Cluster needs redis-server and redis-cli --cluster create. */
+const clusterTest = testNeeding('redis-server', 'redis-cli');
+
+clusterTest('a 3-primary Redis Cluster runs the pipeline: records, dead letters, checkpoints, hand-over, shutdown and start-over', async () => {
   nodes = await startRedisCluster(3);
   redis = createRedis(nodes.url);
   redis.on('error', () => undefined);

@@ -16,6 +16,7 @@ import { overlappingSpans, writeSpans } from '../support/ownership';
 import { PATIENCE, patient, uniqueName, waitFor } from '../support/wait';
 import { AppKeys } from '../../shared/redis/keys';
 import type { WorkerStatus } from '../../worker/status-reporter';
+import { testNeeding } from '../support/programs';
 
 const LEASE_TIMEOUT_MS = 4000; // localProperties' lease.timeout
 const SHARDS = 4;
@@ -58,7 +59,9 @@ function logLines(p: CliProcess, msg: string): Array<{ time: number; shardId?: s
     .filter((l) => l.msg === msg);
 }
 
-test.each(['command', 'kill'] as const)('the primary fails over mid-stream (%s): no record lost, no split brain, flow back within the lease timeout plus the failover', async (how) => {
+const sentinelTest = testNeeding('redis-server');
+
+sentinelTest.each(['command', 'kill'] as const)('the primary fails over mid-stream (%s): no record lost, no split brain, flow back within the lease timeout plus the failover', async (how) => {
   group = await startSentinelGroup('shardflow-primary', 3);
   redis = group.client();
   redis.on('error', () => undefined);
@@ -138,7 +141,7 @@ test.each(['command', 'kill'] as const)('the primary fails over mid-stream (%s):
   if (codes.some((code) => code !== 0)) throw new Error(`exit codes ${JSON.stringify(codes)}:\n${all.map((p) => p.output().slice(-4000)).join('\n----\n')}`);
 });
 
-test('a failover to a replica that lacks the state: the processes stop with exit code 3 and leave the tombstone on the new primary', async () => {
+sentinelTest('a failover to a replica that lacks the state: the processes stop with exit code 3 and leave the tombstone on the new primary', async () => {
   group = await startSentinelGroup('shardflow-primary', 3);
   redis = group.client();
   redis.on('error', () => undefined);

@@ -12,6 +12,7 @@ import { useClusterHarness } from '../support/harness';
 import { startRedisServer, type RedisServer } from '../../cli/local/redis-server';
 import { AppKeys } from '../../shared/redis/keys';
 import { addToSetWhileMarked, newMarker } from '../../shared/redis/app-state';
+import { testNeeding } from '../support/programs';
 
 const h = useClusterHarness();
 let redisServer: RedisServer | undefined;
@@ -24,7 +25,7 @@ afterAll(async () => {
 
 const LOST = 'Redis lost the state of application';
 
-test('an emptied Redis stops the coordinator and the worker with exit code 3; starts refuse until start-over', async () => {
+testNeeding('redis-server')('an emptied Redis stops the coordinator and the worker with exit code 3; starts refuse until start-over', async () => {
   redisServer = await startRedisServer(); // no persistence
   redis = testRedis(redisServer.url);
   const app = h.app('it-state-loss');

@@ -8,6 +8,7 @@ import { uniqueName, waitFor } from '../support/wait';
 import { useClusterHarness } from '../support/harness';
 import { startTlsRedis, type TlsRedis } from '../support/tls-redis';
 import { AppKeys } from '../../shared/redis/keys';
+import { testNeeding } from '../support/programs';
 
 const h = useClusterHarness();
 let redis: TlsRedis;
@@ -19,7 +20,8 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-test('coordinator and worker keep leases and checkpoints in a TLS-only Redis with a password', async () => {
+// A TLS-only redis-server with a throw-away CA made by openssl.
+testNeeding('redis-server', 'openssl')('coordinator and worker keep leases and checkpoints in a TLS-only Redis with a password', async () => {
   const app = h.app('it-tls');
   const inputArn = await createStream(h.client, uniqueName('tin'), 2);
   const outputArn = await createStream(h.client, uniqueName('tout'), 1);

@@ -3,9 +3,10 @@
  * in-memory Kinesis (which never slows down as shards fill, unlike kinesis-local). Each contender copies
  * the same number of pre-filled stock records (4 shards) from a fresh input stream to a fresh output
  * stream, one after the other in the same run:
- *   - floor: `bench/floor.ts`, a plain GetRecords → PutRecords loop per shard, no Redis, no transform;
- *     and the same loop applying shardflow's stock transform to each record, the floor for the same work
- *     (no target: it shows how much of the distance from the bare floor is the transform);
+ *   - floor: `bench/floor.ts`, a plain GetRecords → PutRecords loop per shard, no Redis, applying
+ *     shardflow's stock transform to each record: the floor for the same work, which issue #13's floor
+ *     targets are measured against ("all on the full run, with the same transform"); and the same loop
+ *     with no transform, the bare floor (no target: against it, the transform's own share shows);
  *   - POLLING and EFO: a shardflow coordinator and one worker, full transform, checkpoints and leases;
  *     POLLING also as one `worker --coordinate` process (both roles in one Node runtime, as the peer),
  *     and that one process with Flink's smaller sink buffer (the page size against memory);
@@ -240,15 +241,16 @@ export const throughput: Scenario = async ({ quick, log }) => {
     transformThroughput: median(pairs.map((p) => p.transformingFloor.recordsPerSecond / p.floor.recordsPerSecond)),
     transformCpuPerRecord: median(pairs.map((p) => p.transformingFloor.cpuSecondsPer1000 / p.floor.cpuSecondsPer1000)),
   };
-  figures.push(atLeast(`POLLING / floor${over}`, floorRatios.throughput, 'x', 0.9));
-  // EFO runs once, before the rounds: against the median floor.
-  figures.push({ name: `EFO / floor${rounds > 1 ? ' (median round)' : ''}`, value: efo.recordsPerSecond / base.recordsPerSecond, unit: 'x' });
-  figures.push(atMost(`POLLING / floor CPU per record${over}`, floorRatios.cpuPerRecord, 'x', 1.2));
-  // The targets stay against the bare floor; these split its distance into the transform's and the rest.
+  // The targets: against the floor doing the same work (the stock transform), as every contender does.
+  figures.push(atLeast(`POLLING / floor with the stock transform${over}`, floorRatios.sameTransformThroughput, 'x', 0.9));
+  figures.push(atMost(`POLLING / floor with the stock transform CPU per record${over}`, floorRatios.sameTransformCpuPerRecord, 'x', 1.2));
+  // Against the bare floor (no transform), and that floor's own distance from it: the transform's share.
+  figures.push({ name: `POLLING / floor${over}`, value: floorRatios.throughput, unit: 'x' });
+  figures.push({ name: `POLLING / floor CPU per record${over}`, value: floorRatios.cpuPerRecord, unit: 'x' });
   figures.push({ name: `floor with the stock transform / floor${over}`, value: floorRatios.transformThroughput, unit: 'x' });
   figures.push({ name: `floor with the stock transform / floor CPU per record${over}`, value: floorRatios.transformCpuPerRecord, unit: 'x' });
-  figures.push({ name: `POLLING / floor with the stock transform${over}`, value: floorRatios.sameTransformThroughput, unit: 'x' });
-  figures.push({ name: `POLLING / floor with the stock transform CPU per record${over}`, value: floorRatios.sameTransformCpuPerRecord, unit: 'x' });
+  // EFO runs once, before the rounds: against the median floor.
+  figures.push({ name: `EFO / floor${rounds > 1 ? ' (median round)' : ''}`, value: efo.recordsPerSecond / base.recordsPerSecond, unit: 'x' });
   // Unthrottled, 4 shards: the worker's own peak (the coordinator's is in the details and in the peer ratio).
   const workerRss = polling.processes?.worker?.peakRssMiB ?? polling.peakRssMiB;
   figures.push(atMost('POLLING worker peak RSS, unthrottled, 4 shards', workerRss, 'MiB', 200));

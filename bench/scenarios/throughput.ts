@@ -19,8 +19,10 @@
  * Rates are measured between the first and the last arrival in the output stream, so start-up (module
  * loading, lease taking) does not count; CPU seconds are the copying processes' own over the same window
  * (for shardflow the coordinator's and the worker's together, each also kept apart in the details), and
- * peak RSS is the peak of their summed readings over the whole run. Redis, which shardflow keeps its
- * state in, is a shared service and not counted; the peer's dynalite runs inside its process and is.
+ * peak RSS is the peak of their summed readings over the whole run; peak PSS likewise, the memory target
+ * for shardflow's two processes against the peer's one (a sum of RSS counts the Node binary's pages the
+ * two share twice: `bench/support/process-stats.ts`). Redis, which shardflow keeps its state in, is a
+ * shared service and not counted; the peer's dynalite runs inside its process and is.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -43,9 +45,11 @@ export interface CopyRun {
   recordsPerSecond: number;
   cpuSecondsPer1000: number;
   peakRssMiB: number;
+  /** Peak of the summed PSS: pages shared between the contender's processes (the Node binary's) counted once. */
+  peakPssMiB: number;
   wallSeconds: number;
   /** For a contender of several processes, each one's own figures over the same window. */
-  processes?: Record<string, { cpuSecondsPer1000: number; peakRssMiB: number }>;
+  processes?: Record<string, { cpuSecondsPer1000: number; peakRssMiB: number; peakPssMiB: number }>;
 }
 
 export function benchProperties(endpoint: string, inputArn: string, outputArn: string, reader: 'POLLING' | 'EFO'): Groups {
@@ -87,13 +91,14 @@ export async function measure(kinesis: MemoryEndpoint, contender: string, output
     for (const m of all) m.stop();
     const seconds = (done.lastArrivalMs! - done.firstArrivalMs!) / 1000;
     const cpuPer1000 = (m: ProcessMonitor) => (m.cpuSeconds - cpuAtFirst.get(m)!) / (done.userRecords / 1000);
-    const processes = Object.keys(parts).length > 0 ? Object.fromEntries(Object.entries(parts).map(([name, m]) => [name, { cpuSecondsPer1000: cpuPer1000(m), peakRssMiB: m.peakRssBytes / 1024 ** 2 }])) : undefined;
+    const processes = Object.keys(parts).length > 0 ? Object.fromEntries(Object.entries(parts).map(([name, m]) => [name, { cpuSecondsPer1000: cpuPer1000(m), peakRssMiB: m.peakRssBytes / 1024 ** 2, peakPssMiB: m.peakPssBytes / 1024 ** 2 }])) : undefined;
     return {
       contender,
       records: done.userRecords,
       recordsPerSecond: done.userRecords / seconds,
       cpuSecondsPer1000: cpuPer1000(monitor),
       peakRssMiB: monitor.peakRssBytes / 1024 ** 2,
+      peakPssMiB: monitor.peakPssBytes / 1024 ** 2,
       wallSeconds: (Date.now() - started) / 1000,
       ...(processes ? { processes } : {}),
     };
@@ -107,7 +112,7 @@ async function floor(kinesis: MemoryEndpoint, records: number, timeoutMs: number
   const started = Date.now();
   const child = spawn(process.execPath, [join(__dirname, '..', 'floor.js'), kinesis.endpoint, s.inputArn, s.outputArn, String(records), ...(transform ? ['JSON'] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
   guardService(child);
-  const monitor = new ProcessMonitor(child.pid!, 100);
+  const monitor = new ProcessMonitor(child.pid!, 100, true);
   try {
     return await measure(kinesis, transform ? 'floor with the stock transform (SDK loop)' : 'floor (SDK loop)', s.output, records, monitor, timeoutMs, started, () => {
       if (child.exitCode !== null && child.exitCode !== 0) throw new Error(`the floor exited with ${child.exitCode}`);
@@ -126,7 +131,7 @@ async function peer(kinesis: MemoryEndpoint, records: number, timeoutMs: number)
     env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },
   });
   guardService(child);
-  const monitor = new ProcessMonitor(child.pid!, 100);
+  const monitor = new ProcessMonitor(child.pid!, 100, true);
   try {
     return await measure(kinesis, PEER, s.output, records, monitor, timeoutMs, started, () => {
       if (child.exitCode !== null && child.exitCode !== 0) throw new Error(`the lifion-kinesis copier exited with ${child.exitCode}`);
@@ -156,8 +161,8 @@ export async function shardflowCopy(kinesis: MemoryEndpoint, contender: string, 
     if (!coordinator) await waitForLog(worker, 'coordinator started', 30_000);
     const roles = coordinator ? ([['coordinator', coordinator], ['worker', worker]] as const) : ([['worker --coordinate', worker]] as const);
     // The coordinator and the worker together, as the peer's one process is measured whole; each apart too.
-    const monitor = new ProcessMonitor(roles.map(([, p]) => p.child.pid!), 100);
-    const parts = coordinator ? { coordinator: new ProcessMonitor(coordinator.child.pid!, 100), worker: new ProcessMonitor(worker.child.pid!, 100) } : undefined;
+    const monitor = new ProcessMonitor(roles.map(([, p]) => p.child.pid!), 100, true);
+    const parts = coordinator ? { coordinator: new ProcessMonitor(coordinator.child.pid!, 100, true), worker: new ProcessMonitor(worker.child.pid!, 100, true) } : undefined;
     return await measure(kinesis, contender, output, records, monitor, timeoutMs, started, () => {
       for (const [role, p] of roles) {
         if (p.child.exitCode !== null) throw new Error(`shardflow ${role} exited with ${p.child.exitCode}:\n${p.output().slice(-2000)}`);
@@ -199,7 +204,7 @@ export const throughput: Scenario = async ({ quick, log }) => {
   const pairs: Array<{ floor: CopyRun; transformingFloor: CopyRun; polling: CopyRun; one: CopyRun; flink: CopyRun; peer: CopyRun }> = [];
   const report = (r: CopyRun) => {
     const parts = r.processes ? ` (${Object.entries(r.processes).map(([name, p]) => `${name} ${p.cpuSecondsPer1000.toFixed(3)} CPU s, ${p.peakRssMiB.toFixed(0)} MiB`).join('; ')})` : '';
-    log(`  ${r.contender}: ${Math.round(r.recordsPerSecond).toLocaleString('en-US')} records/s, ${r.cpuSecondsPer1000.toFixed(3)} CPU s per 1,000, peak RSS ${r.peakRssMiB.toFixed(0)} MiB${parts}`);
+    log(`  ${r.contender}: ${Math.round(r.recordsPerSecond).toLocaleString('en-US')} records/s, ${r.cpuSecondsPer1000.toFixed(3)} CPU s per 1,000, peak RSS ${r.peakRssMiB.toFixed(0)} MiB, PSS ${r.peakPssMiB.toFixed(0)} MiB${parts}`);
     runs.push(r);
     return r;
   };
@@ -230,6 +235,7 @@ export const throughput: Scenario = async ({ quick, log }) => {
     figures.push({ name: `${r.contender} records/s${of}`, value: r.recordsPerSecond, unit: 'records/s' });
     figures.push({ name: `${r.contender} CPU per 1,000 records${of}`, value: r.cpuSecondsPer1000, unit: 'CPU s' });
     figures.push({ name: `${r.contender} peak RSS${of}`, value: r.peakRssMiB, unit: 'MiB' });
+    figures.push({ name: `${r.contender} peak PSS${of}`, value: r.peakPssMiB, unit: 'MiB' });
   }
   const over = rounds > 1 ? `, median of ${rounds} rounds` : '';
   // Each round's floor and POLLING ran back to back: the ratio is taken per round, then the median.
@@ -259,6 +265,7 @@ export const throughput: Scenario = async ({ quick, log }) => {
     throughput: median(pairs.map((p) => p.polling.recordsPerSecond / p.peer.recordsPerSecond)),
     cpuPerRecord: median(pairs.map((p) => p.polling.cpuSecondsPer1000 / p.peer.cpuSecondsPer1000)),
     peakRss: median(pairs.map((p) => p.polling.peakRssMiB / p.peer.peakRssMiB)),
+    peakPss: median(pairs.map((p) => p.polling.peakPssMiB / p.peer.peakPssMiB)),
     workerPeakRss: median(pairs.map((p) => (p.polling.processes?.worker?.peakRssMiB ?? p.polling.peakRssMiB) / p.peer.peakRssMiB)),
     oneProcessThroughput: median(pairs.map((p) => p.one.recordsPerSecond / p.peer.recordsPerSecond)),
     oneProcessCpuPerRecord: median(pairs.map((p) => p.one.cpuSecondsPer1000 / p.peer.cpuSecondsPer1000)),
@@ -268,7 +275,10 @@ export const throughput: Scenario = async ({ quick, log }) => {
   };
   figures.push(atLeast(`POLLING / peer records/s${over}`, ratios.throughput, 'x', 1.3));
   figures.push(atMost(`POLLING / peer CPU per record${over}`, ratios.cpuPerRecord, 'x', 0.99));
-  figures.push(atMost(`POLLING (coordinator + worker) / peer peak RSS${over}`, ratios.peakRss, 'x', 0.99));
+  // Memory of the two processes together: their summed PSS, which counts the Node binary's pages they
+  // share once; a sum of their RSS counts them twice (about 44 MiB), and is reported beside it.
+  figures.push(atMost(`POLLING (coordinator + worker) / peer peak memory (summed PSS)${over}`, ratios.peakPss, 'x', 0.99));
+  figures.push({ name: `POLLING (coordinator + worker) / peer peak RSS, summed${over}`, value: ratios.peakRss, unit: 'x' });
   figures.push({ name: `POLLING worker alone / peer peak RSS${over}`, value: ratios.workerPeakRss, unit: 'x' });
   // The same copy by one `worker --coordinate` process, the deployment whose shape matches the peer's.
   figures.push(atLeast(`POLLING one process / peer records/s${over}`, ratios.oneProcessThroughput, 'x', 1.3));

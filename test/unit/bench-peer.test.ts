@@ -62,4 +62,27 @@ describe('ProcessMonitor over a group', () => {
       child.kill('SIGKILL');
     }
   });
+
+  it('with PSS: two Node processes share the binary\'s pages, so their summed PSS is well below their summed RSS', async () => {
+    // A second Node process idling: most of its RSS is the binary's file pages, which this one maps too.
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => undefined, 30_000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => child.once('spawn', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 500)); // let it load
+      const group = new ProcessMonitor([process.pid, child.pid!], 60_000, true);
+      group.stop();
+      const other = readProcess(child.pid!, true)!;
+      expect(other.pssBytes).toBeGreaterThan(0);
+      expect(other.pssBytes).toBeLessThan(other.rssBytes);
+      expect(group.peakPssBytes).toBeGreaterThan(0);
+      expect(group.peakPssBytes).toBeLessThan(group.peakRssBytes - 10 * 1024 ** 2);
+      // Without `pss` nothing is read from smaps_rollup.
+      expect(readProcess(process.pid)!.pssBytes).toBeUndefined();
+      const plain = new ProcessMonitor(process.pid, 60_000);
+      plain.stop();
+      expect(plain.peakPssBytes).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });

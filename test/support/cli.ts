@@ -50,6 +50,15 @@ export async function stopCli(p: CliProcess, graceMs = 20_000): Promise<number |
   return code;
 }
 
+/**
+ * Waits for `text` in the process's output. A process that exited without printing it fails the wait at
+ * once (once its output is read to the end) instead of at the deadline.
+ */
 export async function waitForLog(p: CliProcess, text: string, timeoutMs = 20_000): Promise<void> {
-  await waitFor(() => p.output().includes(text), timeoutMs, () => `"${text}" in the output of shardflow ${p.child.spawnargs.slice(2).join(' ')}\n${p.output()}`);
+  const describe = () => `"${text}" in the output of shardflow ${p.child.spawnargs.slice(2).join(' ')}\n${p.output()}`;
+  await waitFor(() => p.output().includes(text), timeoutMs, describe, 200, () => {
+    const exited = p.child.exitCode !== null || p.child.signalCode !== null;
+    const allRead = (p.child.stdout?.readableEnded ?? true) && (p.child.stderr?.readableEnded ?? true);
+    if (exited && allRead && !p.output().includes(text)) throw new Error(`the process exited (${p.child.exitCode ?? p.child.signalCode}) before printing ${describe()}`);
+  });
 }

@@ -15,8 +15,13 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
+/** Whether `program` runs and prints its version (exit 0); `versionArgs` for one without `--version`. */
+export function programOnPath(program: string, versionArgs: readonly string[] = ['--version']): boolean {
+  return spawnSync(program, versionArgs, { stdio: 'ignore' }).status === 0;
+}
+
 export function redisServerOnPath(): boolean {
-  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+  return programOnPath('redis-server');
 }
 
 export async function startRedisServer(options: { port?: number; dir?: string; appendOnly?: boolean; password?: string } = {}): Promise<RedisServer> {

@@ -17,13 +17,22 @@ import { dropApp, REDIS_URL, testRedis } from '../support/redis';
 import { uniqueName, waitFor } from '../support/wait';
 
 const stacks: CliProcess[] = [];
+const apps: string[] = [];
 
+// The stack first, so nothing writes the app's keys again after they are dropped from the shared Redis.
 afterEach(async () => {
   for (const stack of stacks.splice(0)) await stopWithDescendants(stack);
+  const redis = testRedis();
+  try {
+    for (const app of apps.splice(0)) await dropApp(redis, app);
+  } finally {
+    redis.disconnect();
+  }
 });
 
 test('--aggregate --partition-key constant reach the generator', async () => {
   const app = uniqueName('it-local-agg');
+  apps.push(app);
   const kinesisPort = await freePort();
   const endpoint = `http://127.0.0.1:${kinesisPort}`;
   const inputArn = 'arn:aws:kinesis:us-east-1:000000000000:stream/LocalIn';
@@ -61,8 +70,5 @@ test('--aggregate --partition-key constant reach the generator', async () => {
     expect((await stack.exited).code).toBe(0);
   } finally {
     client.destroy();
-    const redis = testRedis();
-    await dropApp(redis, app);
-    redis.disconnect();
   }
 });

@@ -52,11 +52,12 @@ export async function stopCli(p: CliProcess, graceMs = 20_000): Promise<number |
 
 /**
  * Waits for `text` in the process's output. A process that exited without printing it fails the wait at
- * once (once its output is read to the end) instead of at the deadline.
+ * once (once its output is read to the end) instead of at the deadline. `tailChars` keeps a failure's
+ * message to the end of a long output.
  */
-export async function waitForLog(p: CliProcess, text: string, timeoutMs = 20_000): Promise<void> {
-  const describe = () => `"${text}" in the output of shardflow ${p.child.spawnargs.slice(2).join(' ')}\n${p.output()}`;
-  await waitFor(() => p.output().includes(text), timeoutMs, describe, 200, () => {
+export async function waitForLog(p: CliProcess, text: string, timeoutMs = 20_000, everyMs = 200, tailChars = Infinity): Promise<void> {
+  const describe = () => `"${text}" in the output of shardflow ${p.child.spawnargs.slice(2).join(' ')}\n${p.output().slice(-tailChars)}`;
+  await waitFor(() => p.output().includes(text), timeoutMs, describe, everyMs, () => {
     const exited = p.child.exitCode !== null || p.child.signalCode !== null;
     const allRead = (p.child.stdout?.readableEnded ?? true) && (p.child.stderr?.readableEnded ?? true);
     if (exited && allRead && !p.output().includes(text)) throw new Error(`the process exited (${p.child.exitCode ?? p.child.signalCode}) before printing ${describe()}`);

@@ -6,7 +6,7 @@
  * missing, and the rest of `npm test` runs. `SHARDFLOW_TEST_REQUIRE_PROGRAMS=1` (set by `.ci/run`, which
  * installs them) turns a missing program into a failure instead, so CI never passes by skipping.
  */
-import { spawnSync } from 'node:child_process';
+import { programOnPath } from '../../cli/local/redis-server';
 
 const onPathCache = new Map<string, boolean>();
 
@@ -17,7 +17,7 @@ const VERSION_ARGS: Record<string, string[]> = { openssl: ['version'] };
 export function onPath(program: string): boolean {
   let found = onPathCache.get(program);
   if (found === undefined) {
-    found = spawnSync(program, VERSION_ARGS[program] ?? ['--version'], { stdio: 'ignore' }).status === 0;
+    found = programOnPath(program, VERSION_ARGS[program]);
     onPathCache.set(program, found);
   }
   return found;

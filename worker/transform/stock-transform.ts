@@ -4,6 +4,7 @@
  * other field is kept unchanged.
  */
 import type { RecordTransform, TransformResult } from './transform';
+import { rewriteStock } from './stock-rewrite';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -37,6 +38,10 @@ export function mapStock(stock: Stock): Stock {
 export const stockTransform: RecordTransform = {
   name: 'JSON',
   transform(record): TransformResult {
+    // The records producers usually write are mapped on their bytes (`stock-rewrite.ts`); the rest,
+    // including every bad record, take the full parse below, which gives the same bytes or the reason.
+    const rewritten = rewriteStock(record.data);
+    if (rewritten !== undefined) return { ok: true, data: rewritten };
     let text: string;
     try {
       text = utf8.decode(record.data);

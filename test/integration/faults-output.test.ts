@@ -148,7 +148,9 @@ test('input shards trimmed past retention: a held one is finished by its worker,
   expect(await metric(url, TRIMMED)).toBe(1);
   await waitFor(async () => (await held()).join() === other, 30_000, `the last shard ${other} leased`);
   // The fair share counts lease jobs of live shards only: one is left.
-  const queue = new Queue(LEASE_QUEUE, { connection: f.h.redis.duplicate(), prefix: keys.bullPrefix });
+  // The harness's connection, shared: a Queue never closes a connection it was given, so a duplicate made
+  // here stayed open and kept the test process alive after its last test.
+  const queue = new Queue(LEASE_QUEUE, { connection: f.h.redis, prefix: keys.bullPrefix });
   try {
     await waitFor(async () => Object.values(await queue.getJobCounts('active', 'waiting', 'delayed', 'prioritized')).reduce((a, b) => a + b, 0) === 1, 20_000, 'only the live shard to have a lease job');
   } finally {

@@ -13,19 +13,16 @@ const onPathCache = new Map<string, boolean>();
 /** How each program prints its version (openssl has no `--version`). */
 const VERSION_ARGS: Record<string, string[]> = { openssl: ['version'] };
 
-/** Whether the program runs and prints its version (exit 0). */
-export function onPath(program: string): boolean {
-  let found = onPathCache.get(program);
-  if (found === undefined) {
-    found = programOnPath(program, VERSION_ARGS[program]);
-    onPathCache.set(program, found);
-  }
-  return found;
-}
-
-/** The programs of `programs` that are not on the PATH. */
-export function missingPrograms(programs: readonly string[]): string[] {
-  return programs.filter((program) => !onPath(program));
+/** The programs of `programs` that are not on the PATH (each probed once per test file). */
+function missingPrograms(programs: readonly string[]): string[] {
+  return programs.filter((program) => {
+    let found = onPathCache.get(program);
+    if (found === undefined) {
+      found = programOnPath(program, VERSION_ARGS[program]);
+      onPathCache.set(program, found);
+    }
+    return !found;
+  });
 }
 
 /** Skips, or under SHARDFLOW_TEST_REQUIRE_PROGRAMS=1 fails the test file, when a program is missing. */

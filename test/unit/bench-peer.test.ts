@@ -65,10 +65,13 @@ describe('ProcessMonitor over a group', () => {
 
   it('with PSS: two Node processes share the binary\'s pages, so their summed PSS is well below their summed RSS', async () => {
     // A second Node process idling: most of its RSS is the binary's file pages, which this one maps too.
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => undefined, 30_000)'], { stdio: 'ignore' });
+    // It says so once its runtime is up (its pages mapped), instead of the test sleeping for that.
+    const child = spawn(process.execPath, ['-e', 'process.stdout.write("ready"); setTimeout(() => undefined, 30_000)'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
-      await new Promise((resolve) => child.once('spawn', resolve));
-      await new Promise((resolve) => setTimeout(resolve, 500)); // let it load
+      await new Promise((resolve, reject) => {
+        child.stdout!.once('data', resolve);
+        child.once('error', reject);
+      });
       const group = new ProcessMonitor([process.pid, child.pid!], 60_000, true);
       group.stop();
       const other = readProcess(child.pid!, true)!;

@@ -1,4 +1,5 @@
 import { mapStock, stockSchemaProblem, stockTransform, type Stock } from '../../worker/transform/stock-transform';
+import * as stockRewrite from '../../worker/transform/stock-rewrite';
 import { rewriteStock } from '../../worker/transform/stock-rewrite';
 
 /** The full transform, written out: decode, parse, check, map, stringify. The oracle for the rewrite. */
@@ -38,10 +39,23 @@ describe('rewriteStock (the JSON transform on the bytes)', () => {
     for (const text of [compact, spaced]) expect(rewritten(text)).toBe(fullTransform(Buffer.from(text))!.toString('utf8'));
   });
 
-  it('is what the JSON transform returns for such a record', () => {
+  it('is what the JSON transform returns for such a record, without the full parse', () => {
     const data = Buffer.from('{"ticker":"","price":0,"event_time":"e","volume":-12.5,"venue":"XNAS"}');
-    const result = stockTransform.transform({ shardId: 's', sequenceNumber: '1', partitionKey: 'k', data });
-    expect(result.ok && Buffer.from(result.data).toString('utf8')).toBe('{"ticker":"AMZN","price":0,"event_time":"e","volume":-12.5,"venue":"XNAS"}');
+    // Same bytes either way, so what shows the rewrite was used is that JSON.parse was not.
+    const parse = jest.spyOn(JSON, 'parse');
+    const rewrite = jest.spyOn(stockRewrite, 'rewriteStock');
+    try {
+      const result = stockTransform.transform({ shardId: 's', sequenceNumber: '1', partitionKey: 'k', data });
+      expect(result.ok && Buffer.from(result.data).toString('utf8')).toBe('{"ticker":"AMZN","price":0,"event_time":"e","volume":-12.5,"venue":"XNAS"}');
+      expect(rewrite).toHaveBeenCalledTimes(1);
+      expect(parse).not.toHaveBeenCalled();
+      // A record the rewrite leaves alone takes the full parse.
+      stockTransform.transform({ shardId: 's', sequenceNumber: '2', partitionKey: 'k', data: Buffer.from('{"event_time":"e","ticker":"T","price":1e2}') });
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+      rewrite.mockRestore();
+    }
   });
 
   it.each([

@@ -1,8 +1,9 @@
 /**
- * The Bull Board dashboard: the lease queue (one active job per held shard, with live progress: owner,
- * reader, checkpoint, records and bytes, MillisBehindLatest; completed jobs are finished parent shards)
- * and the dead-letter queue (failed jobs; retrying one replays it). Loopback-only unless credentials are
- * configured (basic auth or a bearer token).
+ * The Bull Board dashboard: the lease queue (read-only; one active job per held shard, with live
+ * progress: owner, reader, checkpoint, records and bytes, MillisBehindLatest; completed jobs are finished
+ * parent shards) and the dead-letter queue (failed jobs; retrying one replays it, removing one drops it,
+ * nothing else: see dashboard-guard.ts). Loopback-only unless credentials are configured (basic auth or
+ * a bearer token), and only under the Host names of `Dashboard.allowed-hosts`.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -18,6 +19,7 @@ import { ConfigError } from '../shared/config/config-error';
 import { DASHBOARD, DASHBOARD_HOST, DASHBOARD_PASSWORD, DASHBOARD_TOKEN, DASHBOARD_USERNAME } from '../shared/config/options';
 import { isLoopback } from '../shared/config/properties';
 import { DEAD_LETTER_QUEUE, LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
+import { acceptedHosts, checkHost, checkOrigin, checkRoute, type GuardRequest, type Refusal } from './dashboard-guard';
 
 export function assertDashboardSecure(config: DashboardConfig): void {
   if (!isLoopback(config.host) && !config.basic && !config.token) {
@@ -48,6 +50,15 @@ export function authMiddleware(config: DashboardConfig) {
     }
     res.setHeader('WWW-Authenticate', 'Basic realm="shardflow"');
     res.status(401).send('authentication required\n');
+  };
+}
+
+/** Middleware that answers a refusal (text/plain) or passes the request on. */
+function refuseWhen(check: (req: GuardRequest) => Refusal | undefined) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const refusal = check({ method: req.method, path: req.path, headers: req.headers, encrypted: 'encrypted' in req.socket });
+    if (!refusal) return next();
+    res.status(refusal.status).type('text/plain').send(`${refusal.message}\n`);
   };
 }
 
@@ -97,17 +108,28 @@ export class Dashboard {
     // Lease jobs are managed by shardflow: looking is fine, moving them by hand is not.
     const leaseAdapter = new BullMQAdapter(leases, { readOnlyMode: true, displayName: `${keys.app}: shard leases`, description: 'One job per shard. Active: leased, titled shard · owner · reader · checkpoint · lag · records read. Completed: finished parent shards.' });
     leaseAdapter.setFormatter('name', leaseTitle);
+    const deadLetterOptions = {
+      allowRetries: true,
+      // Bull Board's own option, missing from BullMQAdapter's type: a completed letter reached the output
+      // already, and retrying it would write it again.
+      allowCompletedRetries: false,
+      displayName: `${keys.app}: dead letters`,
+      description: 'Records that could not be transformed or delivered. Retry a failed one to replay it through the current transform and sink, or remove it: the only two actions allowed here (`shardflow dlq purge` removes letters in bulk).',
+    };
     createBullBoard({
       queues: [
         leaseAdapter,
-        new BullMQAdapter(deadLetters, { allowRetries: true, displayName: `${keys.app}: dead letters`, description: 'Records that could not be transformed or delivered. Retry a failed job to replay it through the current transform and sink.' }),
+        new BullMQAdapter(deadLetters, deadLetterOptions),
       ],
       serverAdapter: adapter,
       options: { uiConfig: { boardTitle: `shardflow · ${keys.app}` } },
     });
     this.app = express();
     this.app.disable('x-powered-by');
+    const hosts = acceptedHosts(config.allowedHosts, config.host);
+    this.app.use(refuseWhen((req) => checkHost(req, hosts)));
     this.app.use(authMiddleware(config));
+    this.app.use(refuseWhen((req) => checkOrigin(req) ?? checkRoute(req, config.path, DEAD_LETTER_QUEUE)));
     this.app.use(config.path, adapter.getRouter());
   }
 

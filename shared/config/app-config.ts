@@ -100,6 +100,8 @@ export interface DashboardConfig {
   path: string;
   basic?: { username: string; password: string };
   token?: string;
+  /** Dashboard.allowed-hosts: the Host names it answers to (lower case, IPv6 in brackets); others get 421. */
+  allowedHosts: readonly string[];
 }
 
 export interface AppConfig {

@@ -3,6 +3,7 @@
  * place (as Flink's KinesisSourceConfigOptions). The README's configuration table is generated
  * from this list (`npm run docs:config`) and a test fails when the two drift apart.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration, parseMemorySize, parseTimestamp } from './units';
 import { LEGACY_REGISTRATION, LEGACY_TIMESTAMP, legacyKey, legacySecondsKey } from './legacy-consumer';
@@ -475,6 +476,27 @@ export const DASHBOARD_TOKEN = stringOption({
   description: 'Bearer token accepted instead of basic auth (env `SHARDFLOW_DASHBOARD_TOKEN` overrides). Never logged.',
 });
 
+/** One `allowed-hosts` entry as a browser writes it in the Host header (lower case, IPv6 in brackets), or undefined. */
+function hostEntry(text: string): string | undefined {
+  const bare = text.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(bare) === 6) return new URL(`http://[${bare}]`).hostname;
+  if (isIP(text) === 4) return text;
+  return /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/i.test(text) ? text.toLowerCase() : undefined;
+}
+export const DASHBOARD_ALLOWED_HOSTS: Option<readonly string[]> = {
+  groups: [DASHBOARD],
+  key: 'allowed-hosts',
+  description:
+    'Host names and addresses the dashboard answers to, on any port: a request whose `Host` header names another is refused (421 Misdirected Request), so a DNS-rebinding page cannot drive it. The address in `host` is accepted too (unless it is `0.0.0.0` or `::`); with `host` off loopback, list every name browsers reach it by, a reverse proxy\'s included.',
+  defaultValue: ['127.0.0.1', 'localhost', '[::1]'],
+  defaultText: '`127.0.0.1`, `localhost`, `[::1]`',
+  allowed: 'comma-separated host names or IP addresses (IPv6 in brackets), without ports',
+  parse: (raw) => {
+    const hosts = raw.split(',').map((entry) => hostEntry(entry.trim()));
+    return hosts.every((host): host is string => host !== undefined) ? hosts : undefined;
+  },
+};
+
 /** Every option, in README order. */
 export const ALL_OPTIONS: readonly Option<unknown>[] = [
   STREAM_ARN, AWS_REGION, AWS_ENDPOINT, HTTP_MAX_CONCURRENCY, HTTP_READ_TIMEOUT,
@@ -487,4 +509,5 @@ export const ALL_OPTIONS: readonly Option<unknown>[] = [
   SINK_MAX_BUFFERED, SINK_PARTITION_KEY, SINK_ORDERING, SINK_AGGREGATION, SINK_AGGREGATION_MAX_SIZE, SINK_FAIL_ON_ERROR,
   SERIALIZATION_TYPE, LEASE_TIMEOUT, WORKER_MAX_LEASES, WORKER_BALANCE, WORKER_BALANCE_COOLDOWN,
   DASHBOARD_ENABLED, DASHBOARD_HOST, DASHBOARD_PORT, DASHBOARD_PATH, DASHBOARD_USERNAME, DASHBOARD_PASSWORD, DASHBOARD_TOKEN,
+  DASHBOARD_ALLOWED_HOSTS,
 ];

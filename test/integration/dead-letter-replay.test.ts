@@ -68,8 +68,10 @@ test('retrying a dead letter in the dashboard replays it through the coordinator
   const port = await freePort();
   const coordinator = h.start('coordinator', writeProperties({ ...base, SerializationType: { type: 'STRING' }, Dashboard: { port: String(port) } }), app);
   await waitForLog(coordinator, 'dashboard listening');
-  const res = await fetch(`http://127.0.0.1:${port}/api/queues/${DEAD_LETTER_QUEUE}/retry/failed`, { method: 'PUT' });
-  expect(res.status).toBe(200);
+  // Retry one letter (the dashboard's only replay: "retry all" is `shardflow dlq replay`, and is refused there).
+  const [letter] = await queue.getJobs(['failed']);
+  const res = await fetch(`http://127.0.0.1:${port}/api/queues/${DEAD_LETTER_QUEUE}/${encodeURIComponent(letter.id!)}/retry`, { method: 'PUT' });
+  expect(res.status).toBe(204);
   await waitFor(async () => (await readAll(h.client, outputArn)).some((r) => r.data.toString() === 'plain text letter') || undefined, 30_000, 'the replayed letter in the output');
   await waitFor(async () => (await queue.getJobCounts('completed')).completed === 1 || undefined, 10_000, 'the letter completed');
   expect((await queue.getJobCounts('failed')).failed).toBe(0);

@@ -20,6 +20,7 @@ import { addToSetWhileMarked, AppStateGuard, createMarker, readAppState, recordS
 import { beat } from '../shared/redis/heartbeats';
 import { metrics } from '../shared/metrics';
 import { planLeases, type ShardInfo } from './shard-lineage';
+import { pruneWorkerStatuses, WORKER_STATUS_MAX_AGE_MS, WORKER_STATUS_PRUNE_INTERVAL_MS } from './worker-status-pruner';
 
 export interface CoordinatorOptions {
   config: AppConfig;
@@ -67,6 +68,8 @@ export class Coordinator {
   readonly efoConsumer: EfoConsumerLifecycle | undefined;
   /** Set once this coordinator has added hash-key ranges to lease jobs of earlier versions. */
   private rangesAdded = false;
+  /** When this coordinator last pruned the status entries of dead workers (ms, its own clock). */
+  private workerStatusPrunedAt = -Infinity;
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.kinesis = KinesisGateway.fromConfig(opts.config.input.client);
@@ -244,6 +247,20 @@ export class Coordinator {
       } catch (err) {
         this.opts.log.warn({ err: describeError(err) }, 'shard discovery failed; will try again');
       }
+      if (!signal.aborted) await this.pruneWorkerStatuses();
+    }
+  }
+
+  /** At most once a minute while leading: deletes the status entries of workers that died (see worker-status-pruner.ts). */
+  private async pruneWorkerStatuses(): Promise<void> {
+    const now = Date.now();
+    if (now - this.workerStatusPrunedAt < WORKER_STATUS_PRUNE_INTERVAL_MS) return;
+    this.workerStatusPrunedAt = now;
+    try {
+      const pruned = await pruneWorkerStatuses(this.opts.redis, this.opts.keys, this.opts.config.cluster.leaseTimeoutMs, now);
+      if (pruned.length > 0) this.opts.log.info({ workers: pruned }, `removed the status of ${pruned.length} worker(s) not heard from for ${WORKER_STATUS_MAX_AGE_MS / 60_000} minutes`);
+    } catch (err) {
+      this.opts.log.warn({ err: describeError(err) }, 'pruning the status of dead workers failed; will try again');
     }
   }
 

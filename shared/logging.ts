@@ -25,6 +25,10 @@ export const REDACT_PATHS = [
   'authorization',
   '*.authorization',
   '*.headers.authorization',
+  // ioredis puts the failed command on its errors: AUTH and HELLO ... AUTH carry the password, so an
+  // error logged whole (not only its message, as shardflow does) must not print the arguments.
+  'command.args',
+  '*.command.args',
 ];
 
 let nodeNoticeGiven = false;
@@ -57,7 +61,10 @@ export function createLogger(name: string, bindings: Record<string, unknown> = {
   return logger;
 }
 
-/** Removes the passwords from a Redis URL (plain, Sentinel or Cluster) before it is shown. */
+/**
+ * Removes the passwords from a Redis URL (plain, Sentinel or Cluster; user info and `password` /
+ * `sentinelPassword` parameters) before it is shown: every Redis URL in a log line or message goes through here.
+ */
 export function safeRedisUrl(url: string): string {
   return redactRedisUrl(url);
 }

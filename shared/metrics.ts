@@ -2,7 +2,7 @@
  * Prometheus metrics of one shardflow process (prom-client). Counters are incremented per batch, not
  * per record, so the hot path pays one call per batch. Every series carries the app and process id.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 
 /** How often the process's event-loop delay is sampled for the `nodejs_eventloop_lag_*` metrics. */
 export const EVENT_LOOP_SAMPLE_MS = 100;
@@ -43,6 +43,8 @@ export class Metrics {
   readonly putRecordsThrottled = new Counter({ name: 'shardflow_put_records_throttled_records_total', help: 'Records the output stream throttled.', registers: [this.registry] });
   readonly sinkOrderViolations = new Counter({ name: 'shardflow_sink_order_violations_total', help: 'Records refused while a newer record of their partition key in the same PutRecords request was accepted: they land after it (per-key order broken).', registers: [this.registry] });
   readonly sinkMisplacedRecords = new Counter({ name: 'shardflow_sink_misplaced_records_total', help: 'With KPL aggregation: records whose aggregate landed on a shard whose hash range does not hold them (the output was resharded meanwhile); re-sent inside their range.', registers: [this.registry] });
+  readonly sinkRefusedRecords = new Counter({ name: 'shardflow_sink_refused_records_total', help: 'Records Kinesis refused for themselves (found by bisecting a request it refused whole with ValidationException or InvalidArgumentException): they go to the dead-letter queue.', registers: [this.registry] });
+  readonly sinkBisections = new Counter({ name: 'shardflow_sink_bisections_total', help: 'PutRecords requests refused whole with ValidationException or InvalidArgumentException and bisected to find the records refused, by verdict (records, stream).', labelNames: ['verdict'], registers: [this.registry] });
   readonly sinkOutputFailing = new Gauge({ name: 'shardflow_sink_output_failing', help: '1 while PutRecords to the output stream fails with a non-retryable error (stream missing, access or KMS key denied, validation): records wait and are retried; 0 otherwise.', registers: [this.registry] });
   readonly sinkFatalErrors = new Counter({ name: 'shardflow_sink_fatal_errors_total', help: 'PutRecords requests that failed with a non-retryable error, by error name (ResourceNotFoundException, AccessDeniedException, KMSDisabledException, ...).', labelNames: ['error'], registers: [this.registry] });
   readonly readThrottles = new Counter({ name: 'shardflow_read_throttles_total', help: 'Throttled or retried reads (GetRecords, SubscribeToShard).', labelNames: ['shard'], registers: [this.registry] });
@@ -76,6 +78,30 @@ export class Metrics {
     // cost (and 32 workers on one host pay it 32 times). Every 100 ms still catches every stall longer
     // than that, which is what the lag metrics are for; it costs about 0.1 %.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  }
+
+  /**
+   * Removes every series of one shard: each series of these metrics whose `shard` label is `shardId` (and,
+   * where the metric has a `stream` label, whose stream is `stream`). Called when a lease ends, however it
+   * ends, so a worker's /metrics shows the shards it holds and a long-lived worker does not pile up series
+   * for every shard it ever read. Covers any metric of this class with a `shard` label, present or future.
+   * A counter whose shard comes back starts again at 0, which Prometheus reads as a counter reset.
+   */
+  async removeShardSeries(stream: string, shardId: string): Promise<void> {
+    for (const metric of Object.values(this)) {
+      if (!(metric instanceof Counter || metric instanceof Gauge || metric instanceof Histogram || metric instanceof Summary)) continue;
+      const seen = new Set<string>();
+      // get() of a metric without collect() waits for no I/O: every series is gone before any timer or I/O callback runs.
+      for (const { labels } of (await metric.get()).values) {
+        if (labels.shard !== shardId || (labels.stream !== undefined && labels.stream !== stream)) continue;
+        // A histogram's or summary's samples carry `le` or `quantile` beside the series' own labels.
+        const { le: _le, quantile: _quantile, ...series } = labels as Record<string, string | number>;
+        const key = JSON.stringify(Object.entries(series).sort());
+        if (seen.has(key)) continue;
+        seen.add(key);
+        metric.remove(series);
+      }
+    }
   }
 }
 

@@ -76,7 +76,7 @@ export class LeaseHolder {
     } finally {
       this.runners.delete(shardId);
       m.leasesHeld.set(this.runners.size);
-      m.millisBehindLatest.remove({ shard: shardId, reader: runner.progress.reader });
+      await m.removeShardSeries(this.deps.runner.inputStreamArn, shardId);
     }
   }
 

@@ -1,6 +1,8 @@
 /**
  * Publishes a worker's status (leases, per-shard progress and lag, sink counters) to Redis once a
- * second, for the local stack's status line and other observers. One round trip per second.
+ * second, for the local stack's status line and other observers. One round trip per second. A worker
+ * that stops gracefully deletes its entry; the entry of one that died is pruned by the leading
+ * coordinator (`coordinator/worker-status-pruner.ts`).
  */
 import type { RedisClient } from '../shared/redis/connection';
 import type { AppKeys } from '../shared/redis/keys';
@@ -23,6 +25,7 @@ export async function readWorkerStatuses(redis: RedisClient, keys: AppKeys): Pro
 
 export class StatusReporter {
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly redis: RedisClient,
@@ -34,6 +37,7 @@ export class StatusReporter {
 
   start(): void {
     const tick = () => {
+      if (this.stopped) return;
       void this.publish().catch(() => undefined);
       this.timer = setTimeout(tick, this.intervalMs);
     };
@@ -44,8 +48,13 @@ export class StatusReporter {
     await this.redis.hset(this.keys.workerStatus, this.workerId, JSON.stringify(this.snapshot()));
   }
 
+  /**
+   * Removes this worker's entry: a stopped worker holds no lease and reads nothing, so it has no status.
+   * Commands on one connection run in order, so a publish already sent lands before the HDEL, not after.
+   */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
-    await this.publish().catch(() => undefined);
+    await this.redis.hdel(this.keys.workerStatus, this.workerId).catch(() => undefined);
   }
 }

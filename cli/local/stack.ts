@@ -134,12 +134,13 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
       if (cleared > 0) log.info({ app: ctx.app, keys: cleared }, 'new input stream: cleared the application\'s leases and checkpoints from an earlier run');
     }
 
-    // 3. The fleet, as real processes.
-    const common = ['--properties', ctx.propertiesFile, '--redis', redisUrl, '--app', ctx.app];
+    // 3. The fleet, as real processes. The Redis URL (and any password in it) goes to them in REDIS_URL,
+    // never on their command lines: any user of the host can read those (`ps`), but not their environment.
+    const common = ['--properties', ctx.propertiesFile, '--app', ctx.app];
     const endpoints: Record<string, string> = {};
     const spawnChild = async (name: string, args: string[]) => {
       const out = createWriteStream(join(logDir, `${name}.log`));
-      const env: NodeJS.ProcessEnv = { ...process.env, SHARDFLOW_LOG_FORMAT: 'json' };
+      const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, SHARDFLOW_LOG_FORMAT: 'json' };
       if (name !== 'generator') {
         // Each process of the stack gets its own /metrics port on this one host.
         env.METRICS_PORT = String(await freePort());
@@ -234,8 +235,9 @@ async function statusLoop(redis: ReturnType<typeof createRedis>, keys: AppKeys, 
       const now = Date.now();
       const totals = summarize(await readWorkerStatuses(redis, keys), now);
       const seconds = previous ? (now - previous.at) / 1000 : 1;
-      const inRate = previous ? (totals.read - previous.read) / seconds : 0;
-      const outRate = previous ? (totals.written - previous.written) / seconds : 0;
+      // A worker that stops removes its status, and its totals with it: a rate never goes below 0.
+      const inRate = previous ? Math.max(0, totals.read - previous.read) / seconds : 0;
+      const outRate = previous ? Math.max(0, totals.written - previous.written) / seconds : 0;
       previous = { at: now, read: totals.read, written: totals.written };
       if (!announced && totals.written > 0) {
         announced = true;

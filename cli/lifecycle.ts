@@ -12,13 +12,21 @@ export class FatalError extends Error {
 
 /**
  * Runs `stop` once on the first SIGINT/SIGTERM (or when the returned trigger is called, for example on
- * an application shutdown request), then exits 0 (or the trigger's exit code); a second signal forces
- * exit 1.
+ * an application shutdown request), then exits 0 (or the trigger's exit code). A second signal calls
+ * `hurry` when given (a worker then hands its leases over without waiting for the output, and still
+ * releases them), and a third forces exit 1; without `hurry` the second one forces exit 1.
  */
-export function onShutdownSignal(stop: (reason: string) => Promise<void>): (reason: string, exitCode?: number) => void {
+export function onShutdownSignal(stop: (reason: string) => Promise<void>, hurry?: () => void): (reason: string, exitCode?: number) => void {
   let stopping = false;
+  let signals = 0;
   const handler = (signal: string, exitCode = 0) => {
+    if (signal.startsWith('SIG')) signals += 1;
     if (stopping && signal.startsWith('SIG')) {
+      if (hurry && signals === 2) {
+        process.stderr.write(`received ${signal} again; handing over now (a third one exits at once)\n`);
+        hurry();
+        return;
+      }
       process.stderr.write(`received ${signal} again; exiting now\n`);
       process.exit(1);
     }

@@ -83,7 +83,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     // Everything is handed over by now: a QUIT that cannot be delivered (Redis failing over) is no failed stop.
     await redis.quit().catch(() => redis.disconnect());
     log.info('worker stopped cleanly');
-  });
+  }, () => worker.hurry());
   // The coordinator first: at the application's first start it creates the state the worker waits for.
   await coordinator?.start();
   await worker.start();

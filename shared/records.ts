@@ -23,7 +23,14 @@ export interface SourceRecord extends Positioned {
 /** A transformed record, ready for PutRecords. */
 export interface OutputRecord {
   partitionKey: string;
+  /** A decimal 128-bit integer that picks the output shard instead of the partition key's hash. */
+  explicitHashKey?: string;
   data: Uint8Array;
+  /**
+   * The input record it came from: when Kinesis refuses this record for itself (see the sink's
+   * bisection), the dead letter holds the input's bytes and position, so a replay transforms it again.
+   */
+  source?: SourceRecord;
 }
 
 /** A record that cannot be delivered and goes to the dead-letter queue instead. */

@@ -60,6 +60,7 @@ export class LeaseWorker {
   private progressTimer: NodeJS.Timeout | undefined;
   private readonly progressGate = new ProgressGate(PROGRESS_REFRESH_MS);
   private stopping = false;
+  private hurried = false;
   private readonly counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
 
   constructor(private readonly opts: LeaseWorkerOptions) {
@@ -136,7 +137,7 @@ export class LeaseWorker {
     for (const { lease } of this.jobs.held.values()) lease.stop();
     await this.jobs.close();
     // Every lease has been handed over; what is left in flight gets a short while, never a hang.
-    await this.sink.flush(AbortSignal.timeout(Math.floor(this.opts.config.cluster.leaseTimeoutMs / 4)));
+    if (!this.hurried) await this.sink.flush(AbortSignal.timeout(Math.floor(this.opts.config.cluster.leaseTimeoutMs / 4)));
     this.sink.close();
     await this.status.stop();
     await this.deadLetters.close();
@@ -144,6 +145,17 @@ export class LeaseWorker {
     this.input.destroy();
     this.output.destroy();
     this.subscriber?.destroy();
+  }
+
+  /**
+   * A second stop request (a second SIGTERM): every lease still held hands over now, without waiting
+   * for the output's acknowledgements. Final checkpoints (of what was acknowledged) are still written
+   * and the leases released, so the next owners start at once instead of after the lease timeout.
+   */
+  hurry(): void {
+    this.hurried = true;
+    this.opts.log.warn({ leases: this.jobs.held.size }, 'asked again to stop: handing every lease over now, without waiting for the output; unacknowledged records are read again by the next owners');
+    for (const { lease } of this.jobs.held.values()) lease.hurry();
   }
 
   /** Readiness of the output side: unready from the first non-retryable PutRecords answer until one succeeds. */

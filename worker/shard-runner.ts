@@ -8,11 +8,17 @@
  * ticket, so a large aggregate is checkpointed in its middle (`"<seq>:<sub>"`) as its user records are
  * acknowledged, and a restart neither re-sends nor skips any of them.
  *
- * A graceful hand-over (the lease stops: fair share, shutdown) waits for the acknowledgements, but while
- * the output refuses writes for good for at most half of `handOverMs`, so a worker stops within its lease
- * timeout even then; records not acknowledged stay behind the checkpoint for the next owner. The final
- * checkpoint write is retried while the lease is still held, since one lost write there means the
- * next owner re-sends everything acknowledged since the previous one.
+ * A record is the unit of failure: whatever the transform does with one (throws, overflows the stack on
+ * a deeply nested record), whatever it becomes (a key or a size Kinesis refuses), it ends in the output
+ * or in the dead-letter queue with a reason (`transform/prepare-output.ts`), and so does a record
+ * Kinesis refuses for itself (the sink's bisection); every other record goes on.
+ *
+ * A graceful hand-over (the lease stops: fair share, shutdown) waits for the acknowledgements for at
+ * most half of `handOverMs`, whatever the output does (slow, throttled, refusing writes), and not at
+ * all once the lease is hurried (a second SIGTERM): records not acknowledged then leave the sink's
+ * buffer and stay behind the checkpoint for the next owner. The final checkpoint write is retried
+ * while the lease is still held, since one lost write there means the next owner re-sends everything
+ * acknowledged since the previous one.
  */
 import type { OutputStreamConfig } from '../shared/config/app-config';
 import type { Logger } from '../shared/logging';
@@ -22,13 +28,17 @@ import { comparePositions, parsePosition, positionOf, type Position } from '../s
 import type { CheckpointStore, FencedWriteResult } from '../shared/leases/checkpoint-store';
 import { backoffDelay, sleep } from '../shared/backoff';
 import type { DeadLetterQueue } from './dead-letter/dead-letter-queue';
+import { ShardDeadLetters } from './dead-letter/shard-dead-letters';
 import { monotonicClock, type Clock, type Lease } from './leases/lease';
 import type { ShardReader } from './shard-reader';
 import type { SinkPort } from './sink/sink-port';
-import { recordSize } from './sink/batch-packer';
-import { outputPartitionKey } from './sink/partition-key';
 import { metrics } from '../shared/metrics';
 import type { RecordTransform } from './transform/transform';
+import { prepareOutput } from './transform/prepare-output';
+
+/** The longest a page's transform runs before it lets the rest of the worker in (see `readPage`). */
+const TURN_BUDGET_MS = 20;
+
 
 export interface ShardProgress {
   shardId: string;
@@ -84,8 +94,9 @@ export class ShardRunner {
   private readonly acknowledgements = new Set<Promise<void>>();
   private checkpointWrite: Promise<void> = Promise.resolve();
   private latestSafe: string | undefined;
-  /** While a stopping lease waits for an output that refuses writes: since when (clock time). */
-  private failingSince: number | undefined;
+  /** Since when (clock time) a stopping lease waits for its acknowledgements. */
+  private drainingSince: number | undefined;
+  private readonly deadLetters: ShardDeadLetters;
   private savedCheckpoint: string | undefined;
 
   constructor(
@@ -96,6 +107,17 @@ export class ShardRunner {
   ) {
     this.progress = { shardId: lease.shardId, reader: deps.reader.kind, recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0, checkpoint: startCheckpoint };
     this.savedCheckpoint = startCheckpoint;
+    this.deadLetters = new ShardDeadLetters({
+      queue: deps.deadLetters,
+      streamArn: deps.inputStreamArn,
+      shardId: lease.shardId,
+      log: deps.log,
+      stored: (count) => {
+        this.progress.recordsDeadLettered += count;
+        deps.counters.recordsDeadLettered += count;
+      },
+      held: () => !lease.isLost && !lease.isStopping,
+    });
     this.replayUntil = replayUntil === undefined ? undefined : parsePosition(replayUntil);
   }
 
@@ -129,6 +151,10 @@ export class ShardRunner {
       if (this.lease.isLost) return { type: 'lost' };
       await this.handOver();
       return this.lease.isLost ? { type: 'lost' } : { type: 'released' };
+    } catch (err) {
+      // The lease ends here (retried later): what it queued must not be sent after it, as for a lost lease.
+      this.deps.sink.abandon(this.lease);
+      throw err;
     } finally {
       await reader.close();
     }
@@ -181,12 +207,25 @@ export class ShardRunner {
     if (records.length <= size) {
       if (records.length > 0) chunks.push(this.prepare(records));
     } else {
-      for (let i = 0; i < records.length; i += size) chunks.push(this.prepare(records.slice(i, i + size)));
+      let turnStart = performance.now();
+      for (let i = 0; i < records.length; i += size) {
+        chunks.push(this.prepare(records.slice(i, i + size)));
+        // A page of records that cost more than usual (every one dead-lettered, say) lets the rest of the
+        // worker in now and then: lock renewals, answers and other shards wait at most a turn's budget.
+        if (performance.now() - turnStart > TURN_BUDGET_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          turnStart = performance.now();
+        }
+      }
     }
     return { chunks, shardEnded: batch.shardEnded, childShardIds: batch.childShardIds };
   }
 
-  /** Transforms one chunk: what goes to the sink, what is dead-lettered, and the chunk's last position. */
+  /**
+   * Transforms one chunk: what goes to the sink, what is dead-lettered (a corrupt aggregate whole and
+   * raw; a record the transform refuses or throws on; an output record Kinesis would refuse), and the
+   * chunk's last position.
+   */
   private prepare(records: SourceRecord[]): PreparedChunk {
     const { transform, output } = this.deps;
     const good: OutputRecord[] = [];
@@ -196,23 +235,9 @@ export class ShardRunner {
       if (this.replayUntil !== undefined) this.countPossibleDuplicate(record);
       this.progress.recordsRead += 1;
       this.progress.bytesRead += record.data.byteLength;
-      if (record.rejection !== undefined) {
-        // A corrupt aggregate: dead-lettered whole, raw, with its reason; the shard goes on.
-        letters.push(deadLetterOf(record, this.deps.inputStreamArn, record.rejection));
-        continue;
-      }
-      const result = transform.transform(record);
-      if (!result.ok) {
-        letters.push(deadLetterOf(record, this.deps.inputStreamArn, result.reason));
-        continue;
-      }
-      const partitionKey = outputPartitionKey(output.partitionKey, record, result.data);
-      const size = recordSize(partitionKey, result.data);
-      if (size > output.maxRecordBytes) {
-        letters.push(deadLetterOf(record, this.deps.inputStreamArn, `too large: the output record is ${size} bytes, over sink.max-record-size (${output.maxRecordBytes})`));
-        continue;
-      }
-      good.push({ partitionKey, data: result.data });
+      const prepared = prepareOutput(transform, record, output);
+      if (prepared.ok) good.push(prepared.record);
+      else letters.push(deadLetterOf(record, this.deps.inputStreamArn, prepared.reason));
     }
     const m = metrics();
     const stream = this.deps.inputStreamArn;
@@ -223,22 +248,17 @@ export class ShardRunner {
 
   /** Dead-letters a chunk's bad records, then hands its good ones to the sink with their own checkpoint ticket. */
   private async submit(chunk: PreparedChunk): Promise<void> {
-    const { log } = this.deps;
     const { good, letters, last } = chunk;
-    if (letters.length > 0) {
-      const m = metrics();
-      const stream = this.deps.inputStreamArn;
-      // Stored before the checkpoint can pass these records.
-      await this.deps.deadLetters.add(letters);
-      for (const letter of letters) m.recordsDeadLettered.inc({ stream, reason: letter.reason.split(':')[0] });
-      this.progress.recordsDeadLettered += letters.length;
-      this.deps.counters.recordsDeadLettered += letters.length;
-      log.warn({ count: letters.length, reason: letters[0].reason, sequenceNumber: letters[0].sequenceNumber, subSequenceNumber: letters[0].subSequenceNumber }, 'records dead-lettered');
-    }
+    // Stored before the checkpoint can pass these records.
+    if (letters.length > 0) await this.deadLetters.store(letters);
     this.deps.checkpoints.markSubmitted(this.lease.shardId, last);
     const ticket = this.tracker.add(last);
     await this.deps.sink.reserve(good.length, this.lease.signal);
-    const acknowledged = this.deps.sink.write(good, this.lease).then(() => this.onAcknowledged(ticket));
+    const acknowledged = this.deps.sink.write(good, this.lease).then(async (rejected) => {
+      // Not stored: the checkpoint stays behind them (this ticket never completes).
+      if (rejected.length > 0 && !(await this.deadLetters.storeRefused(rejected))) return;
+      this.onAcknowledged(ticket);
+    });
     this.acknowledgements.add(acknowledged);
     void acknowledged.finally(() => this.acknowledgements.delete(acknowledged));
   }
@@ -285,24 +305,26 @@ export class ShardRunner {
   }
 
   /**
-   * Waits until everything handed to the sink is acknowledged or the lease is lost; while the lease is
-   * stopping and the output refuses writes for good, for at most half the hand-over time. A healthy
-   * output, however slow, is waited for: giving up there would only turn acknowledged writes into
-   * duplicates. True when everything was acknowledged.
+   * Waits until everything handed to the sink is acknowledged or the lease is lost. While the lease is
+   * stopping, for at most half the hand-over time whatever the output does (slow, throttled, refusing
+   * writes), so the hand-over ends well inside the lease timeout and a Kubernetes grace period; not at
+   * all once the lease is hurried. At the shard's end (not stopping) the lease is held and renewed, and
+   * the output is waited for. True when everything was acknowledged.
    */
   private async drain(): Promise<boolean> {
     const clock = this.deps.clock ?? monotonicClock;
     const grace = this.deps.handOverMs / 2;
     while (this.acknowledgements.size > 0 && !this.lease.isLost) {
       let wait = 500;
-      if (this.lease.isStopping && !this.deps.sink.accepting) {
-        this.failingSince ??= clock();
-        wait = Math.min(wait, this.failingSince + grace - clock());
+      if (this.lease.isStopping) {
+        if (this.lease.isHurried) break;
+        this.drainingSince ??= clock();
+        wait = Math.min(wait, this.drainingSince + grace - clock());
         if (wait <= 0) break;
-      } else {
-        this.failingSince = undefined;
       }
-      await Promise.race([Promise.all([...this.acknowledgements]), new Promise((r) => setTimeout(r, wait))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all([...this.acknowledgements]), new Promise((r) => (timer = setTimeout(r, wait))), this.lease.hurried]);
+      clearTimeout(timer);
     }
     await this.checkpointWrite;
     return this.acknowledgements.size === 0;

@@ -37,3 +37,13 @@ export function describeError(err: unknown): string {
   const e = err as { name?: string; message?: string };
   return e?.name && e.message ? `${e.name}: ${e.message}` : String(err);
 }
+
+/**
+ * A PutRecords request refused whole for what it carries (`ValidationException`, or kinesis-local's
+ * `InvalidArgumentException`): about one of its records until shown otherwise (the sink bisects it).
+ * Errors about the stream (not found, access or its KMS key denied) have their own names.
+ */
+export function isRequestRefusal(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  return name === 'ValidationException' || name === 'InvalidArgumentException';
+}

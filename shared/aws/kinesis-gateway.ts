@@ -35,6 +35,11 @@ export interface ShardLister {
   listShards(streamArn: string): Promise<Shard[]>;
 }
 
+/** One cheap call that succeeds when a stream exists and answers. */
+export interface StreamPing {
+  ping(streamArn: string): Promise<void>;
+}
+
 export interface ShardFetcher {
   getShardIterator(streamArn: string, shardId: string, start: StartPosition): Promise<string | undefined>;
   /** One page of the shard as SourceRecords; `nextIterator` undefined means the shard is closed and fully read. */
@@ -63,7 +68,7 @@ export interface RecordPutter {
   putRecords(streamArn: string, records: PutRecordsRequestEntry[]): Promise<PutRecordsResult>;
 }
 
-export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter, StreamConsumers, ShardSubscriber {
+export class KinesisGateway implements ShardLister, ShardFetcher, RecordPutter, StreamConsumers, ShardSubscriber, StreamPing {
   constructor(readonly client: KinesisClient) {}
 
   /** Every call goes through here, so errors are counted by operation and kind in one place. */

@@ -31,7 +31,7 @@ export interface UserRecord {
   data: Uint8Array;
 }
 
-export type DecodeResult = { ok: true; records: UserRecord[] } | { ok: false; reason: string };
+export type DecodeResult = { ok: true; records: DecodedUserRecord[] } | { ok: false; reason: string };
 
 // Field numbers of messages.proto.
 const AGG_PARTITION_KEY_TABLE = 1;
@@ -78,16 +78,60 @@ function readIndex(reader: BinaryReader): number {
 }
 
 /**
- * Decodes an aggregated record (caller checked isAggregated). Never throws: bad MD5, bad protobuf,
- * truncated input, an index outside its table, a missing required field -> { ok:false, reason } with
- * a short human reason starting with "corrupt aggregate: ".
- *
- * An aggregate whose records list is empty decodes to ok with no records, as the KCL does (it emits
- * nothing for it); the caller checkpoints past it. Unknown fields are skipped and tags ignored, as a
- * protobuf parser does. The returned `data` are views into `data` (no copy): copy them before
- * changing the input buffer.
+ * A user record read from an aggregate: with `problem` when it cannot be used as it is (its explicit
+ * hash key is not a decimal 128-bit integer), while its siblings can.
  */
-export function decodeAggregate(data: Uint8Array): DecodeResult {
+export interface DecodedUserRecord extends UserRecord {
+  problem?: string;
+}
+
+/**
+ * The user records of a checked aggregate, made one at a time on demand (`at`), so a 1 MiB aggregate
+ * of 170,000 records costs a few number arrays until its records are asked for, not 170,000 objects
+ * at once. The data are views into the aggregate's bytes (no copy).
+ */
+export class AggregateRecords {
+  constructor(
+    private readonly body: Uint8Array,
+    private readonly partitionKeys: readonly string[],
+    private readonly explicitHashKeys: readonly string[],
+    /** Per explicit hash key: why it cannot be used, or undefined. */
+    private readonly hashKeyProblems: ReadonlyArray<string | undefined>,
+    private readonly pkIndexes: readonly number[],
+    private readonly ehkIndexes: readonly number[],
+    private readonly dataStarts: readonly number[],
+    private readonly dataEnds: readonly number[],
+  ) {}
+
+  get count(): number {
+    return this.pkIndexes.length;
+  }
+
+  /** User record `i` (0 ≤ i < count). */
+  at(i: number): DecodedUserRecord {
+    const data = this.body.subarray(this.dataStarts[i], this.dataEnds[i]);
+    const partitionKey = this.partitionKeys[this.pkIndexes[i]];
+    const ehk = this.ehkIndexes[i];
+    if (ehk < 0) return { partitionKey, data };
+    const problem = this.hashKeyProblems[ehk];
+    return problem === undefined ? { partitionKey, explicitHashKey: this.explicitHashKeys[ehk], data } : { partitionKey, explicitHashKey: this.explicitHashKeys[ehk], data, problem };
+  }
+}
+
+export type OpenResult = { ok: true; records: AggregateRecords } | { ok: false; reason: string };
+
+/**
+ * Checks an aggregated record (caller checked isAggregated) and indexes its user records without
+ * making them. Never throws: bad MD5, bad protobuf, truncated input, an index outside its table, a
+ * missing required field -> { ok:false, reason } with a short human reason starting with "corrupt
+ * aggregate: ". An explicit hash key that is not a decimal 128-bit integer spoils only the user records
+ * that use it (their `problem`), not the aggregate.
+ *
+ * An aggregate whose records list is empty opens to ok with no records, as the KCL does (it emits
+ * nothing for it); the caller checkpoints past it. Unknown fields are skipped and tags ignored, as a
+ * protobuf parser does.
+ */
+export function openAggregate(data: Uint8Array): OpenResult {
   if (!isAggregated(data)) return { ok: false, reason: 'corrupt aggregate: no magic prefix or too short' };
   const body = data.subarray(KPL_MAGIC.length, data.length - KPL_DIGEST_BYTES);
   const digest = md5(body);
@@ -95,25 +139,40 @@ export function decodeAggregate(data: Uint8Array): DecodeResult {
     if (digest[i] !== data[data.length - KPL_DIGEST_BYTES + i]) return { ok: false, reason: 'corrupt aggregate: MD5 mismatch' };
   }
   try {
-    return { ok: true, records: decodeBody(body) };
+    return { ok: true, records: indexBody(body) };
   } catch (err) {
     const message = err instanceof CorruptAggregate ? err.message : `bad protobuf (${err instanceof Error ? err.message : String(err)})`;
     return { ok: false, reason: `corrupt aggregate: ${message}` };
   }
 }
 
+/** Every user record of an aggregate at once (see `openAggregate`); the data are views into `data`. */
+export function decodeAggregate(data: Uint8Array): DecodeResult {
+  const opened = openAggregate(data);
+  if (!opened.ok) return opened;
+  const records: DecodedUserRecord[] = new Array(opened.records.count);
+  for (let i = 0; i < records.length; i++) records[i] = opened.records.at(i);
+  return { ok: true, records };
+}
+
+/** Columns of the user records as the scan finds them: indexes and where each one's data lies. */
+interface Columns {
+  pkIndexes: number[];
+  ehkIndexes: number[];
+  dataStarts: number[];
+  dataEnds: number[];
+}
+
 /**
- * Parses the AggregatedRecord in one pass. The tables may in principle follow the records (protobuf
- * does not order fields), so records are collected as indexes first and resolved at the end; the
- * nested Record messages are read in place with the same reader, without a reader per record.
+ * Scans the AggregatedRecord in one pass. The tables may in principle follow the records (protobuf
+ * does not order fields), so records are collected as indexes first and checked at the end; the nested
+ * Record messages are read in place with the same reader, without an object per record.
  */
-function decodeBody(body: Uint8Array): UserRecord[] {
+function indexBody(body: Uint8Array): AggregateRecords {
   const reader = new BinaryReader(body);
   const partitionKeys: string[] = [];
   const explicitHashKeys: string[] = [];
-  const pkIndexes: number[] = [];
-  const ehkIndexes: number[] = [];
-  const datas: Uint8Array[] = [];
+  const columns: Columns = { pkIndexes: [], ehkIndexes: [], dataStarts: [], dataEnds: [] };
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     const fieldNo = tag >>> 3;
@@ -127,36 +186,29 @@ function decodeBody(body: Uint8Array): UserRecord[] {
       const length = reader.uint32();
       const end = reader.pos + length;
       if (end > reader.len) throw new CorruptAggregate('truncated record');
-      readRecord(reader, end, pkIndexes, ehkIndexes, datas);
+      readRecord(reader, end, columns);
     } else {
       reader.skip(wireType, fieldNo);
     }
   }
-  for (let i = 0; i < explicitHashKeys.length; i++) {
-    if (!isExplicitHashKey(explicitHashKeys[i])) throw new CorruptAggregate(`explicit hash key ${i} is not a 128-bit decimal integer`);
-  }
-  const records: UserRecord[] = new Array(datas.length);
-  for (let i = 0; i < datas.length; i++) {
+  const { pkIndexes, ehkIndexes } = columns;
+  for (let i = 0; i < pkIndexes.length; i++) {
     const pk = pkIndexes[i];
     if (pk >= partitionKeys.length) throw new CorruptAggregate(`record ${i}: partition key index ${pk} outside its table of ${partitionKeys.length}`);
     const ehk = ehkIndexes[i];
-    if (ehk < 0) {
-      records[i] = { partitionKey: partitionKeys[pk], data: datas[i] };
-    } else if (ehk >= explicitHashKeys.length) {
-      throw new CorruptAggregate(`record ${i}: explicit hash key index ${ehk} outside its table of ${explicitHashKeys.length}`);
-    } else {
-      records[i] = { partitionKey: partitionKeys[pk], explicitHashKey: explicitHashKeys[ehk], data: datas[i] };
-    }
+    if (ehk >= explicitHashKeys.length) throw new CorruptAggregate(`record ${i}: explicit hash key index ${ehk} outside its table of ${explicitHashKeys.length}`);
   }
-  return records;
+  const problems = explicitHashKeys.map((key) => (isExplicitHashKey(key) ? undefined : `invalid explicit hash key: ${JSON.stringify(key.length > 48 ? `${key.slice(0, 45)}...` : key)} is not a decimal integer in [0, 2^128)`));
+  return new AggregateRecords(body, partitionKeys, explicitHashKeys, problems, pkIndexes, ehkIndexes, columns.dataStarts, columns.dataEnds);
 }
 
-/** Reads one Record message ending at `end`; pushes its fields (-1: absent) onto the column arrays. */
-function readRecord(reader: BinaryReader, end: number, pkIndexes: number[], ehkIndexes: number[], datas: Uint8Array[]): void {
-  const n = datas.length;
+/** Reads one Record message ending at `end`; pushes its fields (-1: absent) onto the columns. */
+function readRecord(reader: BinaryReader, end: number, columns: Columns): void {
+  const n = columns.pkIndexes.length;
   let pk = -1;
   let ehk = -1;
-  let data: Uint8Array | undefined;
+  let dataStart = -1;
+  let dataEnd = -1;
   while (reader.pos < end) {
     const tag = reader.uint32();
     const fieldNo = tag >>> 3;
@@ -164,15 +216,21 @@ function readRecord(reader: BinaryReader, end: number, pkIndexes: number[], ehkI
     if (fieldNo === 0) throw new CorruptAggregate(`record ${n}: bad protobuf (field number 0)`);
     if (wireType === WireType.Varint && fieldNo === REC_PARTITION_KEY_INDEX) pk = readIndex(reader);
     else if (wireType === WireType.Varint && fieldNo === REC_EXPLICIT_HASH_KEY_INDEX) ehk = readIndex(reader);
-    else if (wireType === WireType.LengthDelimited && fieldNo === REC_DATA) data = reader.bytes();
-    else reader.skip(wireType, fieldNo); // tags (4) and unknown fields
+    else if (wireType === WireType.LengthDelimited && fieldNo === REC_DATA) {
+      const length = reader.uint32();
+      dataStart = reader.pos;
+      dataEnd = dataStart + length;
+      if (dataEnd > end) throw new CorruptAggregate(`record ${n}: a field runs past the end of its record`);
+      reader.pos = dataEnd;
+    } else reader.skip(wireType, fieldNo); // tags (4) and unknown fields
   }
   if (reader.pos !== end) throw new CorruptAggregate(`record ${n}: a field runs past the end of its record`);
   if (pk < 0) throw new CorruptAggregate(`record ${n}: required partition_key_index missing`);
-  if (data === undefined) throw new CorruptAggregate(`record ${n}: required data missing`);
-  pkIndexes.push(pk);
-  ehkIndexes.push(ehk);
-  datas.push(data);
+  if (dataStart < 0) throw new CorruptAggregate(`record ${n}: required data missing`);
+  columns.pkIndexes.push(pk);
+  columns.ehkIndexes.push(ehk);
+  columns.dataStarts.push(dataStart);
+  columns.dataEnds.push(dataEnd);
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import pino from 'pino';
-import { deaggregate, hashKeyRangeOf } from '../../worker/deaggregation/deaggregate';
+import { deaggregate, Deaggregator, hashKeyRangeOf } from '../../worker/deaggregation/deaggregate';
 import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
 import { partitionKeyHash } from '../../shared/kpl/hash-key';
 import { metrics } from '../../shared/metrics';
@@ -150,5 +150,48 @@ describe('DeaggregatingReader', () => {
     expect(inner.limits[0]).toBe(100);
     expect(inner.limits[1]).toBeLessThan(20);
     expect(inner.limits[2]).toBeUndefined();
+  });
+
+  it('hands a batch holding more user records than asked for out over several calls, reading nothing meanwhile; the shard ends with the last part', async () => {
+    const inner = new ScriptedReader([[plain(1), aggregated(2, 1200), plain(3), aggregated(4, 5)]]);
+    const reader = new DeaggregatingReader(inner, { streamArn: STREAM, shardId: SHARD, log });
+    const parts: RecordBatch[] = [];
+    for (let i = 0; i < 10 && !parts.at(-1)?.shardEnded; i++) parts.push(await reader.next(signal, 500));
+    expect(inner.limits).toEqual([500]); // one read
+    expect(parts.map((p) => p.records.length)).toEqual([500, 500, 207]);
+    expect(parts.map((p) => p.shardEnded)).toEqual([false, false, true]);
+    const all = parts.flatMap((p) => p.records);
+    expect(positions(all.slice(0, 3))).toEqual(['01', '02:0', '02:1']);
+    expect(positions(all.slice(1200, 1203))).toEqual(['02:1199', '03', '04:0']);
+    expect(all).toHaveLength(1 + 1200 + 1 + 5);
+  });
+
+  it('a mid-aggregate checkpoint in a large aggregate skips by index, then hands the rest out in parts', async () => {
+    const reader = new DeaggregatingReader(new ScriptedReader([[aggregated(2, 1000)]]), { streamArn: STREAM, shardId: SHARD, skipThrough: resumeFrom(`${seq(2)}:899`).skipThrough, log });
+    const first = await reader.next(signal, 60);
+    expect(positions(first.records.slice(0, 1))).toEqual(['02:900']);
+    expect(first.records).toHaveLength(60);
+    expect((await reader.next(signal, 60)).records).toHaveLength(40);
+  });
+
+  it('a user record whose explicit hash key is not a decimal is rejected alone; its siblings flow', () => {
+    const out = deaggregate([aggregated(1, 3, (k) => (k === 1 ? '0xBAD' : undefined))]);
+    expect(out.records.map((r) => r.rejection)).toEqual([undefined, 'invalid explicit hash key: "0xBAD" is not a decimal integer in [0, 2^128)', undefined]);
+    expect(out.corrupt).toBe(0);
+  });
+
+  it('indexes a 1 MiB aggregate of 170,000 empty user records and makes them only as they are taken', () => {
+    const users = Array.from({ length: 170_000 }, () => ({ partitionKey: 'k', data: '' }));
+    const agg = aggregateOf(users);
+    const record: SourceRecord = { shardId: SHARD, sequenceNumber: seq(9), partitionKey: agg.partitionKey, data: agg.data };
+    expect(agg.data.length).toBeLessThanOrEqual(1024 * 1024);
+    const deaggregator = new Deaggregator([record]);
+    const first = deaggregator.take(500);
+    expect(first).toHaveLength(500);
+    expect(first[499].subSequenceNumber).toBe(499);
+    let taken = first.length;
+    while (!deaggregator.done) taken += deaggregator.take(25_000).length;
+    expect(taken).toBe(170_000);
+    expect(deaggregator.takeCounts()).toMatchObject({ aggregates: 1, userRecords: 170_000, corrupt: 0 });
   });
 });

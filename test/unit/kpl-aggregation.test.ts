@@ -231,12 +231,26 @@ describe('decodeAggregate on corrupt input', () => {
     expectCorrupt(decodeAggregate(frame(noData)), /record 0: required data missing/);
   });
 
-  it('rejects an explicit hash key that is not a 128-bit decimal', () => {
+  it('marks only the user records whose explicit hash key is not a 128-bit decimal; their siblings decode', () => {
     const hexKey = body((w) => {
-      w.tag(1, WireType.LengthDelimited).string('a').tag(2, WireType.LengthDelimited).string('0x10');
+      w.tag(1, WireType.LengthDelimited).string('a').tag(2, WireType.LengthDelimited).string('0x10').tag(2, WireType.LengthDelimited).string('7');
+      record(w, (r) => r.tag(1, WireType.Varint).uint32(0).tag(3, WireType.LengthDelimited).bytes(utf8('before')));
+      record(w, (r) => r.tag(1, WireType.Varint).uint32(0).tag(2, WireType.Varint).uint32(0).tag(3, WireType.LengthDelimited).bytes(utf8('x')));
+      record(w, (r) => r.tag(1, WireType.Varint).uint32(0).tag(2, WireType.Varint).uint32(1).tag(3, WireType.LengthDelimited).bytes(utf8('after')));
+    });
+    const result = decodeAggregate(frame(hexKey));
+    if (!result.ok) throw new Error(result.reason);
+    expect(result.records.map((r) => [Buffer.from(r.data).toString(), r.explicitHashKey, r.problem])).toEqual([
+      ['before', undefined, undefined],
+      ['x', '0x10', 'invalid explicit hash key: "0x10" is not a decimal integer in [0, 2^128)'],
+      ['after', '7', undefined],
+    ]);
+    const tooBig = body((w) => {
+      w.tag(1, WireType.LengthDelimited).string('a').tag(2, WireType.LengthDelimited).string((1n << 128n).toString());
       record(w, (r) => r.tag(1, WireType.Varint).uint32(0).tag(2, WireType.Varint).uint32(0).tag(3, WireType.LengthDelimited).bytes(utf8('x')));
     });
-    expectCorrupt(decodeAggregate(frame(hexKey)), /explicit hash key 0 is not a 128-bit decimal integer/);
+    const big = decodeAggregate(frame(tooBig));
+    expect(big.ok && big.records[0].problem).toMatch(/^invalid explicit hash key: "340282366920938463463374607431768211456" is not a decimal/);
   });
 
   it('decodes an aggregate with an empty records list as ok with no records, as the KCL emits nothing for it', () => {

@@ -10,13 +10,15 @@ import type { OutputStreamConfig } from '../../shared/config/app-config';
 import type { FencedWriteResult } from '../../shared/leases/checkpoint-store';
 import type { LeaseJobData } from '../../shared/leases/lease-job';
 import { initProcessMetrics } from '../../shared/metrics';
-import type { OutputRecord, SourceRecord } from '../../shared/records';
+import type { SourceRecord } from '../../shared/records';
 import { fairShareTarget } from '../../worker/leases/fair-share';
 import { Lease, safetyMargin } from '../../worker/leases/lease';
 import { LeaseHolder } from '../../worker/lease-holder';
-import { ShardRunner, type RunOutcome, type WorkerCounters } from '../../worker/shard-runner';
+import { ShardRunner, type RunOutcome, type ShardRunnerDeps, type WorkerCounters } from '../../worker/shard-runner';
+import type { RecordTransform } from '../../worker/transform/transform';
 import type { RecordBatch, ShardReader } from '../../worker/shard-reader';
 import { passThroughTransform } from '../../worker/transform/pass-through-transform';
+import { FakeSink } from '../support/fake-sink';
 
 const log = pino({ level: 'silent' });
 const SHARD = 'shardId-000000000001';
@@ -34,44 +36,25 @@ class OpenShardReader implements ShardReader {
   closed = false;
   /** The record limit of each call. */
   readonly limits: Array<number | undefined> = [];
+  private failure: ((err: Error) => void) | undefined;
   constructor(private readonly batches: SourceRecord[][]) {}
   async next(signal: AbortSignal, maxRecords?: number): Promise<RecordBatch> {
     this.limits.push(maxRecords);
     const records = this.batches.shift();
     if (records) return { records, shardEnded: false, childShardIds: [] };
-    await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    await new Promise<void>((resolve, reject) => {
+      this.failure = reject;
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
     return { records: [], shardEnded: false, childShardIds: [] };
+  }
+  /** The pending read fails (GetRecords answered with an error the reader does not handle). */
+  fail(err: Error): void {
+    this.failure?.(err);
   }
   async close(): Promise<void> {
     this.closed = true;
-  }
-}
-
-class FakeSink {
-  readonly congested = false;
-  readonly room = 1_000_000;
-  readonly writes: Array<{ records: readonly OutputRecord[]; ack: () => void }> = [];
-  accepting = true;
-  abandoned = 0;
-  private waiters: Array<() => void> = [];
-  async reserve(_count: number, _signal?: AbortSignal): Promise<void> {}
-  write(records: readonly OutputRecord[]): Promise<void> {
-    return new Promise((resolve) => this.writes.push({ records, ack: resolve }));
-  }
-  waitUntilAccepting(signal?: AbortSignal): Promise<void> {
-    if (this.accepting || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.waiters.push(resolve);
-      signal?.addEventListener('abort', () => resolve(), { once: true });
-    });
-  }
-  setAccepting(value: boolean): void {
-    this.accepting = value;
-    if (value) for (const wake of this.waiters.splice(0)) wake();
-  }
-  abandon(): number {
-    this.abandoned += 1;
-    return 0;
   }
 }
 
@@ -102,7 +85,7 @@ class FakeCheckpoints {
   }
 }
 
-function runnerSetup(batches: SourceRecord[][], handOverMs = 4000, extra: { readers?: () => number; transform?: typeof passThroughTransform; sink?: FakeSink } = {}) {
+function runnerSetup(batches: SourceRecord[][], handOverMs = 4000, extra: { readers?: () => number; transform?: RecordTransform; sink?: FakeSink; deadLetters?: ShardRunnerDeps['deadLetters'] } = {}) {
   const sink = extra.sink ?? new FakeSink();
   const checkpoints = new FakeCheckpoints();
   const reader = new OpenShardReader(batches);
@@ -113,7 +96,7 @@ function runnerSetup(batches: SourceRecord[][], handOverMs = 4000, extra: { read
     transform: extra.transform ?? passThroughTransform,
     sink,
     readers: extra.readers,
-    deadLetters: { add: async () => undefined },
+    deadLetters: extra.deadLetters ?? { add: async () => undefined },
     checkpoints,
     output: OUTPUT,
     inputStreamArn: STREAM,
@@ -297,19 +280,52 @@ describe('ShardRunner: acknowledgements, stop and fencing', () => {
     expect(t.reader.closed).toBe(true);
   });
 
-  it('waits for a healthy output however slow, never giving up acknowledged writes', async () => {
-    const t = runnerSetup([[record(1)]], 4000);
+  it('waits for a slow but healthy output at most half the hand-over time, then hands over with the checkpoint behind what is unacknowledged', async () => {
+    const t = runnerSetup([[record(1)], [record(2)]], 4000);
+    await settle();
+    t.sink.writes[0].ack();
+    await settle();
+    expect(t.checkpoints.saved).toEqual([seq(1)]);
+    t.lease.stop();
+    // The output takes writes (accepting) but does not answer record 2 in time.
+    await jest.advanceTimersByTimeAsync(1999);
+    expect(t.outcome()).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(1);
+    await t.run;
+    expect(t.outcome()).toEqual({ type: 'released' });
+    expect(t.sink.abandoned).toBe(1); // its unsent records leave the buffer
+    expect(t.checkpoints.saved).toEqual([seq(1)]); // record 2 is the next owner's
+  });
+
+  it('a hurried hand-over (a second SIGTERM) does not wait for the output, and still writes the final checkpoint', async () => {
+    const t = runnerSetup([[record(1)], [record(2)]], 4000);
     await settle();
     t.lease.stop();
-    await jest.advanceTimersByTimeAsync(5000);
-    t.lease.renewed(clock());
+    await jest.advanceTimersByTimeAsync(100);
+    t.sink.writes[0].ack(); // record 1 acknowledged while stopping; record 2 never is
+    await settle();
     expect(t.outcome()).toBeUndefined();
-    t.sink.writes[0].ack();
+    t.lease.hurry();
     await jest.advanceTimersByTimeAsync(0);
     await t.run;
     expect(t.outcome()).toEqual({ type: 'released' });
     expect(t.checkpoints.saved).toEqual([seq(1)]);
+    expect(t.sink.abandoned).toBe(1);
+  });
+
+  it('a transform that throws or a reader error leaves nothing of the lease sendable', async () => {
+    const throwing = { ...passThroughTransform, transform: () => { throw new RangeError('Maximum call stack size exceeded'); } };
+    const letters: unknown[] = [];
+    const t = runnerSetup([[record(1), record(2)]], 4000, { transform: throwing, deadLetters: { add: async (l: readonly unknown[]) => void letters.push(...l) } });
+    await settle();
+    // The throw is the record's: both dead-lettered with the message, and the shard goes on.
+    expect(letters.map((l) => (l as { reason: string }).reason)).toEqual(['transform failed: RangeError: Maximum call stack size exceeded', 'transform failed: RangeError: Maximum call stack size exceeded']);
     expect(t.sink.abandoned).toBe(0);
+    const failed = expect(t.run).rejects.toThrow('GetRecords went wrong');
+    t.reader.fail(new Error('GetRecords went wrong'));
+    await jest.advanceTimersByTimeAsync(0);
+    await failed;
+    expect(t.sink.abandoned).toBe(1);
   });
 
   it('hands over within its time when the output refuses writes for good, leaving the checkpoint behind the unsent records', async () => {

@@ -6,7 +6,7 @@
  */
 import pino from 'pino';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
-import type { DeadLetter, OutputRecord, SourceRecord } from '../../shared/records';
+import type { DeadLetter, SourceRecord } from '../../shared/records';
 import { deadLetterId } from '../../shared/records';
 import type { FencedWriteResult } from '../../shared/leases/checkpoint-store';
 import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
@@ -18,6 +18,7 @@ import { stockTransform } from '../../worker/transform/stock-transform';
 import type { RecordTransform } from '../../worker/transform/transform';
 import { aggregateOf, withBadDigest } from '../support/aggregates';
 import { waitFor } from '../support/wait';
+import { FakeSink } from '../support/fake-sink';
 
 const log = pino({ level: 'silent' });
 const SHARD = 'shardId-000000000001';
@@ -50,24 +51,6 @@ class ScriptedReader implements ShardReader {
 }
 
 /** A sink whose writes the test acknowledges, in any order. */
-class FakeSink {
-  readonly congested = false;
-  readonly room = 1_000_000;
-  readonly writes: Array<{ records: readonly OutputRecord[]; ack: () => void }> = [];
-  readonly accepting = true;
-  async waitUntilAccepting(): Promise<void> {}
-  abandon(): number {
-    return 0;
-  }
-  async reserve(): Promise<void> {}
-  write(records: readonly OutputRecord[]): Promise<void> {
-    return new Promise((resolve) => this.writes.push({ records, ack: resolve }));
-  }
-  get texts(): string[] {
-    return this.writes.flatMap((w) => w.records.map((r) => Buffer.from(r.data).toString()));
-  }
-}
-
 class FakeCheckpoints {
   readonly saved: string[] = [];
   readonly submitted: string[] = [];
@@ -92,7 +75,7 @@ class FakeDeadLetters {
   }
 }
 
-const OUTPUT = { maxBatchRecords: 500, maxRecordBytes: 1024 * 1024, partitionKey: { type: 'INPUT' } } as OutputStreamConfig;
+const OUTPUT = { maxBatchRecords: 500, maxRecordBytes: 1024 * 1024, maxBufferedRecords: 25_000, partitionKey: { type: 'INPUT' } } as OutputStreamConfig;
 
 function setup(batches: SourceRecord[][], opts: { transform?: RecordTransform; replayUntil?: string; checkpoint?: string } = {}) {
   const sink = new FakeSink();

@@ -140,7 +140,7 @@ describe('ADAPTIVE flush mode', () => {
     putter.auto = (call) => setTimeout(() => call.reply(), 5);
     const sink = makeSink(putter);
     const start = Date.now();
-    const writes: Array<Promise<void>> = [];
+    const writes: Array<Promise<unknown>> = [];
     for (let i = 0; i < 1000; i++) {
       writes.push(sink.write([rec(`r${i}`)]));
       await jest.advanceTimersByTimeAsync(1);

@@ -1,6 +1,5 @@
 import pino from 'pino';
-import type { PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import type { PutRecordsResult, RecordPutter, Shard, ShardLister } from '../../shared/aws/kinesis-gateway';
+import type { RecordPutter, Shard, ShardLister } from '../../shared/aws/kinesis-gateway';
 import { isAggregated } from '../../shared/kpl/aggregated-record';
 import { partitionKeyHash } from '../../shared/kpl/hash-key';
 import { ShardRanges } from '../../worker/sink/aggregation/shard-ranges';
@@ -11,89 +10,13 @@ import { isFullBatch, nextBatchLength, nextOrderedBatch, recordSize } from '../.
 import { overtakenEntries } from '../../worker/sink/key-order';
 import { KinesisSink, sinkSettings, type SinkSettings } from '../../worker/sink/kinesis-sink';
 import { track } from '../support/track';
+import { FakePutter } from '../support/fake-putter';
 
 const log = pino({ level: 'silent' });
 const ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/out';
 const MiB = 1024 * 1024;
 
 // ---- helpers ------------------------------------------------------------------------------------
-
-/** One PutRecords call the test answers by hand. */
-interface Call {
-  readonly arn: string;
-  readonly entries: PutRecordsRequestEntry[];
-  settled: boolean;
-  /** Every entry succeeds. */
-  succeed(): void;
-  /** One error code (or undefined for success) per entry. */
-  reply(codes: ReadonlyArray<string | undefined>): void;
-  /** The raw result. */
-  resolveWith(result: PutRecordsResult): void;
-  fail(err: unknown): void;
-}
-
-class FakePutter implements RecordPutter {
-  readonly calls: Call[] = [];
-  active = 0;
-  maxActive = 0;
-  private sequence = 0;
-  /** When set, each call is answered at once by this function (after the call is recorded). */
-  auto?: (call: Call, index: number) => void;
-  /** The shard an accepted entry lands on (default: shardId-000000000000). */
-  shardOf?: (entry: PutRecordsRequestEntry) => string;
-
-  putRecords(arn: string, records: PutRecordsRequestEntry[]): Promise<PutRecordsResult> {
-    this.active += 1;
-    this.maxActive = Math.max(this.maxActive, this.active);
-    return new Promise<PutRecordsResult>((resolve, reject) => {
-      const settle = () => {
-        if (call.settled) throw new Error('call answered twice');
-        call.settled = true;
-        this.active -= 1;
-      };
-      const call: Call = {
-        arn,
-        entries: [...records],
-        settled: false,
-        succeed: () => call.reply(records.map(() => undefined)),
-        reply: (codes) => {
-          expect(codes).toHaveLength(records.length);
-          call.resolveWith({
-            failedCount: codes.filter((c) => c !== undefined).length,
-            entries: codes.map((code, i) =>
-              code === undefined
-                ? { SequenceNumber: String(++this.sequence).padStart(56, '4'), ShardId: this.shardOf?.(records[i]) ?? 'shardId-000000000000' }
-                : { ErrorCode: code, ErrorMessage: `${code} message` },
-            ),
-          });
-        },
-        resolveWith: (result) => {
-          settle();
-          resolve(result);
-        },
-        fail: (err) => {
-          settle();
-          reject(err);
-        },
-      };
-      this.calls.push(call);
-      this.auto?.(call, this.calls.length - 1);
-    });
-  }
-
-  /** The payloads (as text) of call `i`. */
-  labels(i: number): string[] {
-    return this.calls[i].entries.map((e) => Buffer.from(e.Data!).toString('utf8'));
-  }
-
-  allLabels(): string[][] {
-    return this.calls.map((_, i) => this.labels(i));
-  }
-
-  open(): Call[] {
-    return this.calls.filter((c) => !c.settled);
-  }
-}
 
 function rec(label: string, partitionKey = `pk-${label}`): OutputRecord {
   return { partitionKey, data: Buffer.from(label, 'utf8') };
@@ -399,7 +322,7 @@ describe('KinesisSink: flushing', () => {
     await until(() => flushed.done, 'flush');
     expect(write1.done).toBe(true);
     expect(sink.buffered).toBe(0);
-    expect(sink.stats).toMatchObject({ recordsWritten: 3, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0 });
+    expect(sink.stats).toMatchObject({ recordsWritten: 3, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0, refusedRecords: 0 });
   });
 
   it('flush() with nothing buffered resolves at once', async () => {
@@ -737,7 +660,7 @@ describe('KinesisSink: stats', () => {
     await finish(Promise.all(writes));
     expect(putter.allLabels()).toEqual([['abc', 'de'], ['f']]);
     // (3 + 2) + (2 + 3) + (1 + 2)
-    expect(sink.stats).toEqual({ recordsWritten: 3, bytesWritten: 13, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0 });
+    expect(sink.stats).toEqual({ recordsWritten: 3, bytesWritten: 13, requests: 2, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0, refusedRecords: 0 });
   });
 
   it('counts a retried entry once per retry', async () => {
@@ -750,7 +673,7 @@ describe('KinesisSink: stats', () => {
     const sink = makeSink(putter, { maxRecords: 2 });
     await finish(sink.write(recs('a', 'b')));
     expect(putter.allLabels()).toEqual([['a', 'b'], ['a', 'b'], ['a']]);
-    expect(sink.stats).toEqual({ recordsWritten: 2, bytesWritten: 2 + 2 * 'pk-a'.length, requests: 3, retriedRecords: 3, throttledRecords: 3, failedRequests: 1, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0 });
+    expect(sink.stats).toEqual({ recordsWritten: 2, bytesWritten: 2 + 2 * 'pk-a'.length, requests: 3, retriedRecords: 3, throttledRecords: 3, failedRequests: 1, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0, refusedRecords: 0 });
   });
 });
 

@@ -16,7 +16,7 @@ function status(worker: string, ageMs: number, counts: Omit<WorkerStatus['totals
     updatedAt: NOW - ageMs,
     totals,
     sinkBuffered: 0,
-    sink: { recordsWritten: totals.written, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0 },
+    sink: { recordsWritten: totals.written, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0, refusedRecords: 0 },
     leases,
   };
 }

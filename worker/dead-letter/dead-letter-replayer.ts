@@ -10,6 +10,12 @@
  * readers do it: its user records are transformed and written in their order, all or none: when one of
  * them cannot be transformed (or the aggregate is corrupt) nothing is written and the letter fails
  * again with the reason, so a later replay does not send the others twice.
+ *
+ * A replay passes the same rules as a first delivery (`prepareOutput`: the transform contained, the
+ * output record checked against what PutRecords accepts), and a record Kinesis still refuses for
+ * itself fails its letter with Kinesis's message instead of waiting in the sink: one bad letter never
+ * holds up the replays behind it. A replayed letter stays in the completed list for
+ * `REPLAYED_RETENTION_SECONDS` (its payload with it), then BullMQ removes it.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../../shared/redis/connection';
@@ -19,11 +25,13 @@ import type { Logger } from '../../shared/logging';
 import { metrics } from '../../shared/metrics';
 import type { DeadLetter, OutputRecord, SourceRecord } from '../../shared/records';
 import { DEAD_LETTER_QUEUE, type AppKeys } from '../../shared/redis/keys';
-import { recordSize } from '../sink/batch-packer';
 import { KinesisSink, sinkSettings } from '../sink/kinesis-sink';
-import { outputPartitionKey } from '../sink/partition-key';
 import { createTransform } from '../transform/transform';
+import { prepareOutput } from '../transform/prepare-output';
 import { deaggregate } from '../deaggregation/deaggregate';
+
+/** How long a replayed letter (and its payload) stays in the completed list: 7 days. */
+export const REPLAYED_RETENTION_SECONDS = 7 * 24 * 3600;
 
 export interface ParkedDeadLetter extends DeadLetter {
   /** Set once the letter has been parked as a failed job; a later run of the job is a replay. */
@@ -56,7 +64,7 @@ export class DeadLetterReplayer {
       prefix: keys.bullPrefix,
       autorun: false,
       concurrency: 10,
-      removeOnComplete: { count: 100_000 },
+      removeOnComplete: { age: REPLAYED_RETENTION_SECONDS, count: 100_000 },
       removeOnFail: { count: 1_000_000 },
     });
     this.worker.on('error', (err) => log.warn({ err: err.message }, 'dead-letter replayer error'));
@@ -103,7 +111,12 @@ export class DeadLetterReplayer {
       }
       outputs.push(output);
     }
-    await this.sink.write(outputs);
+    const rejected = await this.sink.write(outputs);
+    if (rejected.length > 0) {
+      m.recordsReplayed.inc({ outcome: 'failed' });
+      const which = outputs.length > 1 ? `${outputs.length - rejected.length} of ${outputs.length} user records written; refused: ` : '';
+      throw new UnrecoverableError(`replay failed: ${which}${rejected[0].reason}`);
+    }
     m.recordsReplayed.inc({ outcome: 'delivered' });
     this.log.info({ job: job.id, shardId: letter.shardId, sequenceNumber: letter.sequenceNumber, records: outputs.length }, 'dead letter replayed into the output stream');
     return { replayedAt: new Date().toISOString(), output: this.config.output.stream.arn };
@@ -111,12 +124,7 @@ export class DeadLetterReplayer {
 
   /** The output record, or why there is none. */
   private outputOf(record: SourceRecord): OutputRecord | string {
-    if (record.rejection !== undefined) return record.rejection;
-    const result = this.transform.transform(record);
-    if (!result.ok) return result.reason;
-    const partitionKey = outputPartitionKey(this.config.output.partitionKey, record, result.data);
-    const size = recordSize(partitionKey, result.data);
-    if (size > this.config.output.maxRecordBytes) return `too large: the output record is ${size} bytes, over sink.max-record-size (${this.config.output.maxRecordBytes})`;
-    return { partitionKey, data: result.data };
+    const prepared = prepareOutput(this.transform, record, this.config.output);
+    return prepared.ok ? prepared.record : prepared.reason;
   }
 }

@@ -1,16 +1,16 @@
 /**
  * The one place where both readers' batches are de-aggregated: a ShardReader around the POLLING or
- * EFO reader. It turns each KPL aggregate into its user records (`deaggregate`), and after a restart
- * from a checkpoint in the middle of an aggregate (the inner reader then starts AT that record) it
- * drops the user records up to the checkpointed sub-sequence number, which were acknowledged already.
- * User records whose hash key lies outside the shard's range are delivered and counted.
+ * EFO reader. It turns each KPL aggregate into its user records (`Deaggregator`), at most as many per
+ * call as the caller has room for, and after a restart from a checkpoint in the middle of an aggregate
+ * (the inner reader then starts AT that record) it skips the user records up to the checkpointed
+ * sub-sequence number, which were acknowledged already. User records whose hash key lies outside the
+ * shard's range are delivered and counted.
  */
 import type { Logger } from '../../shared/logging';
 import { metrics } from '../../shared/metrics';
 import type { Position } from '../../shared/position';
-import type { SourceRecord } from '../../shared/records';
 import type { RecordBatch, ShardReader } from '../shard-reader';
-import { deaggregate, type HashKeyRange } from './deaggregate';
+import { Deaggregator, type DeaggregationCounts, type HashKeyRange } from './deaggregate';
 
 export interface DeaggregationOptions {
   streamArn: string;
@@ -26,6 +26,8 @@ export class DeaggregatingReader implements ShardReader {
   private skipThrough: Position | undefined;
   /** Recent user records per Kinesis record, so a limit in user records becomes one in Kinesis records. */
   private fanOut = 1;
+  /** The inner batch being handed out, when it held more user records than the last call took. */
+  private current: { batch: RecordBatch; deaggregator: Deaggregator } | undefined;
 
   constructor(
     private readonly inner: ShardReader,
@@ -38,34 +40,39 @@ export class DeaggregatingReader implements ShardReader {
     return this.inner.kind;
   }
 
+  /**
+   * At most `maxRecords` user records. An inner batch that holds more (large aggregates) is handed out
+   * over several calls without reading again; the shard's end is reported with its last part.
+   */
   async next(signal: AbortSignal, maxRecords?: number): Promise<RecordBatch> {
-    const limit = maxRecords === undefined ? undefined : Math.max(1, Math.floor(maxRecords / this.fanOut));
-    const batch = await this.inner.next(signal, limit);
-    if (batch.records.length === 0) return batch;
-    const result = deaggregate(batch.records, this.options.hashKeyRange);
-    this.fanOut = Math.max(1, 0.5 * this.fanOut + 0.5 * (result.records.length / batch.records.length));
-    const { streamArn, shardId, log } = this.options;
-    if (result.outsideShard > 0) {
-      metrics().userRecordsOutsideShard.inc({ stream: streamArn, shard: shardId }, result.outsideShard);
-      log.warn({ count: result.outsideShard }, 'user records with a hash key outside this shard\'s range (delivered all the same)');
+    if (!this.current) {
+      const limit = maxRecords === undefined ? undefined : Math.max(1, Math.floor(maxRecords / this.fanOut));
+      const batch = await this.inner.next(signal, limit);
+      if (batch.records.length === 0) return batch;
+      this.current = { batch, deaggregator: new Deaggregator(batch.records, this.options.hashKeyRange, this.skipThrough) };
+      // A mid-aggregate checkpoint's aggregate is the first record read after a restart.
+      this.skipThrough = undefined;
     }
-    if (result.aggregates > 0) metrics().aggregatedRecordsRead.inc({ stream: streamArn, shard: shardId }, result.aggregates);
-    const records = this.skipThrough ? this.skip(result.records) : result.records;
+    const { batch, deaggregator } = this.current;
+    const records = deaggregator.take(maxRecords ?? Number.MAX_SAFE_INTEGER);
+    this.count(deaggregator.takeCounts());
+    if (!deaggregator.done) return { records, millisBehindLatest: batch.millisBehindLatest, shardEnded: false, childShardIds: [] };
+    this.current = undefined;
     return { ...batch, records };
   }
 
-  /** Drops the acknowledged user records of the checkpointed aggregate; the first record past it ends the skipping. */
-  private skip(records: SourceRecord[]): SourceRecord[] {
-    const through = this.skipThrough!;
-    let dropped = 0;
-    while (dropped < records.length) {
-      const r = records[dropped];
-      if (r.sequenceNumber !== through.sequenceNumber || r.subSequenceNumber === undefined || r.subSequenceNumber > through.subSequenceNumber!) break;
-      dropped += 1;
+  private count(counts: DeaggregationCounts): void {
+    const { streamArn, shardId, log } = this.options;
+    if (counts.aggregates > 0) {
+      metrics().aggregatedRecordsRead.inc({ stream: streamArn, shard: shardId }, counts.aggregates);
+      // Learnt per aggregate opened, from the user records it holds (what it will hand out).
+      this.fanOut = Math.max(1, 0.5 * this.fanOut + 0.5 * ((counts.userRecords + counts.plain) / Math.max(1, counts.aggregates + counts.plain)));
     }
-    if (dropped < records.length) this.skipThrough = undefined;
-    if (dropped > 0) this.options.log.info({ checkpoint: through, skipped: dropped }, 'resumed in the middle of an aggregate: skipped its user records acknowledged before');
-    return dropped === 0 ? records : records.slice(dropped);
+    if (counts.outsideShard > 0) {
+      metrics().userRecordsOutsideShard.inc({ stream: streamArn, shard: shardId }, counts.outsideShard);
+      log.warn({ count: counts.outsideShard }, 'user records with a hash key outside this shard\'s range (delivered all the same)');
+    }
+    if (counts.skipped > 0) log.info({ skipped: counts.skipped }, 'resumed in the middle of an aggregate: skipped its user records acknowledged before');
   }
 
   close(): Promise<void> {

@@ -41,6 +41,10 @@ export class Lease {
   private lastRenewalStart: number;
   /** Fires at the send deadline, so a reader blocked in a long wait stops too, not only the next check. */
   private watchdog: NodeJS.Timeout | undefined;
+  private hurryNow: (() => void) | undefined;
+  private hurriedFlag = false;
+  /** Resolves when the hand-over is hurried (`hurry`); never rejects. */
+  readonly hurried: Promise<void> = new Promise((resolve) => (this.hurryNow = resolve));
 
   constructor(
     readonly shardId: string,
@@ -110,5 +114,19 @@ export class Lease {
   /** Graceful hand-back: finish in-flight work, checkpoint, then release. */
   stop(): void {
     if (!this.stopController.signal.aborted) this.stopController.abort(new Error('stopping'));
+  }
+
+  /**
+   * A faster hand-back (a second SIGTERM): stop, and do not wait for the output's acknowledgements;
+   * the final checkpoint (what was acknowledged) is still written and the lease released.
+   */
+  hurry(): void {
+    this.stop();
+    this.hurriedFlag = true;
+    this.hurryNow?.();
+  }
+
+  get isHurried(): boolean {
+    return this.hurriedFlag;
   }
 }

@@ -51,9 +51,9 @@
  */
 import type { PutRecordsRequestEntry, PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
-import type { RecordPutter, ShardLister } from '../../shared/aws/kinesis-gateway';
+import type { RecordPutter, ShardLister, StreamPing } from '../../shared/aws/kinesis-gateway';
 import { partitionKeyHash } from '../../shared/kpl/hash-key';
-import { classifyKinesisError, describeError, type KinesisErrorKind } from '../../shared/aws/kinesis-errors';
+import { classifyKinesisError, describeError, isRequestRefusal, type KinesisErrorKind } from '../../shared/aws/kinesis-errors';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../../shared/backoff';
 import type { Logger } from '../../shared/logging';
 import type { OutputRecord } from '../../shared/records';
@@ -64,11 +64,12 @@ import { packAggregates } from './aggregation/aggregate-packer';
 import { OutputShardMap } from './aggregation/output-shard-map';
 import { inRange } from './aggregation/shard-ranges';
 import { OutputHealth, type OutputFailure, type WaitingRecords } from './output-health';
-import type { RecordOwner, SinkPort } from './sink-port';
+import { RefusedRequests, type RefusalSink } from './refused-requests';
+import type { RecordOwner, RejectedRecord, SinkPort } from './sink-port';
 import { Waiters } from './waiters';
 
 export type { OutputFailure } from './output-health';
-export type { RecordOwner };
+export type { RecordOwner, RejectedRecord };
 
 /** While the output fails, retries are at most this far apart (whatever `backoff.maxMs` says). */
 export const FAILING_RETRY_MAX_MS = 5000;
@@ -145,29 +146,45 @@ export interface SinkStats {
   aggregatesWritten: number;
   /** With KPL: records re-sent because their aggregate landed on a shard whose range does not hold them (after a reshard). */
   misplacedRecords: number;
+  /** Records Kinesis refused for themselves (found by bisection): their writers dead-letter them. */
+  refusedRecords: number;
 }
 
-/** One `write` call's records: resolved when every one of them is acknowledged by Kinesis. */
+const NONE_REJECTED: readonly RejectedRecord[] = Object.freeze([]);
+
+/**
+ * One `write` call's records: resolved when every one of them is acknowledged by Kinesis or refused
+ * for itself, with the refused ones (usually none).
+ */
 class WriteGroup {
   private remaining: number;
-  readonly done: Promise<void>;
-  private resolve!: () => void;
+  readonly done: Promise<readonly RejectedRecord[]>;
+  private resolve!: (rejected: readonly RejectedRecord[]) => void;
+  private rejected: RejectedRecord[] | undefined;
 
   constructor(count: number) {
     this.remaining = count;
     this.done = new Promise((resolve) => (this.resolve = resolve));
-    if (count === 0) this.resolve();
+    if (count === 0) this.resolve(NONE_REJECTED);
   }
 
   acknowledge(): void {
     this.remaining -= 1;
-    if (this.remaining === 0) this.resolve();
+    if (this.remaining === 0) this.resolve(this.rejected ?? NONE_REJECTED);
+  }
+
+  reject(record: OutputRecord, reason: string): void {
+    (this.rejected ??= []).push({ record, reason });
+    this.acknowledge();
   }
 }
 
 interface Entry {
   readonly data: Uint8Array;
   readonly key: string;
+  readonly explicitHashKey?: string;
+  /** The input record, for the dead letter if Kinesis refuses this one for itself. */
+  readonly source?: OutputRecord['source'];
   /** With KPL: the partition key's hash key, which picks the output shard (0n otherwise). */
   readonly hashKey: bigint;
   readonly size: number;
@@ -194,12 +211,16 @@ interface Request {
   readonly shardIds?: string[];
 }
 
+function requestEntry(entry: Entry): PutRecordsRequestEntry {
+  return entry.explicitHashKey === undefined ? { Data: entry.data, PartitionKey: entry.key } : { Data: entry.data, PartitionKey: entry.key, ExplicitHashKey: entry.explicitHashKey };
+}
+
 function isAccepted(outcome: PutRecordsResultEntry | undefined): boolean {
   return Boolean(outcome && !outcome.ErrorCode && outcome.SequenceNumber);
 }
 
 export class KinesisSink implements SinkPort {
-  readonly stats: SinkStats = { recordsWritten: 0, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0 };
+  readonly stats: SinkStats = { recordsWritten: 0, bytesWritten: 0, requests: 0, retriedRecords: 0, throttledRecords: 0, failedRequests: 0, droppedRecords: 0, orderViolations: 0, aggregatesWritten: 0, misplacedRecords: 0, refusedRecords: 0 };
   private pending: Entry[] = [];
   /** How many pending entries each writer has, so finding a lost lease's entries does not scan them all. */
   private readonly pendingByOwner = new Map<RecordOwner, number>();
@@ -240,10 +261,12 @@ export class KinesisSink implements SinkPort {
   /** With KPL: the output's shard ranges. */
   private readonly shardMap: OutputShardMap | undefined;
   private shardMapLoading = false;
+  /** Requests refused whole for what they carry, bisected to the records at fault. */
+  private readonly refusals: RefusedRequests<Entry>;
 
-  /** With `aggregation: 'KPL'` the putter must also list shards (the gateway does both). */
+  /** With `aggregation: 'KPL'` the putter must also list shards (the gateway does both); `ping` lets a bisection ask the stream. */
   constructor(
-    private readonly putter: RecordPutter & Partial<ShardLister>,
+    private readonly putter: RecordPutter & Partial<ShardLister> & Partial<StreamPing>,
     private readonly streamArn: string,
     private readonly settings: SinkSettings,
     private readonly log: Logger,
@@ -251,6 +274,7 @@ export class KinesisSink implements SinkPort {
   ) {
     this.inFlightLimit = settings.maxInFlightRequests;
     this.health = new OutputHealth(log, () => this.waitingRecords(), options.now);
+    this.refusals = new RefusedRequests(this.refusalSink(), log, options.now);
     if (settings.failOnError && !options.onFatal) log.warn('sink.fail-on-error is set but nothing stops the process on a failure here; non-retryable PutRecords errors are retried instead');
     if (settings.aggregation === 'KPL') {
       if (!putter.listShards) throw new Error('KPL aggregation needs a putter that lists shards');
@@ -320,17 +344,20 @@ export class KinesisSink implements SinkPort {
   }
 
   /**
-   * Queues records; the returned promise resolves once Kinesis has acknowledged all of them (it never
-   * resolves for records dropped because `owner` lost its lease).
+   * Queues records; the returned promise resolves once Kinesis has acknowledged each of them or refused
+   * it for itself (found by bisection; the refused ones are what it resolves with, for their writer to
+   * dead-letter). It never resolves for records dropped because `owner` lost its lease.
    */
-  write(records: readonly OutputRecord[], owner?: RecordOwner): Promise<void> {
+  write(records: readonly OutputRecord[], owner?: RecordOwner): Promise<readonly RejectedRecord[]> {
     if (this.closed) throw new Error('sink is closed');
     if (owner) this.abandoned.delete(owner);
     const group = new WriteGroup(records.length);
     for (const record of records) {
       const size = recordSize(record.partitionKey, record.data);
       const hashKey = this.shardMap ? partitionKeyHash(record.partitionKey) : 0n;
-      this.pending.push({ data: record.data, key: record.partitionKey, hashKey, size, group, owner, attempts: 0 });
+      const entry: Entry = { data: record.data, key: record.partitionKey, hashKey, size, group, owner, attempts: 0, source: record.source };
+      if (record.explicitHashKey !== undefined) (entry as { explicitHashKey?: string }).explicitHashKey = record.explicitHashKey;
+      this.pending.push(entry);
       this.pendingBytes += size;
     }
     if (owner && records.length > 0) this.pendingByOwner.set(owner, (this.pendingByOwner.get(owner) ?? 0) + records.length);
@@ -405,6 +432,7 @@ export class KinesisSink implements SinkPort {
   private pump(eager = false): void {
     if (this.closed || this.halted) return;
     if (Date.now() < this.pausedUntil) return;
+    this.refusals.pump();
     if (this.shardMap && !this.shardMap.ranges) return this.loadShardMap();
     this.dropLost();
     while (this.inFlight < this.inFlightLimit && this.pending.length > 0) {
@@ -459,7 +487,7 @@ export class KinesisSink implements SinkPort {
     if (batch.length === 0) return undefined;
     this.countTaken(batch);
     const entries = new Array<PutRecordsRequestEntry>(batch.length);
-    for (let i = 0; i < batch.length; i++) entries[i] = { Data: batch[i].data, PartitionKey: batch[i].key };
+    for (let i = 0; i < batch.length; i++) entries[i] = requestEntry(batch[i]);
     return { entries, members: batch };
   }
 
@@ -561,6 +589,8 @@ export class KinesisSink implements SinkPort {
     const batch = request.members;
     let retry: Entry[] = [];
     let throttled = false;
+    /** Refused whole for what it carries: its records went to the bisection, keys still held. */
+    let bisected = false;
     /** A non-retryable error of the whole request. */
     let fatal: { err: unknown; kind: KinesisErrorKind } | undefined;
     const m = metrics();
@@ -585,6 +615,7 @@ export class KinesisSink implements SinkPort {
       }
       if (elsewhere.length > 0) retry.push(...(await this.checkLandedElsewhere(elsewhere)));
       m.recordsWritten.inc({ stream: this.streamArn }, batch.length - retry.length);
+      if (retry.length < batch.length) this.refusals.noteAccepted();
       if (retry.length > 0) {
         // Without KPL, entry i is record i.
         if (retry.length < batch.length && this.perKey && !this.shardMap) this.countOrderViolations(batch, batch.map((_, i) => isAccepted(result.entries[i])));
@@ -598,8 +629,14 @@ export class KinesisSink implements SinkPort {
       }
     } catch (err) {
       stopTimer();
-      retry = batch;
       this.stats.failedRequests += 1;
+      if (isRequestRefusal(err) && !this.failingWith(err)) {
+        // About its records until shown otherwise: bisected, not retried as it is.
+        bisected = true;
+        this.refusals.add(batch, err);
+        return;
+      }
+      retry = batch;
       this.stats.retriedRecords += batch.length;
       m.putRecordsRetried.inc(batch.length);
       const kind = classifyKinesisError(err);
@@ -614,8 +651,9 @@ export class KinesisSink implements SinkPort {
     } finally {
       this.inFlight -= 1;
       if (partial) this.partialsInFlight -= 1;
-      if (this.perKey) for (const entry of batch) this.inFlightKeys.delete(entry.key);
+      if (this.perKey && !bisected) for (const entry of batch) this.inFlightKeys.delete(entry.key);
       this.blockedUpTo = 0;
+      if (bisected) this.pump();
     }
     if (retry.length > 0) {
       for (const entry of retry) entry.attempts += 1;
@@ -650,6 +688,76 @@ export class KinesisSink implements SinkPort {
         this.endTurnLater();
       }
     }
+    this.settle();
+  }
+
+  /** While the output fails with this very answer, a refusal is one more failed attempt, not a new bisection. */
+  private failingWith(err: unknown): boolean {
+    return this.health.failing && this.health.failure?.error === describeError(err);
+  }
+
+  /** What the bisection of refused requests may do to this sink's entries. */
+  private refusalSink(): RefusalSink<Entry> {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below read the sink's state
+    const sink = this;
+    return {
+      put: (entries) => {
+        this.stats.requests += 1;
+        return this.putter.putRecords(this.streamArn, entries.map(requestEntry));
+      },
+      acknowledge: (entry) => {
+        this.health.succeeded();
+        metrics().recordsWritten.inc({ stream: this.streamArn });
+        this.acknowledge(entry);
+      },
+      reject: (entry, reason) => {
+        if (this.isGone(entry.owner)) return this.dropEntries([entry]);
+        this.unacknowledged -= 1;
+        this.stats.refusedRecords += 1;
+        const record: OutputRecord = { partitionKey: entry.key, data: entry.data, source: entry.source };
+        if (entry.explicitHashKey !== undefined) record.explicitHashKey = entry.explicitHashKey;
+        entry.group.reject(record, reason);
+        this.settle();
+      },
+      release: (entries) => {
+        if (this.perKey) for (const entry of entries) this.inFlightKeys.delete(entry.key);
+        this.blockedUpTo = 0;
+      },
+      requeue: (entries) => {
+        if (entries.length === 0) return;
+        this.pending.unshift(...entries);
+        for (const entry of entries) {
+          this.pendingBytes += entry.size;
+          if (entry.owner) this.pendingByOwner.set(entry.owner, (this.pendingByOwner.get(entry.owner) ?? 0) + 1);
+        }
+      },
+      isGone: (entry) => this.isGone(entry.owner),
+      drop: (entries) => this.dropEntries(entries),
+      streamFailed: (err, kind) => {
+        if (this.nonRetryable(err, kind)) return this.settle();
+        this.throttleStreak += 1;
+        this.pause(backoffDelay(this.throttleStreak - 1, this.retryBackoff()));
+      },
+      backOff: (throttled) => {
+        if (throttled) this.inFlightLimit = Math.max(1, Math.floor(this.inFlightLimit / 2));
+        if (Date.now() < this.pausedUntil) return;
+        this.throttleStreak += 1;
+        this.pause(backoffDelay(this.throttleStreak - 1, this.retryBackoff()) + (throttled ? 50 : 0));
+      },
+      get paused() {
+        return sink.closed || sink.halted || Date.now() < sink.pausedUntil;
+      },
+      get idle() {
+        return sink.pending.length === 0 && sink.inFlight === 0;
+      },
+      probe: this.putter.ping ? () => this.putter.ping!(this.streamArn) : undefined,
+    };
+  }
+
+  /** Entries of gone leases that leave without being sent. */
+  private dropEntries(entries: readonly Entry[]): void {
+    this.unacknowledged -= entries.length;
+    this.stats.droppedRecords += entries.length;
     this.settle();
   }
 

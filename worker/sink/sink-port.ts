@@ -10,6 +10,13 @@ export interface RecordOwner {
   readonly isLost: boolean;
 }
 
+/** A record Kinesis refused for itself (not for the stream's sake): its writer dead-letters it. */
+export interface RejectedRecord {
+  readonly record: OutputRecord;
+  /** `refused by Kinesis: <Kinesis's answer>`. */
+  readonly reason: string;
+}
+
 export interface SinkPort {
   /** True while the output pushes back (throttled recently, or pausing to retry). */
   readonly congested: boolean;
@@ -17,8 +24,11 @@ export interface SinkPort {
   readonly room: number;
   /** Waits until the buffer has room for `count` more records, or the signal aborts. */
   reserve(count: number, signal?: AbortSignal): Promise<void>;
-  /** Resolves once Kinesis has acknowledged every record (never, for records of a lost or abandoned owner). */
-  write(records: readonly OutputRecord[], owner?: RecordOwner): Promise<void>;
+  /**
+   * Resolves once Kinesis has acknowledged every record or refused it for itself, with the refused
+   * ones (never, for records of a lost or abandoned owner).
+   */
+  write(records: readonly OutputRecord[], owner?: RecordOwner): Promise<readonly RejectedRecord[]>;
   /** False while the output refuses writes for good (deleted, access denied, …): read nothing new then. */
   readonly accepting: boolean;
   /** Resolves when the output takes writes again, or the signal aborts. */

@@ -49,16 +49,26 @@ export interface DeadLetter {
   deadLetteredAt: string;
 }
 
-export function deadLetterOf(record: SourceRecord, stream: string, reason: string): DeadLetter {
+/** The last arrival time written as text: the user records of one aggregate share their Date. */
+let lastArrival: { date: Date; text: string } | undefined;
+
+function arrivalText(date: Date | undefined): string | undefined {
+  if (date === undefined) return undefined;
+  if (lastArrival?.date !== date) lastArrival = { date, text: date.toISOString() };
+  return lastArrival.text;
+}
+
+/** `at`: when it was dead-lettered (ISO 8601); a chunk's letters share one. */
+export function deadLetterOf(record: SourceRecord, stream: string, reason: string, at = new Date().toISOString()): DeadLetter {
   const letter: DeadLetter = {
     stream,
     shardId: record.shardId,
     sequenceNumber: record.sequenceNumber,
     partitionKey: record.partitionKey,
     payload: Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength).toString('base64'),
-    arrivalTime: record.approximateArrivalTimestamp?.toISOString(),
+    arrivalTime: arrivalText(record.approximateArrivalTimestamp),
     reason,
-    deadLetteredAt: new Date().toISOString(),
+    deadLetteredAt: at,
   };
   if (record.subSequenceNumber !== undefined) letter.subSequenceNumber = record.subSequenceNumber;
   if (record.explicitHashKey !== undefined) letter.explicitHashKey = record.explicitHashKey;

@@ -230,6 +230,7 @@ export class ShardRunner {
     const { transform, output } = this.deps;
     const good: OutputRecord[] = [];
     const letters: DeadLetter[] = [];
+    let now: string | undefined;
     this.deps.counters.recordsRead += records.length;
     for (const record of records) {
       if (this.replayUntil !== undefined) this.countPossibleDuplicate(record);
@@ -237,7 +238,7 @@ export class ShardRunner {
       this.progress.bytesRead += record.data.byteLength;
       const prepared = prepareOutput(transform, record, output);
       if (prepared.ok) good.push(prepared.record);
-      else letters.push(deadLetterOf(record, this.deps.inputStreamArn, prepared.reason));
+      else letters.push(deadLetterOf(record, this.deps.inputStreamArn, prepared.reason, (now ??= new Date().toISOString())));
     }
     const m = metrics();
     const stream = this.deps.inputStreamArn;

@@ -35,6 +35,11 @@ export interface ChaosRule {
   shard?: string;
   /** A substring of the request's user agent, to pick one process (AWS_SDK_UA_APP_ID puts `app/<id>` there). */
   userAgent?: string;
+  /**
+   * A substring of one of the request's records' data (decoded from base64): only PutRecord and
+   * PutRecords requests that carry such a record match (a poison record Kinesis refuses the request for).
+   */
+  dataContains?: string;
   /** Fire this many times, then the rule is spent; without it, until the plan is cleared. */
   times?: number;
   error?: string;
@@ -49,6 +54,8 @@ export interface ChaosRequest {
   stream?: string;
   shard?: string;
   userAgent?: string;
+  /** The data of the records a put carries (decoded), read only when a rule asks. */
+  records?: () => readonly string[];
 }
 
 export interface ChaosRuleState {
@@ -63,11 +70,11 @@ const invalid = (message: string) => new KinesisError('InvalidArgumentException'
 export function parseRule(raw: unknown): ChaosRule {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalid('a chaos rule must be an object');
   const r = raw as Record<string, unknown>;
-  const known = new Set(['operation', 'stream', 'shard', 'userAgent', 'times', 'error', 'message', 'reset', 'delayMs']);
+  const known = new Set(['operation', 'stream', 'shard', 'userAgent', 'dataContains', 'times', 'error', 'message', 'reset', 'delayMs']);
   const unknown = Object.keys(r).filter((k) => !known.has(k));
   if (unknown.length > 0) throw invalid(`a chaos rule has unknown fields: ${unknown.join(', ')}`);
   if (typeof r.operation !== 'string' || !/^(\*|[A-Z][A-Za-z]+)$/.test(r.operation)) throw invalid(`a chaos rule's operation must be a Kinesis operation name or "*", not ${JSON.stringify(r.operation)}`);
-  for (const key of ['stream', 'shard', 'userAgent', 'message'] as const) {
+  for (const key of ['stream', 'shard', 'userAgent', 'dataContains', 'message'] as const) {
     if (r[key] !== undefined && (typeof r[key] !== 'string' || r[key] === '')) throw invalid(`a chaos rule's ${key} must be a non-empty string`);
   }
   if (r.times !== undefined && !(Number.isInteger(r.times) && (r.times as number) >= 1)) throw invalid(`a chaos rule's times must be an integer ≥ 1, not ${JSON.stringify(r.times)}`);
@@ -91,6 +98,7 @@ function matches(rule: ChaosRule, request: ChaosRequest): boolean {
   if (rule.stream !== undefined && rule.stream !== request.stream) return false;
   if (rule.shard !== undefined && rule.shard !== request.shard) return false;
   if (rule.userAgent !== undefined && !(request.userAgent ?? '').includes(rule.userAgent)) return false;
+  if (rule.dataContains !== undefined && !(request.records?.() ?? []).some((data) => data.includes(rule.dataContains!))) return false;
   return true;
 }
 

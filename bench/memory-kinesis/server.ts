@@ -34,7 +34,8 @@
  * Stats report `faultsPending`, the scripted requests not yet seen.
  *
  * A chaos rule (chaos.ts) is {"operation": "GetRecords" | "PutRecords" | … | "*", "stream"?: name,
- * "shard"?: id, "userAgent"?: substring, "times"?: n} plus one effect:
+ * "shard"?: id, "userAgent"?: substring, "dataContains"?: substring of a put record's data, "times"?: n}
+ * plus one effect:
  *   "error": "<AWS error type>" (optional "message"): answered with that `__type` and Kinesis's status,
  *       500 for InternalFailure, 503 for ServiceUnavailable, 400 for the rest;
  *   "reset": true: the connection is destroyed before the request is carried out (nothing written);
@@ -103,6 +104,12 @@ function scopeOf(body: Body): { stream?: string; shard?: string } {
     StreamStore.peekListToken(body.NextToken);
   const shard = typeof body.ShardId === 'string' ? body.ShardId : StreamStore.peekIterator(body.ShardIterator)?.shard;
   return { stream, shard };
+}
+
+/** The data of the records a PutRecord or PutRecords request carries, decoded (for `dataContains` rules). */
+function putData(body: Body): string[] {
+  const entries = Array.isArray(body.Records) ? (body.Records as Array<{ Data?: unknown }>) : [{ Data: body.Data }];
+  return entries.map((e) => (typeof e?.Data === 'string' ? Buffer.from(e.Data, 'base64').toString('utf8') : ''));
 }
 
 function exceptionEvent(type: string, message: string): Uint8Array {
@@ -230,7 +237,7 @@ export class MemoryKinesis {
       const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
       const body = parseBody(text);
       this.calls.set(operation, (this.calls.get(operation) ?? 0) + 1);
-      const request: ChaosRequest = { operation, ...scopeOf(body), userAgent: userAgentOf(req) };
+      const request: ChaosRequest = { operation, ...scopeOf(body), userAgent: userAgentOf(req), records: () => putData(body) };
       const effect = this.chaos.take(request);
       if (effect && 'delayMs' in effect) await pause(effect.delayMs);
       else if (effect && !this.sufferBefore(effect, request, body, req, res)) return;

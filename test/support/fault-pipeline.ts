@@ -36,6 +36,8 @@ export interface PipelineOptions {
   redisUrl?: string;
   /** Wait until every lease is held, spread evenly (default true). */
   settle?: boolean;
+  /** Arguments for the workers' node itself (a `--require` preload, say). */
+  workerNodeArgs?: string[];
 }
 
 export function assertUp(processes: CliProcess[]): void {
@@ -72,7 +74,7 @@ export class FaultPipelines {
 
   /** Streams, a coordinator and workers, each with its own app id in the SDK's user agent. */
   async pipeline(prefix: string, options: PipelineOptions = {}): Promise<Pipeline> {
-    const { workers = 1, reader = 'POLLING', shards = 4, overrides = {}, redisUrl = REDIS_URL, settle = true } = options;
+    const { workers = 1, reader = 'POLLING', shards = 4, overrides = {}, redisUrl = REDIS_URL, settle = true, workerNodeArgs = [] } = options;
     const { ep, h } = this;
     const app = h.app(prefix);
     this.apps.push(app);
@@ -85,7 +87,7 @@ export class FaultPipelines {
     for (const [group, map] of Object.entries(overrides)) groups[group] = { ...(groups[group] ?? {}), ...map };
     const properties = writeProperties(groups);
     const coordinator = h.start('coordinator', properties, app, { AWS_SDK_UA_APP_ID: 'shardflow-coordinator' }, redisUrl);
-    const started = Array.from({ length: workers }, (_, i) => h.start('worker', properties, app, { AWS_SDK_UA_APP_ID: `shardflow-worker-${i + 1}` }, redisUrl));
+    const started = Array.from({ length: workers }, (_, i) => h.start('worker', properties, app, { AWS_SDK_UA_APP_ID: `shardflow-worker-${i + 1}` }, redisUrl, [], workerNodeArgs));
     const p = { app, inName, outName, inArn, outArn, properties, coordinator, workers: started };
     if (settle) await this.settled(p, shards);
     return p;
@@ -148,9 +150,22 @@ export async function opsUrl(p: CliProcess): Promise<string> {
   return (JSON.parse(line) as { metrics: string }).metrics.replace(/\/metrics$/, '');
 }
 
+/**
+ * `fetch`, once more when the connection was closed under it: a pooled keep-alive socket the server
+ * closed after its idle timeout just as the client reused it ("other side closed"), seen on a busy
+ * machine when two samplers poll one process.
+ */
+export async function fetchAgain(url: string): Promise<Response> {
+  try {
+    return await fetch(url);
+  } catch {
+    return await fetch(url);
+  }
+}
+
 /** Sum of a metric's samples. */
 export async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (await fetchAgain(`${url}/metrics`)).text();
   return text
     .split('\n')
     .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
@@ -159,7 +174,7 @@ export async function metric(url: string, name: string): Promise<number> {
 
 /** `/readyz`: the HTTP status and each check's state. */
 export async function readiness(url: string): Promise<{ status: number; checks: Record<string, { ok: boolean; detail: string }> }> {
-  const res = await fetch(`${url}/readyz`);
+  const res = await fetchAgain(`${url}/readyz`);
   const body = (await res.json()) as { checks: Record<string, { ok: boolean; detail: string }> };
   return { status: res.status, checks: body.checks };
 }

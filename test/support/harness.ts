@@ -34,8 +34,8 @@ export class ClusterHarness {
   }
 
   /** Starts `shardflow <command> [flags]` for the app; stopped after the test if it is still running. */
-  start(command: string, properties: string, app: string, env: NodeJS.ProcessEnv = {}, redisUrl = REDIS_URL, flags: string[] = []): CliProcess {
-    const p = spawnCli([command, ...flags, '--properties', properties, '--redis', redisUrl, '--app', app], env);
+  start(command: string, properties: string, app: string, env: NodeJS.ProcessEnv = {}, redisUrl = REDIS_URL, flags: string[] = [], nodeArgs: string[] = []): CliProcess {
+    const p = spawnCli([command, ...flags, '--properties', properties, '--redis', redisUrl, '--app', app], env, nodeArgs);
     this.running.push(p);
     return p;
   }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { deaggregate, Deaggregator, hashKeyRangeOf } from '../../worker/deaggregation/deaggregate';
-import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
+import { AGGREGATE_PART_RECORDS, DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
 import { partitionKeyHash } from '../../shared/kpl/hash-key';
 import { metrics } from '../../shared/metrics';
 import { positionOf } from '../../shared/position';
@@ -164,6 +164,18 @@ describe('DeaggregatingReader', () => {
     expect(positions(all.slice(0, 3))).toEqual(['01', '02:0', '02:1']);
     expect(positions(all.slice(1200, 1203))).toEqual(['02:1199', '03', '04:0']);
     expect(all).toHaveLength(1 + 1200 + 1 + 5);
+  });
+
+  it('hands an aggregate\'s user records out at most AGGREGATE_PART_RECORDS at a time, however much room the caller has', async () => {
+    const reader = new DeaggregatingReader(new ScriptedReader([[aggregated(1, 5_000)]]), { streamArn: STREAM, shardId: SHARD, log });
+    const sizes: number[] = [];
+    for (let ended = false; !ended; ) {
+      const part = await reader.next(signal, 25_000);
+      sizes.push(part.records.length);
+      ended = part.shardEnded;
+    }
+    expect(AGGREGATE_PART_RECORDS).toBe(2_000);
+    expect(sizes).toEqual([2_000, 2_000, 1_000]);
   });
 
   it('a mid-aggregate checkpoint in a large aggregate skips by index, then hands the rest out in parts', async () => {

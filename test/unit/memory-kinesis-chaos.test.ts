@@ -58,6 +58,15 @@ describe('chaos rules', () => {
     expect(plan.take({ operation: 'PutRecords', userAgent: 'aws-sdk-js/3 app/worker-2' })).toEqual({ error: 'AccessDeniedException' });
   });
 
+  test('a dataContains rule fires only on puts carrying a record with that text (a poison record refusing its request)', () => {
+    const plan = new ChaosPlan();
+    plan.add([{ operation: 'PutRecords', dataContains: 'POISON', error: 'ValidationException', message: 'refused for a record' }]);
+    expect(plan.take({ operation: 'PutRecords', stream: 'out', records: () => ['a', 'b'] })).toBeUndefined();
+    expect(plan.take({ operation: 'PutRecords', stream: 'out' })).toBeUndefined();
+    expect(plan.take({ operation: 'PutRecords', stream: 'out', records: () => ['a', 'x-POISON-y'] })).toEqual({ error: 'ValidationException', message: 'refused for a record' });
+    expect(() => plan.add([{ operation: 'PutRecords', dataContains: '', error: 'ValidationException' }])).toThrow(/dataContains must be a non-empty string/);
+  });
+
   test('a bad rule is refused and a list with one adds none', () => {
     const plan = new ChaosPlan();
     expect(errorType(() => plan.add([{ operation: 'GetRecords', error: 'InternalFailure' }, { operation: 'GetRecords' }]))).toBe('InvalidArgumentException');

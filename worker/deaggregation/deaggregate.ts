@@ -13,7 +13,6 @@
  * I/O.
  */
 import { isAggregated, openAggregate, type AggregateRecords } from '../../shared/kpl/aggregated-record';
-import { userRecordHashKey } from '../../shared/kpl/hash-key';
 import type { Position } from '../../shared/position';
 import type { SourceRecord } from '../../shared/records';
 
@@ -137,7 +136,7 @@ export class Deaggregator {
       if (user.problem !== undefined) {
         userRecord.rejection = user.problem;
       } else if (this.range) {
-        const hash = userRecordHashKey(user);
+        const hash = records.hashKeyAt(sub);
         if (hash < this.range.start || hash > this.range.end) this.counts.outsideShard += 1;
       }
       out.push(userRecord);

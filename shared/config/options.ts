@@ -487,7 +487,7 @@ export const DASHBOARD_ALLOWED_HOSTS: Option<readonly string[]> = {
   groups: [DASHBOARD],
   key: 'allowed-hosts',
   description:
-    'Host names and addresses the dashboard answers to, on any port: a request whose `Host` header names another is refused (421 Misdirected Request), so a DNS-rebinding page cannot drive it. The address in `host` is accepted too (unless it is `0.0.0.0` or `::`); with `host` off loopback, list every name browsers reach it by, a reverse proxy\'s included.',
+    'Host names and addresses the dashboard answers to, on any port: a request whose `Host` header names another is refused (421 Misdirected Request), so a DNS-rebinding page cannot drive it. The address in `host` is accepted too (unless it is `0.0.0.0` or `::`); with `host` off loopback, list every name browsers reach it by, a reverse proxy\'s included (env `SHARDFLOW_DASHBOARD_ALLOWED_HOSTS` overrides).',
   defaultValue: ['127.0.0.1', 'localhost', '[::1]'],
   defaultText: '`127.0.0.1`, `localhost`, `[::1]`',
   allowed: 'comma-separated host names or IP addresses (IPv6 in brackets), without ports',

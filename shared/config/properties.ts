@@ -378,7 +378,7 @@ function dashboardConfig(r: GroupReader, env: NodeJS.ProcessEnv) {
       `a loopback address (127.0.0.1, ::1), or credentials: ${o.DASHBOARD_USERNAME.key} and ${o.DASHBOARD_PASSWORD.key} or ${o.DASHBOARD_TOKEN.key} (or SHARDFLOW_DASHBOARD_PASSWORD / SHARDFLOW_DASHBOARD_TOKEN), since the dashboard can retry, replay and remove jobs`,
     );
   }
-  return { enabled, host, port: r.get(o.DASHBOARD_PORT), path: r.get(o.DASHBOARD_PATH), basic, token, allowedHosts: r.get(o.DASHBOARD_ALLOWED_HOSTS) };
+  return { enabled, host, port: r.get(o.DASHBOARD_PORT), path: r.get(o.DASHBOARD_PATH), basic, token, allowedHosts: r.getOrEnv(o.DASHBOARD_ALLOWED_HOSTS, env, 'SHARDFLOW_DASHBOARD_ALLOWED_HOSTS') };
 }
 
 export function loadAppConfig(file: string): ParsedConfig {

@@ -11,7 +11,9 @@ import { opsUrl } from '../support/fault-pipeline';
 import { statusLeases } from '../support/status';
 import { uniqueName, waitFor } from '../support/wait';
 import { useClusterHarness } from '../support/harness';
-import { AppKeys } from '../../shared/redis/keys';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { AppKeys, DEAD_LETTER_QUEUE } from '../../shared/redis/keys';
+import { dropReplayedLetters, REPLAYED_RETENTION_SECONDS } from '../../worker/dead-letter/dead-letter-replayer';
 import { WORKER_STATUS_MAX_AGE_MS } from '../../coordinator/worker-status-pruner';
 
 const h = useClusterHarness();
@@ -92,4 +94,33 @@ test("a worker's /metrics loses a shard's series once the shard's lease moves to
   // The new owner has series for the moved shards.
   await waitFor(async () => (await shardsIn(secondUrl, 'shardflow_millis_behind_latest')).join() === moved.join(), 20_000, `the second worker's lag series for ${moved.join(', ')}`);
   await producer.stop();
+});
+
+test('replayed dead letters past their retention are removed, with their payloads; failed (undelivered) ones never are', async () => {
+  const app = h.app('it-housekeeping-dlq');
+  const keys = new AppKeys(app);
+  const queue = new Queue(DEAD_LETTER_QUEUE, { connection: h.redis, prefix: keys.bullPrefix });
+  const connection = h.redis.duplicate();
+  const worker = new Worker(DEAD_LETTER_QUEUE, async (job) => {
+    if (job.data.fails) throw new UnrecoverableError('still bad');
+    return { replayedAt: new Date().toISOString() };
+  }, { connection, prefix: keys.bullPrefix, autorun: true });
+  try {
+    await queue.add('replayed', { payload: 'c2VjcmV0', fails: false });
+    await queue.add('undelivered', { payload: 'c2VjcmV0', fails: true });
+    await waitFor(async () => {
+      const counts = await queue.getJobCounts('completed', 'failed');
+      return counts.completed === 1 && counts.failed === 1;
+    }, 10_000, 'one letter replayed, one failed again');
+    // Within the retention, nothing goes.
+    expect(await dropReplayedLetters(queue, 60_000)).toBe(0);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await dropReplayedLetters(queue, 10)).toBe(1);
+    expect(await queue.getJobCounts('completed', 'failed')).toEqual({ completed: 0, failed: 1 });
+    expect(REPLAYED_RETENTION_SECONDS).toBe(7 * 24 * 3600);
+  } finally {
+    await worker.close();
+    await queue.close();
+    connection.disconnect();
+  }
 });

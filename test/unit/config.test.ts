@@ -840,6 +840,12 @@ describe('Dashboard: loopback unless secured', () => {
     expect(configError(() => dash({}, { SHARDFLOW_DASHBOARD_HOST: '   ' })).message).toContain('key "host (env SHARDFLOW_DASHBOARD_HOST)"');
   });
 
+  it('takes the allowed hosts from SHARDFLOW_DASHBOARD_ALLOWED_HOSTS over the file', () => {
+    expect(dash({ 'allowed-hosts': 'file.example' }, { SHARDFLOW_DASHBOARD_ALLOWED_HOSTS: 'dash.example, 10.0.0.5' }).allowedHosts).toEqual(['dash.example', '10.0.0.5']);
+    expect(dash({ 'allowed-hosts': 'file.example' }, {}).allowedHosts).toEqual(['file.example']);
+    expect(configError(() => dash({}, { SHARDFLOW_DASHBOARD_ALLOWED_HOSTS: 'a b' })).message).toContain('key "allowed-hosts (env SHARDFLOW_DASHBOARD_ALLOWED_HOSTS)"');
+  });
+
   it('needs both halves of basic auth', () => {
     expect(configError(() => dash({ 'auth.basic.username': 'ops' })).message).toContain('key "auth.basic.password"');
   });

@@ -15,9 +15,11 @@
  * output record checked against what PutRecords accepts), and a record Kinesis still refuses for
  * itself fails its letter with Kinesis's message instead of waiting in the sink: one bad letter never
  * holds up the replays behind it. A replayed letter stays in the completed list for
- * `REPLAYED_RETENTION_SECONDS` (its payload with it), then BullMQ removes it.
+ * `REPLAYED_RETENTION_SECONDS` (its payload with it), then goes: BullMQ removes older ones as a replay
+ * completes, and every replayer (each coordinator's, `shardflow dashboard`'s) cleans them once an hour
+ * besides, so an idle queue does not keep them either.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../../shared/redis/connection';
 import type { AppConfig } from '../../shared/config/app-config';
 import { KinesisGateway } from '../../shared/aws/kinesis-gateway';
@@ -32,6 +34,19 @@ import { deaggregate } from '../deaggregation/deaggregate';
 
 /** How long a replayed letter (and its payload) stays in the completed list: 7 days. */
 export const REPLAYED_RETENTION_SECONDS = 7 * 24 * 3600;
+
+/** How often a replayer removes replayed letters past their retention. */
+const CLEAN_INTERVAL_MS = 3_600_000;
+
+/** Removes the replayed (completed) letters finished more than `olderThanMs` ago; returns how many. */
+export async function dropReplayedLetters(queue: Queue, olderThanMs: number): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const batch = await queue.clean(olderThanMs, 10_000, 'completed');
+    removed += batch.length;
+    if (batch.length < 10_000) return removed;
+  }
+}
 
 export interface ParkedDeadLetter extends DeadLetter {
   /** Set once the letter has been parked as a failed job; a later run of the job is a replay. */
@@ -48,6 +63,9 @@ export class DeadLetterReplayer {
   private readonly output: KinesisGateway;
   private readonly sink: KinesisSink;
   private readonly transform;
+  /** For the hourly removal of replayed letters past their retention. */
+  private readonly queue: Queue;
+  private cleanTimer: NodeJS.Timeout | undefined;
 
   /** `connection` becomes the replayer's own: BullMQ does not close a connection it was given, so `stop` does. */
   constructor(
@@ -68,15 +86,26 @@ export class DeadLetterReplayer {
       removeOnFail: { count: 1_000_000 },
     });
     this.worker.on('error', (err) => log.warn({ err: err.message }, 'dead-letter replayer error'));
+    this.queue = new Queue(DEAD_LETTER_QUEUE, { connection, prefix: keys.bullPrefix });
   }
 
   start(): void {
     void this.worker.run().catch((err) => this.log.error({ err: (err as Error).message }, 'dead-letter replayer stopped'));
+    const clean = () =>
+      void dropReplayedLetters(this.queue, REPLAYED_RETENTION_SECONDS * 1000).then(
+        (removed) => removed > 0 && this.log.info({ removed }, `removed replayed dead letters older than ${REPLAYED_RETENTION_SECONDS / 86_400} days`),
+        (err: unknown) => this.log.warn({ err: (err as Error).message }, 'removing old replayed dead letters failed; will try again in an hour'),
+      );
+    clean();
+    this.cleanTimer = setInterval(clean, CLEAN_INTERVAL_MS);
+    this.cleanTimer.unref();
   }
 
   async stop(): Promise<void> {
     // Forced: a replay still waiting on the output stream stays in the queue and is picked up again.
+    clearInterval(this.cleanTimer);
     await this.worker.close(true);
+    await this.queue.close();
     await Promise.race([this.sink.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.sink.close();
     this.output.destroy();

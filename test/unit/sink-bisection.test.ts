@@ -210,6 +210,18 @@ describe('KinesisSink: requests refused whole', () => {
     expect(await promise).toEqual([]);
   });
 
+  test('every record under one key (as stock.py writes them), the first refused alone: the stream is asked, the record handed back, the rest written in order', async () => {
+    const putter = scripted((label) => (label === 'bad' ? refusal() : undefined)) as FakePutter & { ping: () => Promise<void> };
+    let pings = 0;
+    putter.ping = async () => void (pings += 1);
+    // One record per request: the refused record's request holds it alone, and its key holds back every other record.
+    const sink = makeSink(putter, { maxRecords: 1 });
+    const write = sink.write(['bad', 'r1', 'r2', 'r3'].map((l) => rec(l, 'partitionkey')));
+    expect((await write).map((r) => Buffer.from(r.record.data).toString())).toEqual(['bad']);
+    expect(pings).toBe(1);
+    expect(accepted(putter)).toEqual(['r1', 'r2', 'r3']);
+  });
+
   test('records of a lease lost during a bisection are never sent', async () => {
     const owner = { isLost: false };
     const putter = scripted((label) => (label === 'bad' ? refusal() : undefined));

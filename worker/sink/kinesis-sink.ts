@@ -432,7 +432,6 @@ export class KinesisSink implements SinkPort {
   private pump(eager = false): void {
     if (this.closed || this.halted) return;
     if (Date.now() < this.pausedUntil) return;
-    this.refusals.pump();
     if (this.shardMap && !this.shardMap.ranges) return this.loadShardMap();
     this.dropLost();
     while (this.inFlight < this.inFlightLimit && this.pending.length > 0) {
@@ -452,6 +451,8 @@ export class KinesisSink implements SinkPort {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = undefined;
     }
+    // After the sends above, so an idle sink means nothing could be sent (see RefusalSink.idle).
+    this.refusals.pump();
   }
 
   /** The first shard map comes before the first aggregate; a failed load is retried after a backoff. */
@@ -747,8 +748,10 @@ export class KinesisSink implements SinkPort {
       get paused() {
         return sink.closed || sink.halted || Date.now() < sink.pausedUntil;
       },
+      // Nothing in flight after a pump: what waits is held back (by the refused record's own key, say,
+      // when every record has one key, as stock.py writes them) and will not decide anything.
       get idle() {
-        return sink.pending.length === 0 && sink.inFlight === 0;
+        return sink.inFlight === 0;
       },
       probe: this.putter.ping ? () => this.putter.ping!(this.streamArn) : undefined,
     };

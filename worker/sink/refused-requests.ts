@@ -46,7 +46,7 @@ export interface RefusalSink<E> {
   backOff(throttled: boolean): void;
   /** The sink is pausing or stopped: send nothing now. */
   readonly paused: boolean;
-  /** Nothing else waits or is in flight: no other traffic will decide an undecided record. */
+  /** Nothing else is in flight (whatever waits is held back): no other traffic will decide an undecided record. */
   readonly idle: boolean;
   /** One cheap call that succeeds when the output stream exists and answers. */
   probe?(): Promise<void>;
@@ -107,6 +107,7 @@ export class RefusedRequests<E> {
 
   /** Sends the next sub-request, concludes a settled bisection, or probes for an undecided record. */
   pump(): void {
+    if (this.sessions.length === 0 && this.undecided.length === 0) return;
     while (!this.busy && !this.sink.paused) {
       const session = this.sessions[0];
       if (session === undefined) {

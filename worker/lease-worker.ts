@@ -14,6 +14,7 @@ import type { StateLostError } from '../shared/redis/app-state';
 import { metrics } from '../shared/metrics';
 import { Queue } from 'bullmq';
 import { DeadLetterQueue } from './dead-letter/dead-letter-queue';
+import { inputRefetcher } from './dead-letter/input-refetch';
 import { PublishedConsumerArn } from './efo/consumer-arn';
 import { LeaseBalancer } from './leases/lease-balancer';
 import { LeaseJobs } from './leases/lease-jobs';
@@ -85,6 +86,7 @@ export class LeaseWorker {
         deadLetters: this.deadLetters,
         output: config.output,
         inputStreamArn: config.input.stream.arn,
+        refetch: inputRefetcher(this.input, config.input.stream.arn),
         counters: this.counters,
         // A graceful stop finishes well inside the lease timeout, even while the output fails.
         handOverMs: Math.floor(leaseTimeoutMs / 2),

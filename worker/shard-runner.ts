@@ -29,6 +29,7 @@ import type { CheckpointStore, FencedWriteResult } from '../shared/leases/checkp
 import { backoffDelay, sleep } from '../shared/backoff';
 import type { DeadLetterQueue } from './dead-letter/dead-letter-queue';
 import { ShardDeadLetters } from './dead-letter/shard-dead-letters';
+import type { InputRefetch } from './dead-letter/input-refetch';
 import { monotonicClock, type Clock, type Lease } from './leases/lease';
 import type { ShardReader } from './shard-reader';
 import type { SinkPort } from './sink/sink-port';
@@ -71,6 +72,8 @@ export interface ShardRunnerDeps {
   inputStreamArn: string;
   counters: WorkerCounters;
   log: Logger;
+  /** Reads an input record again by its position, for the dead letter of a record Kinesis refused. */
+  refetch?: InputRefetch;
   /** A graceful hand-over waits at most half of this for a failing output, and half for the final checkpoint. */
   handOverMs: number;
   /** Monotonic time, for the hand-over's deadline. */
@@ -117,6 +120,7 @@ export class ShardRunner {
         deps.counters.recordsDeadLettered += count;
       },
       held: () => !lease.isLost && !lease.isStopping,
+      refetch: deps.refetch,
     });
     this.replayUntil = replayUntil === undefined ? undefined : parsePosition(replayUntil);
   }

@@ -72,10 +72,11 @@ describe('a bad record is dead-lettered and everything else flows', () => {
     const p = await f.pipeline('it-poison-bisect', { shards: SHARDS });
     const url = await opsUrl(p.workers[0]);
     await f.ep.chaos([{ operation: 'PutRecords', stream: p.outName, userAgent: WORKER_UA, dataContains: 'REFUSE-ME', error: 'ValidationException', message: '1 validation error detected: Value at \'records.1.member.data\' failed to satisfy constraint' }]);
-    const outcome = await poisonRun(f, p, async () => ({ poison: await putToShard(f.ep.client, p.inArn, 1, stock(`${p.app}-REFUSE-ME`)), goodIds: [] }));
+    const outcome = await poisonRun(f, p, async () => ({ poison: await putToShard(f.ep.client, p.inArn, 1, stock(`${p.app}-REFUSE-ME`, { ticker: 'MSFT' })), goodIds: [] }));
     expect(outcome.letters.map((l) => l.reason)).toEqual(["refused by Kinesis: ValidationException: 1 validation error detected: Value at 'records.1.member.data' failed to satisfy constraint"]);
-    // The letter keeps the input record, so a replay transforms it again.
-    expect(JSON.parse(Buffer.from(outcome.letters[0].payload, 'base64').toString()).ticker).toBe('AMZN');
+    // The letter holds the input record (read again by its position; the output's ticker is AMZN), so a replay transforms it again.
+    expect(JSON.parse(Buffer.from(outcome.letters[0].payload, 'base64').toString()).ticker).toBe('MSFT');
+    expect(outcome.letters[0].sequenceNumber).toBe(outcome.poison.sequenceNumber);
     expect(await metric(url, 'shardflow_sink_refused_records_total')).toBe(1);
     expect(await metric(url, 'shardflow_sink_output_failing')).toBe(0);
     expect(outcome.readiness.every((s) => s === 200)).toBe(true);

@@ -64,10 +64,10 @@ describe('prepareOutput', () => {
     expect(errorLine(new Error('x'.repeat(600)))).toHaveLength(500);
   });
 
-  test('an output key Kinesis would refuse dead-letters the record; a good one keeps its source for a later refusal', () => {
+  test('an output key Kinesis would refuse dead-letters the record; a good one keeps its input\'s position for a later refusal', () => {
     expect(prepareOutput(passThroughTransform, record('x', 'k'.repeat(300)), output)).toEqual({ ok: false, reason: 'invalid partition key: it has 300 characters; Kinesis takes 1 to 256' });
     const good = prepareOutput(passThroughTransform, record('x'), output);
-    expect(good.ok && good.record.source?.sequenceNumber).toBe('1');
+    expect(good.ok && [good.record.inputSequenceNumber, good.record.inputSubSequenceNumber]).toEqual(['1', undefined]);
   });
 
   test('a corrupt aggregate keeps its reason', () => {

@@ -3,16 +3,19 @@
  * addBulk), counts them by reason, and says so in at most one log line per shard every
  * `DEAD_LETTER_LOG_INTERVAL_MS` (each line with how many it stands for), so an aggregate of 170,000 bad
  * records is 340 writes and one line, not 170,000 of each. Records Kinesis refused for themselves (the
- * sink's bisection) are dead-lettered from their input record, so a replay transforms them again; their
- * store is retried while the lease is held, since the checkpoint may not pass them before it succeeds.
+ * sink's bisection) are dead-lettered from their input record, read again by its position
+ * (`input-refetch.ts`), so a replay transforms them again (if it cannot be read, from the output record
+ * as refused, saying so); their store is retried while the lease is held, since the checkpoint may not
+ * pass them before it succeeds.
  */
 import { backoffDelay, sleep } from '../../shared/backoff';
 import { LogThrottle } from '../../shared/log-throttle';
 import type { Logger } from '../../shared/logging';
 import { metrics } from '../../shared/metrics';
-import { deadLetterOf, type DeadLetter } from '../../shared/records';
+import { deadLetterOf, type DeadLetter, type OutputRecord } from '../../shared/records';
 import type { RejectedRecord } from '../sink/sink-port';
 import type { DeadLetterQueue } from './dead-letter-queue';
+import type { InputRefetch } from './input-refetch';
 
 /** At most one "records dead-lettered" line per shard per this period. */
 export const DEAD_LETTER_LOG_INTERVAL_MS = 10_000;
@@ -26,6 +29,8 @@ export interface ShardDeadLettersDeps {
   stored: (count: number) => void;
   /** True while the lease is held and not stopping: a failed store may be retried. */
   held: () => boolean;
+  /** Reads an input record again by its position (the dead letter of a record Kinesis refused). */
+  refetch?: InputRefetch;
   now?: () => number;
 }
 
@@ -60,9 +65,8 @@ export class ShardDeadLetters {
    * the next owner meets them again).
    */
   async storeRefused(rejected: readonly RejectedRecord[]): Promise<boolean> {
-    const letters = rejected.map(({ record, reason }) =>
-      deadLetterOf(record.source ?? { shardId: this.deps.shardId, sequenceNumber: 'unknown', partitionKey: record.partitionKey, data: record.data }, this.deps.streamArn, reason),
-    );
+    const letters: DeadLetter[] = [];
+    for (const { record, reason } of rejected) letters.push(await this.refusedLetter(record, reason));
     for (let attempt = 0; ; attempt++) {
       try {
         await this.store(letters);
@@ -73,5 +77,21 @@ export class ShardDeadLetters {
         await sleep(backoffDelay(attempt, { baseMs: 100, maxMs: 2000 }));
       }
     }
+  }
+
+  /** The letter of one refused record: from its input, read again, or else from the output record as refused. */
+  private async refusedLetter(record: OutputRecord, reason: string): Promise<DeadLetter> {
+    const { shardId, streamArn, refetch, log } = this.deps;
+    const sequenceNumber = record.inputSequenceNumber;
+    if (sequenceNumber !== undefined && refetch) {
+      try {
+        const input = await refetch(shardId, sequenceNumber, record.inputSubSequenceNumber);
+        if (input) return deadLetterOf(input, streamArn, reason);
+      } catch (err) {
+        log.warn({ err: (err as Error).message, sequenceNumber }, 'reading a refused record\'s input again failed; its dead letter holds the output record');
+      }
+    }
+    const output = { shardId, sequenceNumber: sequenceNumber ?? 'unknown', subSequenceNumber: record.inputSubSequenceNumber, partitionKey: record.partitionKey, data: record.data };
+    return deadLetterOf(output, streamArn, `${reason} (the payload is the output record: its input could not be read again)`);
   }
 }

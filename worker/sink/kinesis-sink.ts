@@ -183,8 +183,9 @@ interface Entry {
   readonly data: Uint8Array;
   readonly key: string;
   readonly explicitHashKey?: string;
-  /** The input record, for the dead letter if Kinesis refuses this one for itself. */
-  readonly source?: OutputRecord['source'];
+  /** Where its input record lies, for the dead letter if Kinesis refuses this one for itself. */
+  readonly inputSequenceNumber?: string;
+  readonly inputSubSequenceNumber?: number;
   /** With KPL: the partition key's hash key, which picks the output shard (0n otherwise). */
   readonly hashKey: bigint;
   readonly size: number;
@@ -355,7 +356,7 @@ export class KinesisSink implements SinkPort {
     for (const record of records) {
       const size = recordSize(record.partitionKey, record.data);
       const hashKey = this.shardMap ? partitionKeyHash(record.partitionKey) : 0n;
-      const entry: Entry = { data: record.data, key: record.partitionKey, hashKey, size, group, owner, attempts: 0, source: record.source };
+      const entry: Entry = { data: record.data, key: record.partitionKey, hashKey, size, group, owner, attempts: 0, inputSequenceNumber: record.inputSequenceNumber, inputSubSequenceNumber: record.inputSubSequenceNumber };
       if (record.explicitHashKey !== undefined) (entry as { explicitHashKey?: string }).explicitHashKey = record.explicitHashKey;
       this.pending.push(entry);
       this.pendingBytes += size;
@@ -715,7 +716,7 @@ export class KinesisSink implements SinkPort {
         if (this.isGone(entry.owner)) return this.dropEntries([entry]);
         this.unacknowledged -= 1;
         this.stats.refusedRecords += 1;
-        const record: OutputRecord = { partitionKey: entry.key, data: entry.data, source: entry.source };
+        const record: OutputRecord = { partitionKey: entry.key, data: entry.data, inputSequenceNumber: entry.inputSequenceNumber, inputSubSequenceNumber: entry.inputSubSequenceNumber };
         if (entry.explicitHashKey !== undefined) record.explicitHashKey = entry.explicitHashKey;
         entry.group.reject(record, reason);
         this.settle();

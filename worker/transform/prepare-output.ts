@@ -32,7 +32,7 @@ export function prepareOutput(transform: RecordTransform, record: SourceRecord, 
   } catch (err) {
     return { ok: false, reason: `transform failed: ${errorLine(err)}` };
   }
-  const out: OutputRecord = { partitionKey, data: result.data, source: record };
+  const out: OutputRecord = { partitionKey, data: result.data, inputSequenceNumber: record.sequenceNumber, inputSubSequenceNumber: record.subSequenceNumber };
   const problem = outputRecordProblem(out, output.maxRecordBytes);
   return problem === undefined ? { ok: true, record: out } : { ok: false, reason: problem };
 }

@@ -133,11 +133,12 @@ test('a 1 MiB aggregate of 170,000 empty user records: all dead-lettered in batc
   );
   const peak = kib('VmHWM');
   const growthMiB = (peak - rssBefore) / 1024;
-  // A stall the worker spent running is its own; one it spent descheduled (the coordinator, Redis and this
-  // test share the machine's two cores) is the machine's, and is reported apart.
+  // What the worker spent running in a stall is its own block; the rest it spent descheduled (the
+  // coordinator, Redis and this test share the machine's two cores, and `npm run test:stress` burns both),
+  // which is the machine's, and is reported apart.
   const stalls = [...worker.output().matchAll(/stall-monitor: (\d+) ms cpu (\d+) ms at (\d+)/g)].filter((m) => Number(m[3]) >= injectedAt).map((m) => ({ ms: Number(m[1]), cpu: Number(m[2]) }));
-  const own = stalls.filter((s) => s.cpu >= s.ms / 2);
-  const longest = Math.max(0, ...own.map((s) => s.ms));
+  const own = stalls.map((s) => Math.min(s.ms, s.cpu)).filter((ms) => ms > 20);
+  const longest = Math.max(0, ...own);
   const longestWall = Math.max(0, ...stalls.map((s) => s.ms));
   console.log(`170,000-record aggregate: worker RSS growth ${growthMiB.toFixed(1)} MiB (peak ${(peak / 1024).toFixed(0)} MiB over ${(rssBefore / 1024).toFixed(0)} MiB before), longest event-loop stall of its own ${longest} ms (${own.length} over 20 ms; with the machine's ${longestWall} ms, ${stalls.length})`);
   expect(outcome.letters).toHaveLength(170_000);

@@ -222,6 +222,16 @@ describe('KinesisSink: requests refused whole', () => {
     expect(accepted(putter)).toEqual(['r1', 'r2', 'r3']);
   });
 
+  test('two lone records refused alike (the message names the entry, the same for both) are not taken for a fault of the stream', async () => {
+    const putter = scripted((label) => (label.startsWith('bad') ? refusal("Value at 'records.1.member.partitionKey' failed to satisfy constraint") : undefined)) as FakePutter & { ping: () => Promise<void> };
+    putter.ping = async () => undefined;
+    const sink = makeSink(putter, { maxRecords: 1 });
+    const [first, second] = await Promise.all([sink.write([rec('bad-1', 'a')]), sink.write([rec('bad-2', 'b')])]);
+    expect([...first, ...second].map((r) => Buffer.from(r.record.data).toString()).sort()).toEqual(['bad-1', 'bad-2']);
+    expect(sink.outputFailure).toBeUndefined();
+    expect(sink.stats.refusedRecords).toBe(2);
+  });
+
   test('records of a lease lost during a bisection are never sent', async () => {
     const owner = { isLost: false };
     const putter = scripted((label) => (label === 'bad' ? refusal() : undefined));

@@ -9,9 +9,9 @@
  * - stream: the records go back to the front of the queue and the output fails, as for any answer
  *   about the stream (`output-health.ts`);
  * - undecided (a request of one record, nothing accepted meanwhile): the record waits, keeping its
- *   key's place, for the sink's other traffic to decide: any accepted request rejects it, a request
- *   refused the same way makes it the stream's fault. With no other traffic, one cheap call
- *   (ListShards of one shard) asks the stream itself: if it answers, the record is at fault.
+ *   key's place, for the sink's other traffic to decide: any accepted request rejects it. With nothing
+ *   else in flight, one cheap call (ListShards of one shard) asks the stream itself: if it answers, the
+ *   record is at fault; if it is not found or access is denied, the output fails.
  *
  * Keys of the records under bisection stay in flight until their verdict, so a newer record of such a
  * key never overtakes them. The sink stays the owner of its entries and their counts; this class only
@@ -65,7 +65,7 @@ interface Session<E> {
 
 export class RefusedRequests<E> {
   private readonly sessions: Array<Session<E>> = [];
-  private undecided: Array<RefusedItem<E> & { err: unknown }> = [];
+  private undecided: Array<RefusedItem<E>> = [];
   /** A sub-request or a probe is out. */
   private busy = false;
   private readonly logThrottle: LogThrottle;
@@ -78,20 +78,14 @@ export class RefusedRequests<E> {
     this.logThrottle = new LogThrottle(REFUSAL_LOG_INTERVAL_MS, now);
   }
 
-  /** Records under bisection or waiting for a verdict. */
-  get waiting(): number {
-    return this.sessions.reduce((n, s) => n + s.bisection.unresolved().length, 0) + this.undecided.length;
-  }
-
-  /** A request refused whole with a refusal (`isRequestRefusal`); its records' keys are still in flight. */
+  /**
+   * A request refused whole with a refusal (`isRequestRefusal`); its records' keys are still in flight.
+   * It is bisected on its own even when an undecided lone record was refused the same way: two lone
+   * records of a key refused alike (a message naming the entry's index says the same for both) are no
+   * proof that the stream is at fault, and a wrong "stream" would hold them, and their key, for good.
+   */
   add(entries: readonly E[], err: unknown): void {
-    const error = describeError(err);
-    if (this.undecided.some((u) => u.error === error)) {
-      // A lone record and a whole other request refused the same way, nothing accepted between.
-      this.failStream(err, [...this.undecided.map((u) => u.item), ...entries]);
-      return;
-    }
-    this.sessions.push({ bisection: new Bisection(entries, error), lastError: err });
+    this.sessions.push({ bisection: new Bisection(entries, describeError(err)), lastError: err });
     this.pump();
   }
 
@@ -188,7 +182,7 @@ export class RefusedRequests<E> {
       return;
     }
     if (verdict.type === 'undecided') {
-      this.undecided.push(...verdict.rejected.map((r) => ({ ...r, err: session.lastError })));
+      this.undecided.push(...verdict.rejected);
       return;
     }
     metrics().sinkBisections.inc({ verdict: 'records' });

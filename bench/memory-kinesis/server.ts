@@ -121,7 +121,8 @@ function exceptionEvent(type: string, message: string): Uint8Array {
   return codec.encode({ headers, body: fromUtf8(JSON.stringify({ message })) });
 }
 
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+// Unref: a slow answer scripted for a minute must not keep a finished test process alive after close().
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 function event(type: string, body: string): Uint8Array {
   const headers: MessageHeaders = {

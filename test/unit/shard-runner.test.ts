@@ -8,7 +8,6 @@ import pino from 'pino';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
 import type { DeadLetter, SourceRecord } from '../../shared/records';
 import { deadLetterId } from '../../shared/records';
-import type { FencedWriteResult } from '../../shared/leases/checkpoint-store';
 import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
 import { Lease } from '../../worker/leases/lease';
 import { ShardRunner, type RunOutcome, type WorkerCounters } from '../../worker/shard-runner';
@@ -19,6 +18,7 @@ import type { RecordTransform } from '../../worker/transform/transform';
 import { aggregateOf, withBadDigest } from '../support/aggregates';
 import { waitFor } from '../support/wait';
 import { FakeSink } from '../support/fake-sink';
+import { FakeCheckpoints } from '../support/fake-checkpoints';
 
 const log = pino({ level: 'silent' });
 const SHARD = 'shardId-000000000001';
@@ -48,24 +48,6 @@ class ScriptedReader implements ShardReader {
     return { records, shardEnded: this.batches.length === 0, childShardIds: ['shardId-000000000002'] };
   }
   async close(): Promise<void> {}
-}
-
-/** A sink whose writes the test acknowledges, in any order. */
-class FakeCheckpoints {
-  readonly saved: string[] = [];
-  readonly submitted: string[] = [];
-  finished = false;
-  async save(_shard: string, _token: string, position: string): Promise<FencedWriteResult> {
-    this.saved.push(position);
-    return 'written';
-  }
-  markSubmitted(_shard: string, position: string): void {
-    this.submitted.push(position);
-  }
-  async finish(): Promise<FencedWriteResult> {
-    this.finished = true;
-    return 'written';
-  }
 }
 
 class FakeDeadLetters {
@@ -115,7 +97,7 @@ describe('ShardRunner with KPL aggregates', () => {
       // 1,200 user records + 1 plain record go out in chunks of at most 500; then the second batch.
       await waitFor(() => t.sink.writes.length === 4, 5000, 'four writes');
       expect(t.sink.writes.map((w) => w.records.length)).toEqual([500, 500, 201, 3]);
-      expect(t.checkpoints.submitted).toEqual([`${seq(1)}:499`, `${seq(1)}:999`, seq(2), seq(3)]);
+      expect(t.checkpoints.marked).toEqual([`${seq(1)}:499`, `${seq(1)}:999`, seq(2), seq(3)]);
       // Order within the aggregate is kept.
       expect(t.sink.texts.slice(0, 1200)).toEqual(userTexts(1, 1200));
 

@@ -11,10 +11,9 @@
  * owner, or when the send deadline passes without a renewal. Lost means: stop touching the shard at once.
  * Time is read from an injected monotonic clock (tests drive it; wall-clock jumps cannot move it).
  */
-export type Clock = () => number;
+import { monotonicClock, type Clock } from '../../shared/clock';
 
-/** Monotonic milliseconds: immune to NTP steps and skewed host clocks. */
-export const monotonicClock: Clock = () => performance.now();
+export { monotonicClock, type Clock };
 
 /** The part of a lease timeout kept free before Redis may expire the lock. */
 export function safetyMargin(timeoutMs: number): number {

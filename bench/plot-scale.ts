@@ -1,7 +1,7 @@
 /**
  * `node dist/bench/plot-scale.js [results.json] [out.svg]`: draws the scale scenario's curve from a
  * benchmark results file as a small SVG (no dependencies): one panel per figure, shards on a log axis,
- * each target as a dashed line. The README shows `docs/scale-curve.svg`, drawn from `bench/results.json`.
+ * each target as a dashed line. docs/benchmarks.md shows `docs/scale-curve.svg`, drawn from `bench/results.json`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

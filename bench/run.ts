@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   }
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: process.platform };
   const report = { ranAt: new Date().toISOString(), quick, durationSeconds: Math.round((Date.now() - started) / 1000), machine, results };
-  // Only a full run of every scenario replaces results.json, the figures the README shows.
+  // Only a full run of every scenario replaces results.json, the figures docs/benchmarks.md shows.
   const file = quick ? 'results-quick.json' : only ? 'results-partial.json' : 'results.json';
   writeFileSync(join(__dirname, '..', '..', 'bench', file), `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\nshardflow benchmark${quick ? ' (quick)' : ''}: ${machine.cores} × ${machine.cpu}, Node ${machine.node}, ${report.durationSeconds} s\n\n${table(results)}\n`);

@@ -13,7 +13,7 @@
  * trade of CPU for memory. Worker at full speed (4 shards, 25,000 buffered records), alternating copies
  * in one session: unbounded 248–271 MiB; 30 % 165–172 MiB; 50 % 179–185 MiB; 100 % 196–199 MiB. CPU per
  * record against unbounded: +21 % at 30 %, +10 % at 60 %, none measurable at 100 % in the quietest set,
- * and within the noise (±5 %) for 30 and 50 % in the others (README, "Benchmarks").
+ * and within the noise (±5 %) for 30 and 50 % in the others (docs/benchmarks.md).
  *
  * Node has no option for this in NODE_OPTIONS, so it is set at run time: V8 reads it every time it sets
  * the next limit. A process started with its own `node --heap-growing-percent=N` keeps that.

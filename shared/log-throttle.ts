@@ -4,13 +4,15 @@
  * how many occurrences it stands for. Time comes from an injected clock, so the rule is tested without
  * waiting. Pure, no I/O: the caller writes the line.
  */
+import type { Clock } from './clock';
+
 export class LogThrottle {
   private lastLineAt = Number.NEGATIVE_INFINITY;
   private sinceLine = 0;
 
   constructor(
     private readonly intervalMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -19,7 +21,7 @@ export class LogThrottle {
    */
   take(count = 1): number | undefined {
     this.sinceLine += count;
-    const now = this.now();
+    const now = this.clock();
     if (now - this.lastLineAt < this.intervalMs) return undefined;
     const total = this.sinceLine;
     this.lastLineAt = now;

@@ -23,10 +23,10 @@
 import type { OutputStreamConfig } from '../shared/config/app-config';
 import type { Logger } from '../shared/logging';
 import { deadLetterOf, type DeadLetter, type OutputRecord, type SourceRecord } from '../shared/records';
-import { CheckpointTracker } from './checkpoint/checkpoint-tracker';
+import { AcknowledgedCheckpoints } from './checkpoint/acknowledged-checkpoints';
+import { HandOver } from './hand-over';
 import { comparePositions, parsePosition, positionOf, type Position } from '../shared/position';
-import type { CheckpointStore, FencedWriteResult } from '../shared/leases/checkpoint-store';
-import { backoffDelay, sleep } from '../shared/backoff';
+import type { CheckpointStore } from '../shared/leases/checkpoint-store';
 import type { DeadLetterQueue } from './dead-letter/dead-letter-queue';
 import { ShardDeadLetters } from './dead-letter/shard-dead-letters';
 import type { InputRefetch } from './dead-letter/input-refetch';
@@ -93,14 +93,9 @@ export type RunOutcome = { type: 'finished'; childShardIds: string[] } | { type:
 
 export class ShardRunner {
   readonly progress: ShardProgress;
-  private readonly tracker = new CheckpointTracker();
-  private readonly acknowledgements = new Set<Promise<void>>();
-  private checkpointWrite: Promise<void> = Promise.resolve();
-  private latestSafe: string | undefined;
-  /** Since when (clock time) a stopping lease waits for its acknowledgements. */
-  private drainingSince: number | undefined;
   private readonly deadLetters: ShardDeadLetters;
-  private savedCheckpoint: string | undefined;
+  private readonly acknowledged: AcknowledgedCheckpoints;
+  private readonly handOver: HandOver;
 
   constructor(
     private readonly lease: Lease,
@@ -109,7 +104,9 @@ export class ShardRunner {
     replayUntil?: string,
   ) {
     this.progress = { shardId: lease.shardId, reader: deps.reader.kind, recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0, checkpoint: startCheckpoint };
-    this.savedCheckpoint = startCheckpoint;
+    const clock = deps.clock ?? monotonicClock;
+    this.acknowledged = new AcknowledgedCheckpoints({ lease, checkpoints: deps.checkpoints, log: deps.log, written: (position) => (this.progress.checkpoint = position) }, startCheckpoint);
+    this.handOver = new HandOver({ lease, checkpoints: this.acknowledged, sink: deps.sink, log: deps.log, handOverMs: deps.handOverMs, clock });
     this.deadLetters = new ShardDeadLetters({
       queue: deps.deadLetters,
       streamArn: deps.inputStreamArn,
@@ -121,6 +118,7 @@ export class ShardRunner {
       },
       held: () => !lease.isLost && !lease.isStopping,
       refetch: deps.refetch,
+      clock,
     });
     this.replayUntil = replayUntil === undefined ? undefined : parsePosition(replayUntil);
   }
@@ -144,7 +142,7 @@ export class ShardRunner {
           await this.submit(chunk);
         }
         if (batch.shardEnded) {
-          if (!(await this.drain())) break; // stopped while the output fails: hand over instead
+          if (!(await this.handOver.drain())) break; // stopped while waiting for the output: hand over instead
           if (this.lease.isLost) return { type: 'lost' };
           const result = await this.deps.checkpoints.finish(this.lease.shardId, this.lease.token, batch.childShardIds);
           if (result === 'lease-lost') return this.lost('lease taken over before the shard end was recorded');
@@ -153,7 +151,7 @@ export class ShardRunner {
         }
       }
       if (this.lease.isLost) return { type: 'lost' };
-      await this.handOver();
+      await this.handOver.run();
       return this.lease.isLost ? { type: 'lost' } : { type: 'released' };
     } catch (err) {
       // The lease ends here (retried later): what it queued must not be sent after it, as for a lost lease.
@@ -179,7 +177,7 @@ export class ShardRunner {
    * page was handed over had every runner hold a transformed page waiting for room on top of a full
    * sink: up to twice the buffer in memory. Waiting here lowered the worker's peak RSS by about 3 %
    * (POLLING) and, with the EFO reader's parts, 7 % (EFO) at full speed, with the same rate and CPU
-   * (README, "Benchmarks"); the page still arrives while the sink has the rest of the buffer to send.
+   * (docs/benchmarks.md); the page still arrives while the sink has the rest of the buffer to send.
    */
   private async readLimit(): Promise<number | undefined> {
     const { sink, output } = this.deps;
@@ -257,15 +255,11 @@ export class ShardRunner {
     // Stored before the checkpoint can pass these records.
     if (letters.length > 0) await this.deadLetters.store(letters);
     this.deps.checkpoints.markSubmitted(this.lease.shardId, last);
-    const ticket = this.tracker.add(last);
+    const ticket = this.acknowledged.ticket(last);
     await this.deps.sink.reserve(good.length, this.lease.signal);
-    const acknowledged = this.deps.sink.write(good, this.lease).then(async (rejected) => {
-      // Not stored: the checkpoint stays behind them (this ticket never completes).
-      if (rejected.length > 0 && !(await this.deadLetters.storeRefused(rejected))) return;
-      this.onAcknowledged(ticket);
-    });
-    this.acknowledgements.add(acknowledged);
-    void acknowledged.finally(() => this.acknowledgements.delete(acknowledged));
+    // Records Kinesis refused for themselves are dead-lettered before the checkpoint may pass them.
+    const done = this.deps.sink.write(good, this.lease).then((rejected) => rejected.length === 0 || this.deadLetters.storeRefused(rejected));
+    this.acknowledged.follow(ticket, done);
   }
 
   /** Counts a record the previous owner had sent on already; past its last one, counting stops. */
@@ -277,91 +271,6 @@ export class ShardRunner {
     this.progress.recordsDuplicated += 1;
     this.deps.counters.recordsDuplicated += 1;
     metrics().recordsDuplicated.inc({ stream: this.deps.inputStreamArn, shard: this.lease.shardId });
-  }
-
-  private onAcknowledged(ticket: number): void {
-    const safe = this.tracker.complete(ticket);
-    if (safe === undefined) return;
-    this.latestSafe = safe;
-    // One write at a time per shard; a newer safe point supersedes one not yet written.
-    this.checkpointWrite = this.checkpointWrite.then(async () => void (await this.writeCheckpoint()));
-  }
-
-  /** Writes the latest safe checkpoint; 'failed' when Redis did not answer (the caller decides on retrying). */
-  private async writeCheckpoint(): Promise<'written' | 'unchanged' | 'failed' | 'lost'> {
-    const target = this.latestSafe;
-    if (this.lease.isLost) return 'lost';
-    if (target === undefined || target === this.savedCheckpoint) return 'unchanged';
-    let result: FencedWriteResult;
-    try {
-      result = await this.deps.checkpoints.save(this.lease.shardId, this.lease.token, target);
-    } catch (err) {
-      // A Redis blip: the next acknowledged batch (or the final hand-over) writes again.
-      this.deps.log.warn({ err: (err as Error).message }, 'checkpoint write failed; will retry');
-      return 'failed';
-    }
-    if (result === 'lease-lost') {
-      this.lost('checkpoint fenced: the lease belongs to another worker now');
-      return 'lost';
-    }
-    this.savedCheckpoint = target;
-    this.progress.checkpoint = target;
-    return 'written';
-  }
-
-  /**
-   * Waits until everything handed to the sink is acknowledged or the lease is lost. While the lease is
-   * stopping, for at most half the hand-over time whatever the output does (slow, throttled, refusing
-   * writes), so the hand-over ends well inside the lease timeout and a Kubernetes grace period; not at
-   * all once the lease is hurried. At the shard's end (not stopping) the lease is held and renewed, and
-   * the output is waited for. True when everything was acknowledged.
-   */
-  private async drain(): Promise<boolean> {
-    const clock = this.deps.clock ?? monotonicClock;
-    const grace = this.deps.handOverMs / 2;
-    while (this.acknowledgements.size > 0 && !this.lease.isLost) {
-      let wait = 500;
-      if (this.lease.isStopping) {
-        if (this.lease.isHurried) break;
-        this.drainingSince ??= clock();
-        wait = Math.min(wait, this.drainingSince + grace - clock());
-        if (wait <= 0) break;
-      }
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all([...this.acknowledgements]), new Promise((r) => (timer = setTimeout(r, wait))), this.lease.hurried]);
-      clearTimeout(timer);
-    }
-    await this.checkpointWrite;
-    return this.acknowledgements.size === 0;
-  }
-
-  /**
-   * The graceful end of a lease: the acknowledgements (see `drain`), then the final checkpoint, retried
-   * with backoff while the lease is held and the hand-over time lasts.
-   */
-  private async handOver(): Promise<void> {
-    const clock = this.deps.clock ?? monotonicClock;
-    const started = clock();
-    if (!(await this.drain()) && !this.lease.isLost) {
-      // Unsent records leave the buffer now; the ones in flight may still land (at-least-once).
-      this.deps.sink.abandon(this.lease);
-      this.deps.log.warn(
-        { waitedMs: Math.round(clock() - started), writesOut: this.acknowledgements.size, checkpoint: this.latestSafe ?? this.savedCheckpoint },
-        'handing the lease over with records not yet acknowledged by the output: the checkpoint stays behind them and the next owner writes them',
-      );
-    }
-    const deadline = clock() + this.deps.handOverMs / 2;
-    for (let attempt = 0; ; attempt++) {
-      const outcome = await this.writeCheckpoint();
-      if (outcome !== 'failed') return;
-      // Time left, not the jittered pause: full jitter may draw a pause of 0, which is no reason to give up.
-      const left = Math.min(deadline - clock(), this.lease.remainingMs);
-      if (left <= 0 || this.lease.isLost) {
-        this.deps.log.error({ checkpoint: this.latestSafe, attempts: attempt + 1 }, 'final checkpoint not written before the hand-over time ran out: the next owner re-reads from the last one written');
-        return;
-      }
-      await sleep(Math.min(backoffDelay(attempt, { baseMs: 100, maxMs: 1000 }), left));
-    }
   }
 
   private lost(reason: string): RunOutcome {

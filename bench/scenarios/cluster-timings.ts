@@ -11,13 +11,13 @@
  *       moved past the one the leaving worker logged when it released the lease (the new owner read,
  *       wrote and had acknowledged records of it);
  *   (c) crash: kill -9 of one of the remaining two; seconds until the survivor holds all six, also as a
- *       multiple of lease.timeout, against the README's bound of 1.25 × lease.timeout + about 2 s.
+ *       multiple of lease.timeout, against docs/how-it-works.md's bound of 1.25 × lease.timeout + about 2 s.
  * At the end of each pass the producer stops and the whole input is compared with the output: records
  * missing (must be none) and written twice (expected only from the kill -9, at most what the killed
  * worker had sent but not checkpointed).
  *
  * The full run makes two passes, each on its own kinesis-local and application: lease.timeout at its
- * default 10 s, then at 4 s, the setting of the README's "Cluster timings measured" table (which also
+ * default 10 s, then at 4 s, the setting of the "Cluster timings measured" table in docs/how-it-works.md (which also
  * used a 1 s discovery interval, irrelevant here: no shard appears during the run). Quick mode makes one
  * pass at the default with (a) and (b) only.
  *

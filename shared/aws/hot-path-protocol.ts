@@ -3,7 +3,7 @@
  *
  * Why: the SDK reads and writes every shape by walking its schema member by member (with a base64
  * check per blob and a timestamp parse per record). On the copy path this was a third of the worker's
- * CPU in a profile of 200,000 records (`BENCH_PROFILE_DIR`, README "Benchmarks"): more than the
+ * CPU in a profile of 200,000 records (`BENCH_PROFILE_DIR`, docs/benchmarks.md): more than the
  * transform, the sink and the readers together. The four shapes that carry records are plain JSON
  * with one blob and one timestamp per record, so they are parsed with one `JSON.parse` and fixed up
  * in place, and PutRecords is written as one string:

@@ -92,7 +92,7 @@ export function unusedLegacyKey(key: string): { hint?: string } | undefined {
   return UNUSED.find((entry) => entry.keys.some((pattern) => matches(pattern, key)));
 }
 
-/** Every unused legacy key or key family, for the README. */
+/** Every unused legacy key or key family, for the configuration table (docs/configuration.md). */
 export function unusedLegacyKeys(): readonly string[] {
   return UNUSED.flatMap((entry) => entry.keys);
 }

@@ -1,6 +1,6 @@
 /**
  * Every runtime property shardflow reads, with its default, description and validation, in one
- * place (as Flink's KinesisSourceConfigOptions). The README's configuration table is generated
+ * place (as Flink's KinesisSourceConfigOptions). The table in docs/configuration.md is generated
  * from this list (`npm run docs:config`) and a test fails when the two drift apart.
  */
 import { isIP } from 'node:net';
@@ -346,7 +346,7 @@ export const SINK_MAX_INFLIGHT = intOption(
   1000,
 );
 export const SINK_MAX_BUFFERED = intOption(
-  { groups: [OUTPUT], key: 'sink.requests.max-buffered', description: 'Maximum records buffered per worker; readers wait when it is full, so a throttled output slows reading instead of growing memory. A polling page is at most a shard\'s share of it. (Flink\'s sink defaults to 10,000; shardflow to 25,000, so 4 shards can read pages of 6,250 records, README "Sink".)', defaultValue: 25_000 },
+  { groups: [OUTPUT], key: 'sink.requests.max-buffered', description: 'Maximum records buffered per worker; readers wait when it is full, so a throttled output slows reading instead of growing memory. A polling page is at most a shard\'s share of it. (Flink\'s sink defaults to 10,000; shardflow to 25,000, so 4 shards can read pages of 6,250 records: docs/how-it-works.md, "Sink".)', defaultValue: 25_000 },
   1,
   1_000_000,
 );

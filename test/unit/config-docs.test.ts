@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderConfigTable, replaceConfigTable } from '../../shared/config/config-docs';
+import { CONFIG_PAGE, renderConfigTable, replaceConfigTable } from '../../shared/config/config-docs';
 import { ALL_OPTIONS } from '../../shared/config/options';
 
-const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+const page = readFileSync(join(__dirname, '..', '..', CONFIG_PAGE), 'utf8');
 
-test('the README configuration table is the one generated from the option schema (run `npm run docs:config`)', () => {
-  expect(replaceConfigTable(readme)).toBe(readme);
+test(`the configuration table in ${CONFIG_PAGE} is the one generated from the option schema (run \`npm run docs:config\`)`, () => {
+  expect(replaceConfigTable(page)).toBe(page);
 });
 
 test('every option appears in the table with its default', () => {

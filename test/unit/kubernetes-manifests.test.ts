@@ -215,8 +215,8 @@ function disruptionsAllowed(spec: NonNullable<IPodDisruptionBudget['spec']>, rep
 describe('graceful hand-over', () => {
   /**
    * The longest graceful stop, from the code (the next test pins these shares to it): every held lease
-   * hands over in parallel, waiting at most half of handOverMs for a refusing output and half for its
-   * final checkpoint (worker/shard-runner.ts), handOverMs being half of lease.timeout; then the sink's
+   * hands over in parallel, waiting at most half of handOverMs for the output (whatever it does) and half
+   * for its final checkpoint (worker/hand-over.ts), handOverMs being half of lease.timeout; then the sink's
    * leftovers get a quarter of lease.timeout (worker/lease-worker.ts). The allowance covers the Redis
    * round trips of releasing and closing and one GetRecords already in flight.
    */
@@ -228,9 +228,9 @@ describe('graceful hand-over', () => {
     const leaseWorker = readFileSync(join(root, 'worker', 'lease-worker.ts'), 'utf8');
     expect(leaseWorker).toContain('handOverMs: Math.floor(leaseTimeoutMs / 2)');
     expect(leaseWorker).toContain('await this.sink.flush(AbortSignal.timeout(Math.floor(this.opts.config.cluster.leaseTimeoutMs / 4)));');
-    const runner = readFileSync(join(root, 'worker', 'shard-runner.ts'), 'utf8');
-    expect(runner).toContain('const grace = this.deps.handOverMs / 2;');
-    expect(runner).toContain('const deadline = clock() + this.deps.handOverMs / 2;');
+    const handOver = readFileSync(join(root, 'worker', 'hand-over.ts'), 'utf8');
+    expect(handOver).toContain('const grace = this.deps.handOverMs / 2;');
+    expect(handOver).toContain('const deadline = clock() + this.deps.handOverMs / 2;');
   });
 
   it("the workers' termination grace covers a graceful stop at the ConfigMap's lease.timeout", () => {

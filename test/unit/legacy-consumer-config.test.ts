@@ -336,7 +336,7 @@ describe('javaDateReader', () => {
   });
 });
 
-describe('the README table shows the legacy keys', () => {
+describe('the configuration table (docs/configuration.md) shows the legacy keys', () => {
   const table = renderConfigTable();
 
   it.each([

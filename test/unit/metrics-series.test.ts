@@ -36,7 +36,7 @@ function touchEveryShardMetric(m: Metrics, shards: string[], streams: string[]):
 test('removeShardSeries removes every series of the shard and leaves the other shards and streams', async () => {
   const m = new Metrics({ app: 'unit' });
   const names = touchEveryShardMetric(m, ['shardId-000000000001', 'shardId-000000000002'], [STREAM, OTHER_STREAM]);
-  // The per-shard metrics the README lists (and any added later, which this test then covers too).
+  // The per-shard metrics docs/operations.md lists (and any added later, which this test then covers too).
   expect(names).toEqual(expect.arrayContaining([
     'shardflow_aggregated_records_read_total',
     'shardflow_millis_behind_latest',

@@ -43,6 +43,7 @@ function setup(records: SourceRecord[], failing = false) {
     log,
     stored: () => undefined,
     held: () => true,
+    clock: () => 0,
     refetch: failing ? async () => { throw new Error('GetRecords throttled'); } : refetch,
   });
   return { stored, shard, letters };

@@ -451,7 +451,7 @@ describe('OutputHealth on an injected clock', () => {
   test('one error line at once, then one per minute of failed attempts, with the attempts since the last line', () => {
     let now = 1_000_000;
     const log = fakeLog();
-    const health = new OutputHealth(log, () => ({ records: 7, maxAttempts: 2 }), () => now);
+    const health = new OutputHealth(log, () => ({ records: 7, maxAttempts: 2 }), () => now, () => now);
     expect(health.nonRetryable(awsError('KMSDisabledException'), 'fatal')).toBe(true);
     // An attempt every second for three minutes.
     for (let s = 1; s <= 180; s++) {

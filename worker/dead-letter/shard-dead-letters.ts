@@ -9,6 +9,7 @@
  * pass them before it succeeds.
  */
 import { backoffDelay, sleep } from '../../shared/backoff';
+import type { Clock } from '../../shared/clock';
 import { LogThrottle } from '../../shared/log-throttle';
 import type { Logger } from '../../shared/logging';
 import { metrics } from '../../shared/metrics';
@@ -31,14 +32,14 @@ export interface ShardDeadLettersDeps {
   held: () => boolean;
   /** Reads an input record again by its position (the dead letter of a record Kinesis refused). */
   refetch?: InputRefetch;
-  now?: () => number;
+  clock: Clock;
 }
 
 export class ShardDeadLetters {
   private readonly logThrottle: LogThrottle;
 
   constructor(private readonly deps: ShardDeadLettersDeps) {
-    this.logThrottle = new LogThrottle(DEAD_LETTER_LOG_INTERVAL_MS, deps.now);
+    this.logThrottle = new LogThrottle(DEAD_LETTER_LOG_INTERVAL_MS, deps.clock);
   }
 
   /** Stores the letters; resolves once Redis has them (throws when it does not answer). */

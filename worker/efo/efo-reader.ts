@@ -9,7 +9,7 @@
  * waits with one share's worth, as with polling, instead of a whole event per shard: with 4 shards
  * catching up that was 40,000 transformed records waiting for a 10,000-record sink. The held part is
  * parsed records, so this pays only with the runner reading a part once the sink has room for it
- * (together: EFO peak RSS 0.93 ×; alone: no gain; README, "Benchmarks"). The event's
+ * (together: EFO peak RSS 0.93 ×; alone: no gain; docs/benchmarks.md). The event's
  * ContinuationSequenceNumber counts as returned only with its last record, so a subscription that ends
  * while part of an event is held re-subscribes after the event, once the held records are returned.
  *

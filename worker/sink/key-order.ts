@@ -19,3 +19,14 @@ export function overtakenEntries(keys: readonly string[], accepted: readonly boo
   }
   return overtaken.reverse();
 }
+
+/**
+ * The refused records of a plain request that an accepted record of their key overtook, not counted
+ * before (each is marked `late`, so one record is counted once however often it is overtaken again).
+ * `accepted[i]`: whether record i was.
+ */
+export function newlyOvertaken<E extends { readonly key: string; late?: boolean }>(batch: readonly E[], accepted: readonly boolean[]): E[] {
+  const overtaken = overtakenEntries(batch.map((entry) => entry.key), accepted).map((i) => batch[i]).filter((entry) => !entry.late);
+  for (const entry of overtaken) entry.late = true;
+  return overtaken;
+}

@@ -6,9 +6,11 @@
  *
  * While failing, the failure is logged once at once and then at most once a minute (with the attempts
  * failed since the last line), not once per retry; `shardflow_sink_output_failing` is 1. Time comes
- * from an injected clock, so the one-line-per-minute rule is tested without waiting.
+ * from injected clocks (a monotonic one for the intervals, the wall clock for `since`), so the
+ * one-line-per-minute rule is tested without waiting.
  */
 import { describeError, type KinesisErrorKind } from '../../shared/aws/kinesis-errors';
+import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging';
 import { metrics } from '../../shared/metrics';
 import { Waiters } from './waiters';
@@ -40,7 +42,8 @@ const HINTS: Partial<Record<KinesisErrorKind, string>> = {
 };
 
 export class OutputHealth {
-  private current: { error: string; since: number; attempts: number } | undefined;
+  /** `since`: a date (wall clock); `started`: by the monotonic clock, for durations. */
+  private current: { error: string; since: number; started: number; attempts: number } | undefined;
   private lastLineAt = 0;
   private attemptsSinceLine = 0;
   private readonly waiters = new Waiters();
@@ -48,7 +51,8 @@ export class OutputHealth {
   constructor(
     private readonly log: Logger,
     private readonly waiting: () => WaitingRecords,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock,
+    private readonly wallClock: Clock,
   ) {}
 
   get failing(): boolean {
@@ -57,7 +61,8 @@ export class OutputHealth {
 
   /** Undefined while the output takes writes. */
   get failure(): OutputFailure | undefined {
-    return this.current && { ...this.current };
+    const current = this.current;
+    return current && { error: current.error, since: current.since, attempts: current.attempts };
   }
 
   /**
@@ -72,8 +77,8 @@ export class OutputHealth {
       this.attemptFailed();
       return false;
     }
-    const now = this.now();
-    this.current = { error, since: now, attempts: 1 };
+    const now = this.clock();
+    this.current = { error, since: this.wallClock(), started: now, attempts: 1 };
     this.lastLineAt = now;
     this.attemptsSinceLine = 0;
     metrics().sinkOutputFailing.set(1);
@@ -91,11 +96,11 @@ export class OutputHealth {
     if (!current) return;
     current.attempts += 1;
     this.attemptsSinceLine += 1;
-    const now = this.now();
+    const now = this.clock();
     if (now - this.lastLineAt < FAILURE_LOG_INTERVAL_MS) return;
     const waiting = this.waiting();
     this.log.error(
-      { err: current.error, failingForMs: now - current.since, failedAttempts: this.attemptsSinceLine, totalAttempts: current.attempts, waitingRecords: waiting.records, maxRecordAttempts: waiting.maxAttempts },
+      { err: current.error, failingForMs: now - current.started, failedAttempts: this.attemptsSinceLine, totalAttempts: current.attempts, waitingRecords: waiting.records, maxRecordAttempts: waiting.maxAttempts },
       'output stream still not writable; records wait and are retried',
     );
     this.lastLineAt = now;
@@ -110,7 +115,7 @@ export class OutputHealth {
     metrics().sinkOutputFailing.set(0);
     const waiting = this.waiting();
     this.log.info(
-      { failedForMs: this.now() - current.since, failedAttempts: current.attempts, lastError: current.error, waitingRecords: waiting.records, maxRecordAttempts: waiting.maxAttempts },
+      { failedForMs: this.clock() - current.started, failedAttempts: current.attempts, lastError: current.error, waitingRecords: waiting.records, maxRecordAttempts: waiting.maxAttempts },
       'output stream writable again',
     );
     this.waiters.wakeAll();

@@ -20,6 +20,7 @@
 import type { PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
 import type { PutRecordsResult } from '../../shared/aws/kinesis-gateway';
 import { classifyKinesisError, describeError, isRequestRefusal, type KinesisErrorKind } from '../../shared/aws/kinesis-errors';
+import type { Clock } from '../../shared/clock';
 import { LogThrottle } from '../../shared/log-throttle';
 import type { Logger } from '../../shared/logging';
 import { metrics } from '../../shared/metrics';
@@ -73,9 +74,9 @@ export class RefusedRequests<E> {
   constructor(
     private readonly sink: RefusalSink<E>,
     private readonly log: Logger,
-    now: () => number = Date.now,
+    clock: Clock,
   ) {
-    this.logThrottle = new LogThrottle(REFUSAL_LOG_INTERVAL_MS, now);
+    this.logThrottle = new LogThrottle(REFUSAL_LOG_INTERVAL_MS, clock);
   }
 
   /**

@@ -4,7 +4,7 @@
  *
  * Why: the full transform decodes the bytes, `JSON.parse`s them, sets the ticker, `JSON.stringify`s the
  * object and encodes the text again: four copies, an object and its strings per record, which with the
- * garbage they leave were the largest share of a worker's CPU after the SDK's own (README "Benchmarks").
+ * garbage they leave were the largest share of a worker's CPU after the SDK's own (docs/benchmarks.md).
  * For the records real producers write (`stock.py`'s `json.dumps` and the generator's `JSON.stringify`:
  * a flat object of plain strings and numbers) that round trip only drops the whitespace between tokens
  * and swaps the ticker's value, so this writes exactly that in one pass over the bytes.

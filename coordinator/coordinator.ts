@@ -1,25 +1,25 @@
 /**
  * The coordinator: lists the input stream's shards at start-up and every discovery interval (and
- * soon after a shard finishes), and keeps exactly one lease job per readable shard. Several may run:
+ * soon after a shard finishes), and keeps exactly one lease job per readable shard (the pass itself:
+ * shard-discovery.ts; the lease jobs in BullMQ: lease-queue.ts). Several may run:
  * one leads (a Redis lease with a TTL), the others stand by and take over when it goes away. Workers
  * keep reading while no coordinator runs; only new shards wait for one.
  */
-import { QueueEvents } from 'bullmq';
 import type { RedisClient } from '../shared/redis/connection';
 import type { AppConfig } from '../shared/config/app-config';
-import { KinesisGateway, type Shard } from '../shared/aws/kinesis-gateway';
+import { KinesisGateway } from '../shared/aws/kinesis-gateway';
 import { describeError } from '../shared/aws/kinesis-errors';
 import { sleep } from '../shared/backoff';
 import type { Logger } from '../shared/logging';
-import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
+import type { AppKeys } from '../shared/redis/keys';
 import { CheckpointStore } from '../shared/leases/checkpoint-store';
 import { LeaseQueue } from './lease-queue';
+import { ShardDiscovery } from './shard-discovery';
 import { EfoConsumerLifecycle } from './efo-consumer-lifecycle';
 import { LeaderLease, RedisLeaderLeaseStore } from './leader-lease';
 import { addToSetWhileMarked, AppStateGuard, createMarker, readAppState, recordStateLost, StateLostError, type AppStateObservation } from '../shared/redis/app-state';
 import { beat } from '../shared/redis/heartbeats';
 import { metrics } from '../shared/metrics';
-import { planLeases, type ShardInfo } from './shard-lineage';
 import { pruneWorkerStatuses, WORKER_STATUS_MAX_AGE_MS, WORKER_STATUS_PRUNE_INTERVAL_MS } from './worker-status-pruner';
 
 export interface CoordinatorOptions {
@@ -32,27 +32,14 @@ export interface CoordinatorOptions {
   id: string;
   /** Called once when `shardflow shutdown` asks the whole application to stop. */
   onShutdownRequested?: () => void;
-  /** Called once when Redis lost the application's state (default: the process-wide handler, see app-state.ts). */
-  /** The application's state was lost (Redis came back empty): the process must stop at once. */
+  /** Called once when Redis lost the application's state (Redis came back empty): the process must stop at once. */
   onStateLost: (err: StateLostError) => void;
-}
-
-export function shardInfo(shard: Shard): ShardInfo {
-  const info: ShardInfo = {
-    shardId: shard.ShardId!,
-    parentShardIds: [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => Boolean(p)),
-    closed: Boolean(shard.SequenceNumberRange?.EndingSequenceNumber),
-  };
-  const range = shard.HashKeyRange;
-  if (range?.StartingHashKey && range.EndingHashKey) info.hashKeyRange = { startingHashKey: range.StartingHashKey, endingHashKey: range.EndingHashKey };
-  return info;
 }
 
 export class Coordinator {
   private readonly kinesis: KinesisGateway;
   readonly leases: LeaseQueue;
-  private readonly checkpoints: CheckpointStore;
-  private readonly events: QueueEvents;
+  private readonly discovery: ShardDiscovery;
   private readonly stopController = new AbortController();
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -66,18 +53,28 @@ export class Coordinator {
   private readonly appState: AppStateGuard;
   private stateLost = false;
   readonly efoConsumer: EfoConsumerLifecycle | undefined;
-  /** Set once this coordinator has added hash-key ranges to lease jobs of earlier versions. */
-  private rangesAdded = false;
   /** When this coordinator last pruned the status entries of dead workers (ms, its own clock). */
   private workerStatusPrunedAt = -Infinity;
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.kinesis = KinesisGateway.fromConfig(opts.config.input.client);
-    this.leases = new LeaseQueue(opts.redis, opts.keys);
-    this.checkpoints = new CheckpointStore(opts.redis, opts.keys);
-    this.events = new QueueEvents(LEASE_QUEUE, { connection: opts.eventsConnection, prefix: opts.keys.bullPrefix, autorun: false });
+    const { config, keys, redis } = opts;
+    this.leases = new LeaseQueue(redis, keys, opts.eventsConnection);
     // A finished parent makes its children leasable: look again soon instead of after an interval.
-    this.events.on('completed', () => this.wake?.());
+    this.leases.onShardFinished(() => this.wake?.());
+    this.discovery = new ShardDiscovery({
+      shards: this.kinesis,
+      streamArn: config.input.stream.arn,
+      initialPosition: config.input.initialPosition,
+      leases: this.leases,
+      checkpoints: new CheckpointStore(redis, keys),
+      initialShards: {
+        read: () => redis.smembers(keys.initialShards),
+        record: (shardIds) => addToSetWhileMarked(redis, keys, this.appState.marker ?? '', keys.initialShards, shardIds),
+      },
+      stateAllows: () => this.stateAllowsDiscovery(),
+      log: opts.log,
+    });
     this.leadership = new LeaderLease(new RedisLeaderLeaseStore(opts.redis, opts.keys.coordinatorLeader), opts.id, opts.config.cluster.leaseTimeoutMs);
     this.appState = new AppStateGuard(opts.keys);
     if (opts.config.input.readerType === 'EFO') {
@@ -104,7 +101,7 @@ export class Coordinator {
     } else {
       this.opts.log.info({ leader: await this.leadership.holder() }, 'another coordinator leads; standing by');
     }
-    void this.events.run().catch((err) => this.opts.log.warn({ err: describeError(err) }, 'lease events stopped'));
+    void this.leases.listen().catch((err) => this.opts.log.warn({ err: describeError(err) }, 'lease events stopped'));
     this.heartbeat = setInterval(() => this.onTick(), 1000);
     const checkMs = Math.max(50, Math.min(250, Math.floor(this.leadership.marginMs / 4)));
     this.deadlineCheck = setInterval(() => this.enforceLeaderDeadline(), checkMs);
@@ -218,7 +215,6 @@ export class Coordinator {
     await this.loop;
     await this.leadership.resign().catch(() => undefined);
     await this.opts.redis.zrem(this.opts.keys.liveCoordinators, this.opts.id).catch(() => undefined);
-    await this.events.close();
     await this.leases.close();
     this.kinesis.destroy();
   }
@@ -264,49 +260,8 @@ export class Coordinator {
     }
   }
 
-  /** One discovery pass: list shards, plan, create missing leases. Idempotent. */
-  async discover(): Promise<void> {
-    const { config, keys, redis, log } = this.opts;
-    const shards = (await this.kinesis.listShards(config.input.stream.arn)).map(shardInfo);
-    // Checked again after the listing, which can take long: Redis may have lost the state meanwhile.
-    if (!(await this.stateAllowsDiscovery())) return;
-    const recorded = await redis.smembers(keys.initialShards);
-    const firstDiscovery = recorded.length === 0;
-    const initial = firstDiscovery ? shards.map((s) => s.shardId) : recorded;
-    const finished = await this.checkpoints.finishedShards();
-    const plan = planLeases({ shards, finished, initialShards: new Set(initial), firstDiscovery, initialPosition: config.input.initialPosition });
-    const m = metrics();
-    m.shards.set({ state: 'open' }, shards.filter((s) => !s.closed).length);
-    m.shards.set({ state: 'closed' }, shards.filter((s) => s.closed).length);
-    m.shards.set({ state: 'finished' }, finished.size);
-
-    for (const shardId of plan.skip) await this.checkpoints.skip(shardId);
-    // Recorded after the skips: a crash in between repeats this first discovery, with the same result.
-    // Written only while the marker holds, atomically: after a loss it would make the emptied Redis look started.
-    if (firstDiscovery && initial.length > 0 && !(await addToSetWhileMarked(redis, keys, this.appState.marker ?? '', keys.initialShards, initial))) {
-      await this.stateAllowsDiscovery();
-      return;
-    }
-    const ranges = new Map(shards.map((s) => [s.shardId, s.hashKeyRange]));
-    const leases = plan.lease.map(({ shardId, parentShardIds, start }) => {
-      const hashKeyRange = ranges.get(shardId);
-      return hashKeyRange ? { shardId, parentShardIds, start, hashKeyRange } : { shardId, parentShardIds, start };
-    });
-    await this.leases.ensure(leases);
-    if (!this.rangesAdded) {
-      // Once per coordinator: lease jobs of earlier versions get their shard's range too.
-      const updated = await this.leases.addHashKeyRanges(leases);
-      this.rangesAdded = true;
-      if (updated > 0) log.info({ updated }, 'added hash-key ranges to lease jobs created by an earlier version');
-    }
-    const retried = await this.leases.retryFailed((id) => finished.has(id));
-    const gone = await this.leases.removeUnlisted(new Set(shards.map((s) => s.shardId)));
-    for (const shardId of gone) {
-      if (finished.has(shardId)) continue;
-      m.shardsTrimmed.inc({ stream: config.input.stream.arn });
-      const checkpoint = await this.checkpoints.get(shardId);
-      log.error({ shardId, checkpoint: checkpoint ?? null }, 'shard no longer listed (trimmed past the stream\'s retention period before it was read to its end): removed its lease; records after its checkpoint may have been lost');
-    }
-    log.debug({ shards: shards.length, leasable: plan.lease.length, skipped: plan.skip.length, finished: finished.size, retried }, 'shard discovery');
+  /** One discovery pass: list shards, plan, create missing leases (see shard-discovery.ts). Idempotent. */
+  discover(): Promise<void> {
+    return this.discovery.discover();
   }
 }

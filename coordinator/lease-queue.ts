@@ -1,21 +1,37 @@
 /**
- * The BullMQ lease queue: exactly one job per shard, with the shard id as job id, so a restart or a
- * second discovery never creates a second lease for a shard. An active job is a held lease; a
- * waiting job is a shard no worker reads yet; a completed job is a finished shard.
+ * The lease jobs in BullMQ (the coordinator's `LeaseJobStore`): exactly one job per shard, with the
+ * shard id as job id, so a restart or a second discovery never creates a second lease for a shard. An
+ * active job is a held lease; a waiting job is a shard no worker reads yet; a completed job is a
+ * finished shard. The only code on the coordinator's side that knows BullMQ.
  */
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import type { RedisClient } from '../shared/redis/connection';
 import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
 import type { LeaseJobData } from '../shared/leases/lease-job';
+import type { LeaseJobStore } from './lease-job-store';
 
-export class LeaseQueue {
+export class LeaseQueue implements LeaseJobStore {
   readonly queue: Queue<LeaseJobData>;
+  private readonly events: QueueEvents | undefined;
 
+  /** @param eventsConnection for `onShardFinished` (BullMQ's blocking event reads): a connection of its own. */
   constructor(
     private readonly connection: RedisClient,
-    keys: AppKeys,
+    private readonly keys: AppKeys,
+    eventsConnection?: RedisClient,
   ) {
     this.queue = new Queue<LeaseJobData>(LEASE_QUEUE, { connection, prefix: keys.bullPrefix });
+    if (eventsConnection) this.events = new QueueEvents(LEASE_QUEUE, { connection: eventsConnection, prefix: keys.bullPrefix, autorun: false });
+  }
+
+  /** Calls `listener` whenever a lease job completes (a shard finished), once `listen` runs. */
+  onShardFinished(listener: () => void): void {
+    this.events?.on('completed', () => listener());
+  }
+
+  /** Reads the queue's events until `close`. */
+  async listen(): Promise<void> {
+    await this.events?.run();
   }
 
   /**
@@ -28,7 +44,7 @@ export class LeaseQueue {
   async ensure(leases: readonly LeaseJobData[]): Promise<number> {
     if (leases.length === 0) return 0;
     const pipeline = this.connection.pipeline();
-    for (const lease of leases) pipeline.exists(this.queue.toKey(lease.shardId));
+    for (const lease of leases) pipeline.exists(this.keys.leaseJob(lease.shardId));
     const exists = (await pipeline.exec()) ?? [];
     const missing = leases.filter((_, i) => {
       const [err, found] = exists[i] ?? [null, 0];
@@ -85,7 +101,8 @@ export class LeaseQueue {
     return removed;
   }
 
-  close(): Promise<void> {
-    return this.queue.close();
+  async close(): Promise<void> {
+    await this.events?.close();
+    await this.queue.close();
   }
 }

@@ -1,7 +1,7 @@
 /**
  * What a worker does with one lease: find where the shard resumes (checkpoint, or the lease's
  * initial position), count what a crashed previous owner may have sent already, run the shard, and
- * turn how the run ended into a lease outcome for the lease-job adapter.
+ * turn how the run ended into a lease outcome for the lease loop.
  *
  * A shard that disappears (ResourceNotFound on the shard while the stream still lists its other
  * shards: trimmed past retention) is finished, loudly: the records after its checkpoint may be lost,
@@ -16,7 +16,7 @@ import { comparePositionStrings } from '../shared/position';
 import { SHARD_END, type CheckpointStore } from '../shared/leases/checkpoint-store';
 import { leaseStartPosition, type LeaseJobData } from '../shared/leases/lease-job';
 import type { Lease } from './leases/lease';
-import type { LeaseOutcome } from './leases/lease-jobs';
+import type { LeaseOutcome } from './leases/lease-loop';
 import type { ReaderFactory } from './reader-factory';
 import { resumeFrom, type Resume } from './shard-reader';
 import { ShardRunner, type ShardRunnerDeps } from './shard-runner';

@@ -1,23 +1,27 @@
 /**
  * A worker process's wiring: the Kinesis clients, the sink, the checkpoint store, the reader factory,
- * the lease holder (what is done with a lease), the lease-job adapter (BullMQ: which leases are held,
- * and how each ends) and the balancer (how many to hold). Start and stop in the right order; no lease
- * logic lives here.
+ * the lease holder (what is done with a lease), the lease loop (which leases are held, and how each
+ * ends) on the BullMQ lease store, the heartbeat (who is alive) and the balancer (how many to hold).
+ * Start and stop in the right order; no lease logic lives here.
  */
 import type { RedisClient } from '../shared/redis/connection';
 import type { AppConfig } from '../shared/config/app-config';
 import { KinesisGateway } from '../shared/aws/kinesis-gateway';
 import type { Logger } from '../shared/logging';
 import { CheckpointStore } from '../shared/leases/checkpoint-store';
-import { LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
+import type { AppKeys } from '../shared/redis/keys';
 import type { StateLostError } from '../shared/redis/app-state';
+import { RedisLiveSet } from '../shared/redis/heartbeats';
+import { monotonicClock, wallClock } from '../shared/clock';
 import { metrics } from '../shared/metrics';
-import { Queue } from 'bullmq';
 import { DeadLetterQueue } from './dead-letter/dead-letter-queue';
 import { inputRefetcher } from './dead-letter/input-refetch';
 import { PublishedConsumerArn } from './efo/consumer-arn';
 import { LeaseBalancer } from './leases/lease-balancer';
-import { LeaseJobs } from './leases/lease-jobs';
+import { BullmqLeaseStore } from './leases/bullmq-lease-store';
+import { RedisLeaseLoads } from './leases/lease-loads';
+import { LeaseLoop } from './leases/lease-loop';
+import { WorkerHeartbeat } from './leases/worker-heartbeat';
 import { LeaseHolder } from './lease-holder';
 import { ReaderFactory } from './reader-factory';
 import type { WorkerCounters } from './shard-runner';
@@ -54,8 +58,9 @@ export class LeaseWorker {
   readonly sink: KinesisSink;
   private readonly deadLetters: DeadLetterQueue;
   private readonly holder: LeaseHolder;
-  private readonly jobs: LeaseJobs;
-  private readonly leaseQueue: Queue;
+  private readonly store: BullmqLeaseStore;
+  private readonly loop: LeaseLoop;
+  private readonly heartbeat: WorkerHeartbeat;
   private readonly balancer: LeaseBalancer;
   private readonly status: StatusReporter;
   private progressTimer: NodeJS.Timeout | undefined;
@@ -94,33 +99,40 @@ export class LeaseWorker {
       workerId: opts.id,
       log,
     });
-    this.jobs = new LeaseJobs({ connection: opts.connection, redis: opts.redis, keys, workerId: opts.id, leaseTimeoutMs, hold: (lease, data) => this.holder.hold(lease, data), log });
-    this.leaseQueue = new Queue(LEASE_QUEUE, { connection: opts.redis, prefix: keys.bullPrefix });
-    this.balancer = new LeaseBalancer({
-      redis: opts.redis,
+    this.store = new BullmqLeaseStore({ connection: opts.connection, redis: opts.redis, keys, workerId: opts.id, leaseTimeoutMs, wallClock, log });
+    this.loop = new LeaseLoop({ store: this.store, leaseTimeoutMs, hold: (lease, data) => this.holder.hold(lease, data), clock: monotonicClock, log });
+    this.heartbeat = new WorkerHeartbeat({
+      liveSet: new RedisLiveSet(opts.redis, keys, keys.liveWorkers),
       keys,
-      leaseQueue: this.leaseQueue,
       workerId: opts.id,
-      leaseTimeoutMs,
+      freshMs: leaseTimeoutMs,
+      onShutdownRequested: opts.onShutdownRequested,
+      onStateLost: opts.onStateLost,
+      log,
+    });
+    this.balancer = new LeaseBalancer({
+      membership: this.heartbeat,
+      leases: this.store,
+      loads: new RedisLeaseLoads(opts.redis, keys),
+      workerId: opts.id,
       maxLeases: config.cluster.maxLeasesPerWorker,
       balance: config.cluster.balance,
       cooldownMs: config.cluster.balanceCooldownMs,
       bytesRead: (shardId) => this.holder.runners.get(shardId)?.progress.bytesRead,
       intervalMs: Math.min(1000, Math.floor(leaseTimeoutMs / 4)),
-      held: () => [...this.jobs.held.values()].map((h) => h.lease),
-      setCapacity: (n) => this.jobs.setCapacity(n),
-      onShutdownRequested: opts.onShutdownRequested,
-      onStateLost: opts.onStateLost,
+      clock: monotonicClock,
+      held: () => this.loop.leases,
+      setCapacity: (n) => this.loop.setCapacity(n),
       log,
     });
     this.status = new StatusReporter(opts.redis, keys, opts.id, () => this.snapshot());
   }
 
   async start(): Promise<void> {
-    await this.jobs.waitUntilReady();
+    await this.store.waitUntilReady();
     // The first fair share is known before the first lease is taken.
     await this.balancer.tick();
-    await this.jobs.start();
+    await this.loop.start();
     this.balancer.start();
     this.status.start();
     // The dashboard shows each lease job's progress: owner, reader, checkpoint, counts and lag.
@@ -132,18 +144,18 @@ export class LeaseWorker {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.opts.log.info({ leases: this.jobs.held.size }, 'stopping: flushing, checkpointing and releasing leases');
-    await this.balancer.stop();
+    this.opts.log.info({ leases: this.loop.leases.length }, 'stopping: flushing, checkpointing and releasing leases');
+    this.balancer.stop();
+    await this.heartbeat.stop();
     clearInterval(this.progressTimer);
-    await this.jobs.pause();
-    for (const { lease } of this.jobs.held.values()) lease.stop();
-    await this.jobs.close();
+    await this.loop.pause();
+    for (const lease of this.loop.leases) lease.stop();
+    await this.loop.close();
     // Every lease has been handed over; what is left in flight gets a short while, never a hang.
     if (!this.hurried) await this.sink.flush(AbortSignal.timeout(Math.floor(this.opts.config.cluster.leaseTimeoutMs / 4)));
     this.sink.close();
     await this.status.stop();
     await this.deadLetters.close();
-    await this.leaseQueue.close();
     this.input.destroy();
     this.output.destroy();
     this.subscriber?.destroy();
@@ -156,8 +168,8 @@ export class LeaseWorker {
    */
   hurry(): void {
     this.hurried = true;
-    this.opts.log.warn({ leases: this.jobs.held.size }, 'asked again to stop: handing every lease over now, without waiting for the output; unacknowledged records are read again by the next owners');
-    for (const { lease } of this.jobs.held.values()) lease.hurry();
+    this.opts.log.warn({ leases: this.loop.leases.length }, 'asked again to stop: handing every lease over now, without waiting for the output; unacknowledged records are read again by the next owners');
+    for (const lease of this.loop.leases) lease.hurry();
   }
 
   /** Readiness of the output side: unready from the first non-retryable PutRecords answer until one succeeds. */
@@ -181,7 +193,7 @@ export class LeaseWorker {
         recordsDeadLettered: p.recordsDeadLettered,
         millisBehindLatest: p.millisBehindLatest ?? null,
       };
-      if (this.progressGate.due(shardId, progress, now)) void this.jobs.publishProgress(shardId, { ...progress, updatedAt: new Date(now).toISOString() });
+      if (this.progressGate.due(shardId, progress, now)) void this.loop.publishProgress(shardId, { ...progress, updatedAt: new Date(now).toISOString() });
     }
   }
 

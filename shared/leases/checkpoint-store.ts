@@ -1,6 +1,7 @@
 /**
  * Checkpoints in Redis, fenced by the lease: a write only happens while the BullMQ lock of the
- * shard's lease job still holds the writer's token, checked atomically in a Lua script, so a worker
+ * shard's lease job (`AppKeys.leaseLock`: BullMQ's layout, pinned by test/integration/bullmq-layout.test.ts)
+ * still holds the writer's token, checked atomically in a Lua script, so a worker
  * that lost its lease (frozen, partitioned, too slow) can never overwrite the new owner's progress.
  * A checkpoint never moves backwards, and a finished shard (SHARD_END) stays finished.
  *

@@ -7,7 +7,7 @@
  */
 import type { RedisClient } from './connection';
 import type { AppKeys } from './keys';
-import type { AppStateObservation } from './app-state';
+import { recordStateLost, type AppStateObservation } from './app-state';
 
 const NOW_MS = `
 local t = redis.call('TIME')
@@ -59,4 +59,38 @@ export async function beat(redis: RedisClient, keys: AppKeys, liveSet: string, m
 /** Members of a live set whose heartbeat is at most `freshMs` old by Redis's clock (for readers such as `shutdown`). */
 export function liveMembers(redis: RedisClient, liveSet: string, freshMs: number): Promise<string[]> {
   return withScripts(redis).shardflowLive(liveSet, freshMs);
+}
+
+/**
+ * One live set as a process sees it: its heartbeat, its leaving, and the tombstone it writes when it finds
+ * the application's state lost. The port a process's heartbeat logic is tested against.
+ */
+export interface LiveSet {
+  /** Stamps `member` with Redis's time, prunes entries older than `freshMs`, and reads the rest (see `beat`). */
+  beat(member: string, freshMs: number): Promise<Heartbeat>;
+  /** Takes `member` out of the set (a graceful stop), so the others need not wait for it to go stale. */
+  leave(member: string): Promise<void>;
+  /** Writes the tombstone and takes `member` out of the set, best effort (see `recordStateLost`). */
+  recordStateLost(member: string, reason: string): Promise<void>;
+}
+
+/** A live set in Redis (`keys.liveWorkers` or `keys.liveCoordinators`). */
+export class RedisLiveSet implements LiveSet {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: AppKeys,
+    private readonly setKey: string,
+  ) {}
+
+  beat(member: string, freshMs: number): Promise<Heartbeat> {
+    return beat(this.redis, this.keys, this.setKey, member, freshMs);
+  }
+
+  async leave(member: string): Promise<void> {
+    await this.redis.zrem(this.setKey, member);
+  }
+
+  recordStateLost(member: string, reason: string): Promise<void> {
+    return recordStateLost(this.redis, this.keys, member, reason, this.setKey);
+  }
 }

@@ -11,6 +11,14 @@
 export const LEASE_QUEUE = 'leases';
 export const DEAD_LETTER_QUEUE = 'dead-letter';
 
+/**
+ * What follows a lease job's key in the key of its lock. BullMQ's layout, not ours: the lock key of job
+ * `<id>` of queue `<prefix>:<queue>` is `<prefix>:<queue>:<id>:lock`, holding the owning worker's token.
+ * The fencing scripts (checkpoints, lock renewal) read it there; test/integration/bullmq-layout.test.ts
+ * pins it, so a BullMQ upgrade that moves it fails that test instead of fencing nothing.
+ */
+export const LEASE_LOCK_SUFFIX = ':lock';
+
 export class AppKeys {
   readonly prefix: string;
 
@@ -29,9 +37,24 @@ export class AppKeys {
     return this.prefix;
   }
 
-  /** BullMQ's lock key of a lease job; its value is the owning worker's lock token. */
+  /** What every key of a lease job starts with (BullMQ's `toKey('')` of the lease queue). */
+  get leaseJobPrefix(): string {
+    return `${this.prefix}:${LEASE_QUEUE}:`;
+  }
+
+  /** BullMQ's hash of a lease job (its data, progress and state fields); the job id is the shard id. */
+  leaseJob(shardId: string): string {
+    return `${this.leaseJobPrefix}${shardId}`;
+  }
+
+  /** BullMQ's lock key of a lease job; its value is the owning worker's lock token (see LEASE_LOCK_SUFFIX). */
   leaseLock(shardId: string): string {
-    return `${this.prefix}:${LEASE_QUEUE}:${shardId}:lock`;
+    return `${this.leaseJob(shardId)}${LEASE_LOCK_SUFFIX}`;
+  }
+
+  /** BullMQ's stalled set of the lease queue: a lock renewal takes its job out of it. */
+  get leaseStalled(): string {
+    return `${this.leaseJobPrefix}stalled`;
   }
 
   /** Hash shardId -> last checkpointed sequence number, or SHARD_END. */

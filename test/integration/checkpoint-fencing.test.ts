@@ -1,7 +1,7 @@
 /** Checkpoint fencing against a real BullMQ lease lock in Redis. */
-import { Queue, Worker } from 'bullmq';
 import { CheckpointStore, SHARD_END } from '../../shared/leases/checkpoint-store';
-import { AppKeys, LEASE_QUEUE } from '../../shared/redis/keys';
+import { AppKeys } from '../../shared/redis/keys';
+import { holdLeaseJobs } from '../support/held-lease-jobs';
 import { useAppRedis } from '../support/redis';
 import { waitFor } from '../support/wait';
 
@@ -11,22 +11,9 @@ const keys = new AppKeys(app);
 
 test('only the worker holding the lease job\'s lock can move the checkpoint, and only forwards', async () => {
   const shardId = 'shardId-000000000007';
-  const queue = new Queue(LEASE_QUEUE, { connection: ctx.redis, prefix: keys.bullPrefix });
-  await queue.add(shardId, { shardId }, { jobId: shardId });
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let token: string | undefined;
-  const workerConnection = ctx.redis.duplicate();
-  const worker = new Worker(
-    LEASE_QUEUE,
-    async (_job, t) => {
-      token = t;
-      await held;
-    },
-    { connection: workerConnection, prefix: keys.bullPrefix, lockDuration: 5000 },
-  );
+  const jobs = await holdLeaseJobs(ctx.redis, keys, [shardId], { lockDuration: 5000 });
+  const token = jobs.tokens.get(shardId);
   try {
-    await waitFor(() => token, 10_000, 'the lease job to be taken');
     const store = new CheckpointStore(ctx.redis, keys);
 
     expect(await store.save(shardId, token!, '49590338271490256608559692538361571095921575989136588898')).toBe('written');
@@ -74,10 +61,7 @@ test('only the worker holding the lease job\'s lock can move the checkpoint, and
     await ctx.redis.hdel(keys.checkpoints, shardId);
     expect(await store.save(shardId, token!, '1')).toBe('lease-lost');
   } finally {
-    release();
-    await worker.close();
-    await queue.close();
-    workerConnection.disconnect();
+    await jobs.close();
   }
 });
 

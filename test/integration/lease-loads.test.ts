@@ -5,34 +5,34 @@
  */
 import { useAppRedis } from '../support/redis';
 import { AppKeys } from '../../shared/redis/keys';
-import { publishLeaseLoads, readLeaseLoads } from '../../worker/leases/lease-loads';
+import { RedisLeaseLoads } from '../../worker/leases/lease-loads';
 
 const r = useAppRedis('it-loads');
 
 test('writes, lets go, and deletes stale fields as the balancer needs', async () => {
-  const keys = new AppKeys(r.app);
+  const store = new RedisLeaseLoads(r.redis, new AppKeys(r.app));
   const [seconds] = await r.redis.time();
   const before = Number(seconds) * 1000;
   const many = Array.from({ length: 1200 }, (_, i) => ({ shardId: `s${i}`, owner: 'w1', bytesPerSecond: i * 10.4 }));
-  await publishLeaseLoads(r.redis, keys, 'w1', [...many, { shardId: 'moved', owner: '', bytesPerSecond: 5000, movedAt: 1234 }], [], []);
-  let loads = await readLeaseLoads(r.redis, keys);
+  await store.publish('w1', [...many, { shardId: 'moved', owner: '', bytesPerSecond: 5000, movedAt: 1234 }], [], []);
+  let loads = await store.read();
   expect(loads.size).toBe(1201);
   expect(loads.get('s1199')).toMatchObject({ owner: 'w1', bytesPerSecond: Math.round(1199 * 10.4), movedAt: undefined });
   expect(loads.get('s0')!.updatedAt).toBeGreaterThanOrEqual(before);
   expect(loads.get('moved')).toMatchObject({ owner: '', bytesPerSecond: 5000, movedAt: 1234 });
 
   // s1 was taken by w2 (which wrote it), s2 was not: w1 letting both go clears only s2's owner.
-  await publishLeaseLoads(r.redis, keys, 'w2', [{ shardId: 's1', owner: 'w2' }], [], []);
-  await publishLeaseLoads(r.redis, keys, 'w1', [], ['s1', 's2'], []);
-  loads = await readLeaseLoads(r.redis, keys);
+  await store.publish('w2', [{ shardId: 's1', owner: 'w2' }], [], []);
+  await store.publish('w1', [], ['s1', 's2'], []);
+  loads = await store.read();
   expect(loads.get('s1')).toMatchObject({ owner: 'w2', bytesPerSecond: undefined });
   expect(loads.get('s2')).toMatchObject({ owner: '', bytesPerSecond: 21 });
 
   // A stale field is deleted only as it was read: s3 was written again in between, s2 was not.
   const stale = [loads.get('s2')!, loads.get('s3')!];
-  await publishLeaseLoads(r.redis, keys, 'w2', [{ shardId: 's3', owner: 'w2', bytesPerSecond: 1 }], [], []);
-  await publishLeaseLoads(r.redis, keys, 'w1', [], [], stale);
-  loads = await readLeaseLoads(r.redis, keys);
+  await store.publish('w2', [{ shardId: 's3', owner: 'w2', bytesPerSecond: 1 }], [], []);
+  await store.publish('w1', [], [], stale);
+  loads = await store.read();
   expect(loads.has('s2')).toBe(false);
   expect(loads.get('s3')).toMatchObject({ owner: 'w2', bytesPerSecond: 1 });
 });

@@ -1,7 +1,7 @@
 /**
  * The lease core on a fake clock (jest's fake timers drive Date, timers and the injected clock): the
- * lease's send deadline measured from the renewal's start, the holder's outcomes (trimmed shards,
- * retries), and fair-share arithmetic. The runner's hand-over is in shard-runner-hand-over.test.ts.
+ * lease's send deadline measured from the renewal's start, its queries that never change it, the
+ * holder's outcomes (trimmed shards, retries), and fair-share arithmetic. The runner's hand-over is in shard-runner-hand-over.test.ts.
  */
 import pino from 'pino';
 import type { Shard } from '@aws-sdk/client-kinesis';
@@ -91,6 +91,44 @@ describe('Lease on a fake clock', () => {
     lease.renewed(clock() + 1000);
     expect(lease.isLost).toBe(true);
     expect(lease.lostReason).toBe('fenced');
+  });
+});
+
+describe("Lease's queries do not change it", () => {
+  // A clock of its own, apart from the timers: the watchdog fires only when the timers are moved.
+  let now = 0;
+  const manual = () => now;
+
+  it('past the deadline isLost and lostReason say so, but only the watchdog loses the lease and aborts its signal', () => {
+    const lease = new Lease(SHARD, 't', { timeoutMs: TIMEOUT, clock: manual });
+    now = TIMEOUT - safetyMargin(TIMEOUT);
+    expect(lease.isLost).toBe(true);
+    expect(lease.lostReason).toMatch(/no lock renewal answered within 8000 ms/);
+    expect(lease.remainingMs).toBe(0);
+    expect(lease.signal.aborted).toBe(false);
+    jest.advanceTimersByTime(TIMEOUT - safetyMargin(TIMEOUT) + 1);
+    expect(lease.signal.aborted).toBe(true);
+    expect(lease.lostReason).toMatch(/no lock renewal answered within 8000 ms/);
+  });
+
+  it('a renewal that answers after the send deadline does not bring the lease back', () => {
+    now = 0;
+    const lease = new Lease(SHARD, 't', { timeoutMs: TIMEOUT, clock: manual });
+    const started = 7000;
+    now = 8500; // its answer came after the deadline, before the watchdog ran
+    lease.renewed(started);
+    expect(lease.isLost).toBe(true);
+    expect(lease.signal.aborted).toBe(true);
+    expect(lease.sendDeadline).toBe(8000);
+    lease.close();
+  });
+
+  it('before the deadline the queries answer from the last renewal start', () => {
+    now = 0;
+    const lease = new Lease(SHARD, 't', { timeoutMs: TIMEOUT, clock: manual, acquiredAt: -500 });
+    now = 1000;
+    expect([lease.isLost, lease.lostReason, lease.remainingMs, lease.sendDeadline]).toEqual([false, undefined, 6500, 7500]);
+    lease.close();
   });
 });
 

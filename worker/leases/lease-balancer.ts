@@ -1,28 +1,24 @@
 /**
- * Keeps this worker at its fair share of the leases. Every tick it renews its heartbeat in the
- * live-workers set (scored with Redis's clock, in one script that also checks the shutdown request
- * and the application's state marker: see shared/redis/app-state.ts), reads how many shards are
- * unfinished and how many workers are alive, sets how many leases the BullMQ worker may hold, and
- * hands back the leases above its share gracefully (stop reading, flush, checkpoint, release), so
- * another worker takes them at once. A worker that stops removes its heartbeat, so the others grow
- * their share without waiting for a timeout.
+ * Keeps this worker at its share of the leases. Every tick it beats (the worker's heartbeat, which
+ * says who is alive: worker-heartbeat.ts), counts the unfinished shards in the lease store, sets how
+ * many leases the lease loop may hold, and hands back the leases above its share gracefully (stop
+ * reading, flush, checkpoint, release), so another worker takes them at once. A worker that stops
+ * leaves the live set, so the others grow their share without waiting for a timeout.
  *
  * The share is the lease count (`worker.balance = COUNT`: see fair-share.ts), or the measured input
  * bytes per second (`THROUGHPUT`: see throughput-share.ts), for which the balancer also measures its
  * leases' rates and publishes them with each tick (lease-loads.ts). Either way a lease is handed back
  * the same graceful way.
  */
-import type { Queue } from 'bullmq';
-import type { RedisClient } from '../../shared/redis/connection';
+import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging';
-import type { AppKeys } from '../../shared/redis/keys';
-import { AppStateGuard, recordStateLost, StateLostError, type AppStateObservation } from '../../shared/redis/app-state';
-import { beat } from '../../shared/redis/heartbeats';
 import { fairShareTarget } from './fair-share';
-import { monotonicClock, type Clock, type Lease } from './lease';
-import { publishLeaseLoads, readLeaseLoads, type LeaseLoadEntry, type LeaseLoadWrite } from './lease-loads';
+import type { Lease } from './lease';
+import type { LeaseLoadEntry, LeaseLoadStore, LeaseLoadWrite } from './lease-loads';
+import { unfinished, type LeaseCounting } from './lease-store';
 import { ThroughputMeter } from './throughput-meter';
 import { planThroughputShare, type LeaseLoad } from './throughput-share';
+import type { Membership } from './worker-heartbeat';
 
 /** A worker more than this fraction above the mean load share hands a lease over. */
 export const LOAD_MARGIN = 0.2;
@@ -35,11 +31,13 @@ const LOAD_WARMUP_MS = 3000;
 const LOAD_STALE_MS = 10 * 60_000;
 
 export interface LeaseBalancerDeps {
-  redis: RedisClient;
-  keys: AppKeys;
-  leaseQueue: Queue;
+  /** The worker's heartbeat: who is alive, or undefined once the application's state is lost. */
+  membership: { beat(): Promise<Membership | undefined> };
+  /** Counts the unfinished shards (every lease job not finished). */
+  leases: LeaseCounting;
+  /** With THROUGHPUT: where every worker publishes its leases' loads. */
+  loads: LeaseLoadStore;
   workerId: string;
-  leaseTimeoutMs: number;
   maxLeases: number;
   intervalMs: number;
   /** `COUNT` (default) splits the lease count; `THROUGHPUT` the measured input bytes per second. */
@@ -48,24 +46,17 @@ export interface LeaseBalancerDeps {
   cooldownMs?: number;
   /** With THROUGHPUT: the bytes read so far by the lease's runner. */
   bytesRead?(shardId: string): number | undefined;
-  /** Monotonic time for the rate measurement. */
-  clock?: Clock;
+  /** Monotonic time, for the rate measurement. */
+  clock: Clock;
   /** Leases this worker holds, oldest first. */
   held(): Lease[];
   setCapacity(leases: number): Promise<void>;
-  /** Called when `shardflow shutdown` asks the whole application to stop. */
-  onShutdownRequested?: () => void;
-  /** The application's state was lost (Redis came back empty): the process must stop at once. */
-  onStateLost: (err: StateLostError) => void;
   log: Logger;
 }
 
 export class LeaseBalancer {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private readonly appState: AppStateGuard;
-  private stateLost = false;
-  private waitingLogged = false;
   target = 0;
   private readonly meter = new ThroughputMeter({ tauMs: LOAD_TAU_MS, warmupMs: LOAD_WARMUP_MS });
   /** Redis time of the last move for load of each lease held, as published with it. */
@@ -73,9 +64,7 @@ export class LeaseBalancer {
   /** The leases this worker published as its own at the last tick. */
   private published = new Set<string>();
 
-  constructor(private readonly deps: LeaseBalancerDeps) {
-    this.appState = new AppStateGuard(deps.keys);
-  }
+  constructor(private readonly deps: LeaseBalancerDeps) {}
 
   start(): void {
     const loop = () => {
@@ -91,14 +80,12 @@ export class LeaseBalancer {
   }
 
   async tick(): Promise<number> {
-    const { redis, keys, workerId, leaseTimeoutMs } = this.deps;
-    const heartbeat = await beat(redis, keys, keys.liveWorkers, workerId, leaseTimeoutMs);
-    if (this.checkAppState(heartbeat.state) === 'lost') return this.target;
-    const live = heartbeat.live;
-    if (heartbeat.shutdownRequested && !this.stopped) this.deps.onShutdownRequested?.();
-    const counts = await this.deps.leaseQueue.getJobCounts('active', 'waiting', 'delayed', 'prioritized', 'waiting-children');
-    const shards = Object.values(counts).reduce((a, b) => a + b, 0);
-    if (this.deps.balance === 'THROUGHPUT') return this.balanceThroughput(shards, live, heartbeat.redisNowMs);
+    const { workerId } = this.deps;
+    const membership = await this.deps.membership.beat();
+    if (!membership) return this.target;
+    const { live, redisNowMs } = membership;
+    const shards = unfinished(await this.deps.leases.count());
+    if (this.deps.balance === 'THROUGHPUT') return this.balanceThroughput(shards, live, redisNowMs);
     const target = fairShareTarget(shards, live, workerId, this.deps.maxLeases);
     if (this.stopped) return target;
     if (target !== this.target) this.deps.log.info({ shards, workers: live.length, target }, 'fair share changed');
@@ -119,11 +106,11 @@ export class LeaseBalancer {
    * the time they moved), set the capacity, and hand the planned leases over.
    */
   private async balanceThroughput(shards: number, live: string[], redisNowMs: number): Promise<number> {
-    const { redis, keys, workerId, log } = this.deps;
-    const loads = await readLeaseLoads(redis, keys);
+    const { loads: store, workerId, log } = this.deps;
+    const loads = await store.read();
     const held = this.deps.held().filter((lease) => !lease.isStopping);
     const heldIds = new Set(held.map((lease) => lease.shardId));
-    const now = (this.deps.clock ?? monotonicClock)();
+    const now = this.deps.clock();
     for (const lease of held) {
       const known = loads.get(lease.shardId);
       // A lease new here starts from what its last owner measured, and remembers when it last moved.
@@ -165,7 +152,7 @@ export class LeaseBalancer {
       movedAt: release.has(lease.shardId) ? redisNowMs : this.movedAt.get(lease.shardId),
     }));
     const dropped = [...this.published].filter((shardId) => !heldIds.has(shardId));
-    await publishLeaseLoads(redis, keys, workerId, writes, dropped, stale);
+    await store.publish(workerId, writes, dropped, stale);
     this.published = new Set([...heldIds].filter((shardId) => !release.has(shardId)));
 
     if (plan.capacity !== this.target) log.info({ shards, workers: live.length, target: plan.capacity, load: Math.round(plan.load), share: Math.round(plan.share) }, 'load share changed');
@@ -185,29 +172,9 @@ export class LeaseBalancer {
     return { shardId, owner: this.deps.workerId, bytesPerSecond: this.meter.rate(shardId), movedAgoMs: movedAt === undefined ? undefined : redisNowMs - movedAt };
   }
 
-  /**
-   * The application's state, checked with every heartbeat: before the first coordinator ran there is
-   * nothing to lease yet (wait); once seen, a missing or replaced marker means Redis lost the state.
-   */
-  private checkAppState(state: AppStateObservation): 'present' | 'absent' | 'lost' {
-    if (this.stateLost) return 'lost';
-    const verdict = this.appState.observe(state);
-    if (verdict.kind === 'absent' && !this.waitingLogged) {
-      this.waitingLogged = true;
-      this.deps.log.info({ key: this.deps.keys.state }, 'application state not created yet: waiting for a coordinator to start the application');
-    }
-    if (verdict.kind !== 'lost') return verdict.kind;
-    this.stateLost = true;
-    const err = new StateLostError(this.deps.keys.app, verdict.reason);
-    void recordStateLost(this.deps.redis, this.deps.keys, this.deps.workerId, verdict.reason, this.deps.keys.liveWorkers)
-      .catch(() => undefined)
-      .finally(() => this.deps.onStateLost(err));
-    return 'lost';
-  }
-
-  async stop(): Promise<void> {
+  /** Stops balancing (the worker's heartbeat leaves the live set on its own). */
+  stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.deps.redis.zrem(this.deps.keys.liveWorkers, this.deps.workerId).catch(() => undefined);
   }
 }

@@ -89,21 +89,41 @@ export function parseLeaseLoad(shardId: string, raw: string): LeaseLoadEntry {
   return { shardId, owner, bytesPerSecond: optionalNumber(rate), movedAt: optionalNumber(movedAt), updatedAt: optionalNumber(updatedAt) ?? 0, raw };
 }
 
-/** Every published lease load, by shard id. */
-export async function readLeaseLoads(redis: RedisClient, keys: AppKeys): Promise<Map<string, LeaseLoadEntry>> {
-  const fields = await redis.hgetall(keys.leaseLoads);
-  return new Map(Object.entries(fields).map(([shardId, raw]) => [shardId, parseLeaseLoad(shardId, raw)]));
+/** A write's field value without its update time ("owner|bytes per second|moved at"), which the store appends. */
+export function formatLeaseLoad(write: LeaseLoadWrite): string {
+  return `${write.owner}|${write.bytesPerSecond === undefined ? '' : Math.round(write.bytesPerSecond)}|${write.movedAt ?? ''}`;
 }
 
-/**
- * Writes this worker's leases, lets go of the ones it no longer holds (only where the field still
- * names it: a new owner may have written already), and deletes stale fields that did not change.
- */
-export async function publishLeaseLoads(redis: RedisClient, keys: AppKeys, owner: string, writes: readonly LeaseLoadWrite[], dropped: readonly string[], stale: readonly LeaseLoadEntry[]): Promise<void> {
-  if (writes.length === 0 && dropped.length === 0 && stale.length === 0) return;
-  const args: (string | number)[] = [owner, writes.length, dropped.length];
-  for (const w of writes) args.push(w.shardId, `${w.owner}|${w.bytesPerSecond === undefined ? '' : Math.round(w.bytesPerSecond)}|${w.movedAt ?? ''}`);
-  args.push(...dropped);
-  for (const s of stale) args.push(s.shardId, s.raw);
-  await withScript(redis).shardflowPublishLoads(keys.leaseLoads, ...args);
+/** Where every worker publishes its leases' loads; the balancer's port (in Redis: `RedisLeaseLoads`). */
+export interface LeaseLoadStore {
+  /** Every published lease load, by shard id. */
+  read(): Promise<Map<string, LeaseLoadEntry>>;
+  /**
+   * Writes `owner`'s leases (stamped with the store's time), lets go of the ones it no longer holds
+   * (only where the field still names it: a new owner may have written already), and deletes stale
+   * fields that did not change since they were read.
+   */
+  publish(owner: string, writes: readonly LeaseLoadWrite[], dropped: readonly string[], stale: readonly LeaseLoadEntry[]): Promise<void>;
+}
+
+/** The lease loads in one Redis hash: one HGETALL to read, one script call to publish. */
+export class RedisLeaseLoads implements LeaseLoadStore {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: AppKeys,
+  ) {}
+
+  async read(): Promise<Map<string, LeaseLoadEntry>> {
+    const fields = await this.redis.hgetall(this.keys.leaseLoads);
+    return new Map(Object.entries(fields).map(([shardId, raw]) => [shardId, parseLeaseLoad(shardId, raw)]));
+  }
+
+  async publish(owner: string, writes: readonly LeaseLoadWrite[], dropped: readonly string[], stale: readonly LeaseLoadEntry[]): Promise<void> {
+    if (writes.length === 0 && dropped.length === 0 && stale.length === 0) return;
+    const args: (string | number)[] = [owner, writes.length, dropped.length];
+    for (const w of writes) args.push(w.shardId, formatLeaseLoad(w));
+    args.push(...dropped);
+    for (const s of stale) args.push(s.shardId, s.raw);
+    await withScript(this.redis).shardflowPublishLoads(this.keys.leaseLoads, ...args);
+  }
 }

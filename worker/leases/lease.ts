@@ -1,5 +1,5 @@
 /**
- * A held shard lease: the BullMQ lease job's lock, identified by the lock token.
+ * A held shard lease: the lock on the shard's lease job (see lease-store.ts), identified by its token.
  *
  * Redis expires the lock `timeoutMs` after the last renewal *set* it, and a renewal sets it after it
  * *starts*; so counting from the start of the last successful renewal can only err early. The lease
@@ -7,9 +7,12 @@
  * answering (Redis unreachable, the process frozen or starved) stops writing before another worker can
  * take the shard: two writers never overlap, whatever the event-loop lag on the way.
  *
- * The lease is lost when BullMQ reports a failed renewal, when a fenced checkpoint write finds another
- * owner, or when the send deadline passes without a renewal. Lost means: stop touching the shard at once.
- * Time is read from an injected monotonic clock (tests drive it; wall-clock jumps cannot move it).
+ * The lease is lost when a renewal finds the lock gone or another's, when a fenced checkpoint write finds
+ * another owner, or when the send deadline passes without a renewal. Lost means: stop touching the shard
+ * at once, and for good: a renewal that answers after the deadline does not bring the lease back.
+ * Queries (`isLost`, `lostReason`, `remainingMs`, ...) answer and never change the lease; the watchdog
+ * timer calls `lose()` at the deadline, which aborts `signal`. Time is read from an injected monotonic
+ * clock (tests drive it; wall-clock jumps cannot move it).
  */
 import { monotonicClock, type Clock } from '../../shared/clock';
 
@@ -61,9 +64,11 @@ export class Lease {
   private arm(): void {
     clearTimeout(this.watchdog);
     if (this.lostController.signal.aborted) return;
+    // At the deadline itself: from then on `isLost` answers true, and the signal must say so too.
     this.watchdog = setTimeout(() => {
-      if (!this.isLost) this.arm(); // renewed meanwhile: watch the new deadline
-    }, Math.max(0, this.sendDeadline - this.clock()) + 1);
+      if (this.pastDeadline) this.lose(this.deadlineReason);
+      else this.arm(); // renewed meanwhile, or the timer came a fraction early: watch the deadline again
+    }, Math.max(0, this.sendDeadline - this.clock()));
     this.watchdog.unref?.();
   }
 
@@ -82,11 +87,17 @@ export class Lease {
     return Math.max(0, this.sendDeadline - this.clock());
   }
 
+  private get pastDeadline(): boolean {
+    return this.clock() >= this.sendDeadline;
+  }
+
+  private get deadlineReason(): string {
+    return `no lock renewal answered within ${this.timeoutMs - this.marginMs} ms of its start (lease timeout ${this.timeoutMs} ms, safety margin ${this.marginMs} ms)`;
+  }
+
+  /** True once the lease was lost or its send deadline has passed (the watchdog may not have fired yet). */
   get isLost(): boolean {
-    if (this.lostController.signal.aborted) return true;
-    if (this.clock() < this.sendDeadline) return false;
-    this.lose(`no lock renewal answered within ${this.timeoutMs - this.marginMs} ms of its start (lease timeout ${this.timeoutMs} ms, safety margin ${this.marginMs} ms)`);
-    return true;
+    return this.lostController.signal.aborted || this.pastDeadline;
   }
 
   get isStopping(): boolean {
@@ -95,12 +106,20 @@ export class Lease {
 
   /** Why the lease counts as lost, for logs. */
   get lostReason(): string | undefined {
-    return this.isLost ? (this.lostController.signal.reason as Error)?.message : undefined;
+    if (this.lostController.signal.aborted) return (this.lostController.signal.reason as Error)?.message;
+    return this.pastDeadline ? this.deadlineReason : undefined;
   }
 
-  /** A renewal that started at `startedAt` (clock time) succeeded. */
+  /**
+   * A renewal that started at `startedAt` (clock time) succeeded. One that answers once the send deadline
+   * has passed comes too late: the lease counted as lost from the deadline on, and stays lost.
+   */
   renewed(startedAt: number): void {
     if (this.lostController.signal.aborted) return; // the lost decision stands: the runner has stopped
+    if (this.pastDeadline) {
+      this.lose(this.deadlineReason);
+      return;
+    }
     this.lastRenewalStart = Math.max(this.lastRenewalStart, startedAt);
   }
 

@@ -1,0 +1,100 @@
+/**
+ * One discovery pass of the leading coordinator: list the input stream's shards, plan which get a lease
+ * and where each starts (parents first: shard-lineage.ts), and keep exactly one lease job per readable
+ * shard: create the missing ones (with their hash-key ranges), put failed ones back, remove the ones of
+ * shards the stream no longer lists. Idempotent: a second pass with nothing new changes nothing.
+ *
+ * Storage sits behind ports (the lease jobs, the checkpoints, the record of the first discovery's
+ * shards, the application's state check), so the pass is unit-tested on in-memory ones.
+ */
+import type { Shard, ShardLister } from '../shared/aws/kinesis-gateway';
+import type { InitialPosition } from '../shared/config/app-config';
+import type { CheckpointStore } from '../shared/leases/checkpoint-store';
+import type { Logger } from '../shared/logging';
+import { metrics } from '../shared/metrics';
+import type { LeaseJobStore } from './lease-job-store';
+import { planLeases, type ShardInfo } from './shard-lineage';
+
+/** The shards present at the application's first discovery; shards found later start at TRIM_HORIZON. */
+export interface InitialShards {
+  read(): Promise<string[]>;
+  /** Records them, only while the application's state is still the one this process saw; false when it was lost. */
+  record(shardIds: readonly string[]): Promise<boolean>;
+}
+
+/** A listed shard as the plan sees it. */
+export function shardInfo(shard: Shard): ShardInfo {
+  const info: ShardInfo = {
+    shardId: shard.ShardId!,
+    parentShardIds: [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => Boolean(p)),
+    closed: Boolean(shard.SequenceNumberRange?.EndingSequenceNumber),
+  };
+  const range = shard.HashKeyRange;
+  if (range?.StartingHashKey && range.EndingHashKey) info.hashKeyRange = { startingHashKey: range.StartingHashKey, endingHashKey: range.EndingHashKey };
+  return info;
+}
+
+export interface ShardDiscoveryDeps {
+  shards: ShardLister;
+  streamArn: string;
+  initialPosition: InitialPosition;
+  leases: LeaseJobStore;
+  checkpoints: Pick<CheckpointStore, 'finishedShards' | 'skip' | 'get'>;
+  initialShards: InitialShards;
+  /** False (and the loss reported) unless the application's state is still the one this process saw. */
+  stateAllows(): Promise<boolean>;
+  log: Logger;
+}
+
+export class ShardDiscovery {
+  /** Set once this coordinator has added hash-key ranges to lease jobs of earlier versions. */
+  private rangesAdded = false;
+
+  constructor(private readonly deps: ShardDiscoveryDeps) {}
+
+  /** One pass: list shards, plan, create missing leases. Idempotent. */
+  async discover(): Promise<void> {
+    const { streamArn, initialPosition, checkpoints, leases, log } = this.deps;
+    const shards = (await this.deps.shards.listShards(streamArn)).map(shardInfo);
+    // Checked again after the listing, which can take long: Redis may have lost the state meanwhile.
+    if (!(await this.deps.stateAllows())) return;
+    const recorded = await this.deps.initialShards.read();
+    const firstDiscovery = recorded.length === 0;
+    const initial = firstDiscovery ? shards.map((s) => s.shardId) : recorded;
+    const finished = await checkpoints.finishedShards();
+    const plan = planLeases({ shards, finished, initialShards: new Set(initial), firstDiscovery, initialPosition });
+    const m = metrics();
+    m.shards.set({ state: 'open' }, shards.filter((s) => !s.closed).length);
+    m.shards.set({ state: 'closed' }, shards.filter((s) => s.closed).length);
+    m.shards.set({ state: 'finished' }, finished.size);
+
+    for (const shardId of plan.skip) await checkpoints.skip(shardId);
+    // Recorded after the skips: a crash in between repeats this first discovery, with the same result.
+    // Written only while the marker holds, atomically: after a loss it would make the emptied Redis look started.
+    if (firstDiscovery && initial.length > 0 && !(await this.deps.initialShards.record(initial))) {
+      await this.deps.stateAllows();
+      return;
+    }
+    const ranges = new Map(shards.map((s) => [s.shardId, s.hashKeyRange]));
+    const jobs = plan.lease.map(({ shardId, parentShardIds, start }) => {
+      const hashKeyRange = ranges.get(shardId);
+      return hashKeyRange ? { shardId, parentShardIds, start, hashKeyRange } : { shardId, parentShardIds, start };
+    });
+    await leases.ensure(jobs);
+    if (!this.rangesAdded) {
+      // Once per coordinator: lease jobs of earlier versions get their shard's range too.
+      const updated = await leases.addHashKeyRanges(jobs);
+      this.rangesAdded = true;
+      if (updated > 0) log.info({ updated }, 'added hash-key ranges to lease jobs created by an earlier version');
+    }
+    const retried = await leases.retryFailed((id) => finished.has(id));
+    const gone = await leases.removeUnlisted(new Set(shards.map((s) => s.shardId)));
+    for (const shardId of gone) {
+      if (finished.has(shardId)) continue;
+      m.shardsTrimmed.inc({ stream: streamArn });
+      const checkpoint = await checkpoints.get(shardId);
+      log.error({ shardId, checkpoint: checkpoint ?? null }, 'shard no longer listed (trimmed past the stream\'s retention period before it was read to its end): removed its lease; records after its checkpoint may have been lost');
+    }
+    log.debug({ shards: shards.length, leasable: plan.lease.length, skipped: plan.skip.length, finished: finished.size, retried }, 'shard discovery');
+  }
+}

@@ -21,6 +21,7 @@ import { addToSetWhileMarked, AppStateGuard, createMarker, readAppState, recordS
 import { beat } from '../shared/redis/heartbeats';
 import { metrics } from '../shared/metrics';
 import { pruneWorkerStatuses, WORKER_STATUS_MAX_AGE_MS, WORKER_STATUS_PRUNE_INTERVAL_MS } from './worker-status-pruner';
+import { monotonicClock } from '../shared/clock';
 
 export interface CoordinatorOptions {
   config: AppConfig;
@@ -75,7 +76,7 @@ export class Coordinator {
       stateAllows: () => this.stateAllowsDiscovery(),
       log: opts.log,
     });
-    this.leadership = new LeaderLease(new RedisLeaderLeaseStore(opts.redis, opts.keys.coordinatorLeader), opts.id, opts.config.cluster.leaseTimeoutMs);
+    this.leadership = new LeaderLease(new RedisLeaderLeaseStore(opts.redis, opts.keys.coordinatorLeader), opts.id, opts.config.cluster.leaseTimeoutMs, monotonicClock);
     this.appState = new AppStateGuard(opts.keys);
     if (opts.config.input.readerType === 'EFO') {
       this.efoConsumer = new EfoConsumerLifecycle(this.kinesis, opts.config.input, opts.redis, opts.keys, opts.log);

@@ -9,6 +9,7 @@
  * that never answers cannot keep leadership alive.
  */
 import type { RedisClient } from '../shared/redis/connection';
+import type { Clock } from '../shared/clock';
 
 // KEYS: leader key. ARGV: id, ttl ms. 1 = this id leads (acquired or renewed), 0 = another leads.
 const STEP = `
@@ -85,7 +86,7 @@ export class LeaderLease {
     private readonly store: LeaderLeaseStore,
     readonly id: string,
     readonly ttlMs: number,
-    private readonly clock: () => number = () => performance.now(),
+    private readonly clock: Clock,
   ) {
     this.marginMs = leaderMarginMs(ttlMs);
   }

@@ -51,7 +51,7 @@ function updatedAt(json: string): number {
  * back between the HGETALL and the HDEL (after more than 5 minutes away) loses its entry for one second,
  * until its next publish; that is not worth a script.
  */
-export async function pruneWorkerStatuses(redis: RedisClient, keys: AppKeys, leaseTimeoutMs: number, nowMs = Date.now()): Promise<string[]> {
+export async function pruneWorkerStatuses(redis: RedisClient, keys: AppKeys, leaseTimeoutMs: number, nowMs: number): Promise<string[]> {
   const [entries, live] = await Promise.all([redis.hgetall(keys.workerStatus), liveMembers(redis, keys.liveWorkers, leaseTimeoutMs)]);
   const stale = staleWorkerStatuses(entries, new Set(live), nowMs);
   if (stale.length > 0) await redis.hdel(keys.workerStatus, ...stale);

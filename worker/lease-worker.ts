@@ -95,6 +95,7 @@ export class LeaseWorker {
         counters: this.counters,
         // A graceful stop finishes well inside the lease timeout, even while the output fails.
         handOverMs: Math.floor(leaseTimeoutMs / 2),
+        clock: monotonicClock,
       },
       workerId: opts.id,
       log,

@@ -16,6 +16,7 @@ import { EfoReader } from './efo/efo-reader';
 import { ShardEndProbe } from './efo/shard-end-probe';
 import { PollingReader } from './polling/polling-reader';
 import type { Resume, ShardReader } from './shard-reader';
+import { monotonicClock } from '../shared/clock';
 
 export interface ReaderFactoryDeps {
   input: InputStreamConfig;
@@ -52,7 +53,8 @@ export class ReaderFactory {
         resume.start,
         { subscriptionTimeoutMs: input.efo.subscriptionTimeoutMs, maxSubscriptionMs: input.efo.maxSubscriptionMs, minSubscribeGapMs: 1000 },
         log,
-        this.probeShardEnds ? new ShardEndProbe(fetcher, input.stream.arn, shardId) : undefined,
+        monotonicClock,
+        this.probeShardEnds ? new ShardEndProbe(fetcher, input.stream.arn, shardId, monotonicClock) : undefined,
       );
     }
     return new PollingReader(
@@ -62,6 +64,7 @@ export class ReaderFactory {
       resume.start,
       { maxRecords: input.getRecordsMaxCount, intervalMs: input.getRecordsIntervalMs, emptyIntervalMs: input.emptyFetchIntervalMs, idleIntervalMs: input.idleIntervalMs },
       log,
+      monotonicClock,
     );
   }
 }

@@ -30,7 +30,8 @@ import type { CheckpointStore } from '../shared/leases/checkpoint-store';
 import type { DeadLetterQueue } from './dead-letter/dead-letter-queue';
 import { ShardDeadLetters } from './dead-letter/shard-dead-letters';
 import type { InputRefetch } from './dead-letter/input-refetch';
-import { monotonicClock, type Clock, type Lease } from './leases/lease';
+import type { Clock } from '../shared/clock';
+import type { Lease } from './leases/lease';
 import type { ShardReader } from './shard-reader';
 import type { SinkPort } from './sink/sink-port';
 import { metrics } from '../shared/metrics';
@@ -76,8 +77,8 @@ export interface ShardRunnerDeps {
   refetch?: InputRefetch;
   /** A graceful hand-over waits at most half of this for a failing output, and half for the final checkpoint. */
   handOverMs: number;
-  /** Monotonic time, for the hand-over's deadline. */
-  clock?: Clock;
+  /** Monotonic time, for the hand-over's deadline and the log intervals. */
+  clock: Clock;
 }
 
 /** One chunk of a page, transformed: at most one PutRecords request's worth. */
@@ -104,7 +105,7 @@ export class ShardRunner {
     replayUntil?: string,
   ) {
     this.progress = { shardId: lease.shardId, reader: deps.reader.kind, recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0, checkpoint: startCheckpoint };
-    const clock = deps.clock ?? monotonicClock;
+    const clock = deps.clock;
     this.acknowledged = new AcknowledgedCheckpoints({ lease, checkpoints: deps.checkpoints, log: deps.log, written: (position) => (this.progress.checkpoint = position) }, startCheckpoint);
     this.handOver = new HandOver({ lease, checkpoints: this.acknowledged, sink: deps.sink, log: deps.log, handOverMs: deps.handOverMs, clock });
     this.deadLetters = new ShardDeadLetters({

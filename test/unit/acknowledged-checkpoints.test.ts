@@ -7,12 +7,13 @@ import pino from 'pino';
 import { AcknowledgedCheckpoints } from '../../worker/checkpoint/acknowledged-checkpoints';
 import { Lease } from '../../worker/leases/lease';
 import { FakeCheckpoints } from '../support/fake-checkpoints';
+import { monotonicClock } from '../../shared/clock';
 
 const log = pino({ level: 'silent' });
 
 function setup() {
   const store = new FakeCheckpoints();
-  const lease = new Lease('shardId-1', 'token', { timeoutMs: 60_000 });
+  const lease = new Lease('shardId-1', 'token', { timeoutMs: 60_000, clock: monotonicClock });
   const written: string[] = [];
   const acked = new AcknowledgedCheckpoints({ lease, checkpoints: store, log, written: (p) => void written.push(p) }, 'p0');
   return { store, lease, written, acked };

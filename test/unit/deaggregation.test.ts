@@ -10,8 +10,9 @@ import { partitionKeyHash } from '../../shared/kpl/hash-key';
 import { metrics } from '../../shared/metrics';
 import { positionOf } from '../../shared/position';
 import type { SourceRecord } from '../../shared/records';
-import { resumeFrom, type RecordBatch, type ShardReader } from '../../worker/shard-reader';
+import { resumeFrom, type RecordBatch } from '../../worker/shard-reader';
 import { aggregateOf, withBadDigest } from '../support/aggregates';
+import { ScriptedReader } from '../support/scripted-reader';
 
 const log = pino({ level: 'silent' });
 const SHARD = 'shardId-000000000001';
@@ -93,17 +94,6 @@ describe('deaggregate', () => {
   });
 });
 
-/** A reader that returns scripted batches and records the limits it was asked for. */
-class ScriptedReader implements ShardReader {
-  readonly kind = 'POLLING';
-  readonly limits: Array<number | undefined> = [];
-  constructor(private readonly batches: SourceRecord[][]) {}
-  async next(_signal: AbortSignal, maxRecords?: number): Promise<RecordBatch> {
-    this.limits.push(maxRecords);
-    return { records: this.batches.shift() ?? [], shardEnded: this.batches.length === 0, childShardIds: [] };
-  }
-  async close(): Promise<void> {}
-}
 
 const signal = new AbortController().signal;
 
@@ -112,7 +102,7 @@ describe('DeaggregatingReader', () => {
     const resume = resumeFrom(`${seq(2)}:2`);
     expect(resume.start).toEqual({ type: 'AT_SEQUENCE_NUMBER', sequenceNumber: seq(2) });
     // The inner reader starts AT the record: the aggregate comes again, whole.
-    const inner = new ScriptedReader([[aggregated(2, 5), plain(3)], [aggregated(4, 3)]]);
+    const inner = new ScriptedReader([[aggregated(2, 5), plain(3)], [aggregated(4, 3)]], { endsShard: true });
     const reader = new DeaggregatingReader(inner, { streamArn: STREAM, shardId: SHARD, skipThrough: resume.skipThrough, log });
     expect(positions((await reader.next(signal)).records)).toEqual(['02:3', '02:4', '03']);
     // Later aggregates are not touched.
@@ -120,7 +110,7 @@ describe('DeaggregatingReader', () => {
   });
 
   it('skips nothing when the checkpointed record is gone (trimmed) and the shard starts later', async () => {
-    const inner = new ScriptedReader([[aggregated(7, 2)]]);
+    const inner = new ScriptedReader([[aggregated(7, 2)]], { endsShard: true });
     const reader = new DeaggregatingReader(inner, { streamArn: STREAM, shardId: SHARD, skipThrough: resumeFrom(`${seq(2)}:0`).skipThrough, log });
     expect(positions((await reader.next(signal)).records)).toEqual(['07:0', '07:1']);
   });
@@ -128,21 +118,21 @@ describe('DeaggregatingReader', () => {
   it('a whole-record checkpoint written by older versions resumes AFTER it and skips nothing', async () => {
     const resume = resumeFrom(seq(2));
     expect(resume).toEqual({ start: { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: seq(2) } });
-    const reader = new DeaggregatingReader(new ScriptedReader([[plain(3), aggregated(4, 2)]]), { streamArn: STREAM, shardId: SHARD, log });
+    const reader = new DeaggregatingReader(new ScriptedReader([[plain(3), aggregated(4, 2)]], { endsShard: true }), { streamArn: STREAM, shardId: SHARD, log });
     expect(positions((await reader.next(signal)).records)).toEqual(['03', '04:0', '04:1']);
   });
 
   it('counts user records outside the shard in the Prometheus metric', async () => {
     const inside = partitionKeyHash('key-0');
     const shard = `shardId-${Date.now()}`;
-    const reader = new DeaggregatingReader(new ScriptedReader([[aggregated(1, 3)]]), { streamArn: STREAM, shardId: shard, hashKeyRange: { start: inside, end: inside }, log });
+    const reader = new DeaggregatingReader(new ScriptedReader([[aggregated(1, 3)]], { endsShard: true }), { streamArn: STREAM, shardId: shard, hashKeyRange: { start: inside, end: inside }, log });
     expect((await reader.next(signal)).records).toHaveLength(3);
     const metric = await metrics().userRecordsOutsideShard.get();
     expect(metric.values.find((v) => v.labels.shard === shard)?.value).toBe(2);
   });
 
   it('asks the inner reader for a limit in Kinesis records scaled by the recent user records per record', async () => {
-    const inner = new ScriptedReader([[aggregated(1, 10)], [aggregated(2, 10)], [plain(3)]]);
+    const inner = new ScriptedReader([[aggregated(1, 10)], [aggregated(2, 10)], [plain(3)]], { endsShard: true });
     const reader = new DeaggregatingReader(inner, { streamArn: STREAM, shardId: SHARD, log });
     await reader.next(signal, 100);
     await reader.next(signal, 100);
@@ -153,7 +143,7 @@ describe('DeaggregatingReader', () => {
   });
 
   it('hands a batch holding more user records than asked for out over several calls, reading nothing meanwhile; the shard ends with the last part', async () => {
-    const inner = new ScriptedReader([[plain(1), aggregated(2, 1200), plain(3), aggregated(4, 5)]]);
+    const inner = new ScriptedReader([[plain(1), aggregated(2, 1200), plain(3), aggregated(4, 5)]], { endsShard: true });
     const reader = new DeaggregatingReader(inner, { streamArn: STREAM, shardId: SHARD, log });
     const parts: RecordBatch[] = [];
     for (let i = 0; i < 10 && !parts.at(-1)?.shardEnded; i++) parts.push(await reader.next(signal, 500));
@@ -167,7 +157,7 @@ describe('DeaggregatingReader', () => {
   });
 
   it('hands an aggregate\'s user records out at most AGGREGATE_PART_RECORDS at a time, however much room the caller has', async () => {
-    const reader = new DeaggregatingReader(new ScriptedReader([[aggregated(1, 5_000)]]), { streamArn: STREAM, shardId: SHARD, log });
+    const reader = new DeaggregatingReader(new ScriptedReader([[aggregated(1, 5_000)]], { endsShard: true }), { streamArn: STREAM, shardId: SHARD, log });
     const sizes: number[] = [];
     for (let ended = false; !ended; ) {
       const part = await reader.next(signal, 25_000);
@@ -179,7 +169,7 @@ describe('DeaggregatingReader', () => {
   });
 
   it('a mid-aggregate checkpoint in a large aggregate skips by index, then hands the rest out in parts', async () => {
-    const reader = new DeaggregatingReader(new ScriptedReader([[aggregated(2, 1000)]]), { streamArn: STREAM, shardId: SHARD, skipThrough: resumeFrom(`${seq(2)}:899`).skipThrough, log });
+    const reader = new DeaggregatingReader(new ScriptedReader([[aggregated(2, 1000)]], { endsShard: true }), { streamArn: STREAM, shardId: SHARD, skipThrough: resumeFrom(`${seq(2)}:899`).skipThrough, log });
     const first = await reader.next(signal, 60);
     expect(positions(first.records.slice(0, 1))).toEqual(['02:900']);
     expect(first.records).toHaveLength(60);

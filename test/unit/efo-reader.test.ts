@@ -1,8 +1,8 @@
 import pino from 'pino';
 import type { _Record, ChildShard, SubscribeToShardEvent } from '@aws-sdk/client-kinesis';
 import type { StartingPosition, SubscribeToShardEventStream } from '@aws-sdk/client-kinesis';
-import type { RecordPage, ShardFetcher, ShardSubscriber } from '../../shared/aws/kinesis-gateway';
-import { childShardIds, shardEventPages, sourceRecords, startingPosition } from '../../shared/aws/record-mapping';
+import type { RecordPage, ShardSubscriber } from '../../shared/aws/kinesis-gateway';
+import { shardEventPages, startingPosition } from '../../shared/aws/record-mapping';
 import type { StartPosition } from '../../shared/position';
 import { EfoReader, type ConsumerArnSource, type EfoSettings } from '../../worker/efo/efo-reader';
 import { ShardEndProbe } from '../../worker/efo/shard-end-probe';
@@ -11,6 +11,7 @@ import { track, type Tracked } from '../support/track';
 import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
 import { resumeFrom } from '../../worker/shard-reader';
 import { aggregateOf } from '../support/aggregates';
+import { FakeFetcher } from '../support/fake-fetcher';
 
 const log = pino({ level: 'silent' });
 const SHARD = 'shardId-000000000001';
@@ -219,32 +220,7 @@ class FakeConsumer implements ConsumerArnSource {
   }
 }
 
-/** A GetRecords answer in the SDK's shape. */
-interface SdkPage {
-  records: _Record[];
-  nextIterator?: string;
-  childShards?: ChildShard[];
-}
 
-class FakeFetcher implements ShardFetcher {
-  readonly iteratorCalls: Array<{ arn: string; shardId: string; start: StartPosition }> = [];
-  readonly getRecordsCalls: Array<{ arn: string; iterator: string; limit: number }> = [];
-  answer: SdkPage = { records: [], nextIterator: 'more' };
-  error: Error | undefined;
-
-  async getShardIterator(arn: string, shardId: string, start: StartPosition): Promise<string | undefined> {
-    this.iteratorCalls.push({ arn, shardId, start: { ...start } });
-    if (this.error) throw this.error;
-    return `iterator-${this.iteratorCalls.length}`;
-  }
-
-  /** Answers as the gateway does: the SDK page mapped at the boundary. */
-  async getRecords(arn: string, shardId: string, iterator: string, limit: number): Promise<RecordPage> {
-    this.getRecordsCalls.push({ arn, iterator, limit });
-    const { records, nextIterator, childShards } = this.answer;
-    return { records: sourceRecords(shardId, records), nextIterator, childShardIds: nextIterator === undefined ? childShardIds(childShards) : [] };
-  }
-}
 
 // ---- helpers -------------------------------------------------------------------------------------
 
@@ -253,7 +229,7 @@ const SETTINGS: EfoSettings = { subscriptionTimeoutMs: 3000, maxSubscriptionMs: 
 function setup(opts: { start?: StartPosition; settings?: Partial<EfoSettings>; probe?: ShardEndProbe; arns?: string[] } = {}) {
   const subscriber = new FakeSubscriber(Date.now());
   const consumer = new FakeConsumer(opts.arns);
-  const reader = new EfoReader(subscriber, consumer, SHARD, opts.start ?? { type: 'TRIM_HORIZON' }, { ...SETTINGS, ...opts.settings }, log, opts.probe);
+  const reader = new EfoReader(subscriber, consumer, SHARD, opts.start ?? { type: 'TRIM_HORIZON' }, { ...SETTINGS, ...opts.settings }, log, () => Date.now(), opts.probe);
   return { subscriber, consumer, reader };
 }
 
@@ -973,7 +949,7 @@ describe('EfoReader: shard end probe', () => {
   it('ends the shard when an idle subscription is confirmed finished by GetRecords', async () => {
     const fetcher = new FakeFetcher();
     fetcher.answer = { records: [], nextIterator: undefined, childShards: [{ ShardId: 'shardId-000000000004' }, { ShardId: 'shardId-000000000005' }] as ChildShard[] };
-    const probe = new ShardEndProbe(fetcher, STREAM_ARN, SHARD, 500, 4000);
+    const probe = new ShardEndProbe(fetcher, STREAM_ARN, SHARD, () => Date.now(), 500, 4000);
     const { subscriber, reader } = setup({ probe });
     const signal = lease().signal;
     let next = track(reader.next(signal));
@@ -1005,7 +981,7 @@ describe('EfoReader: shard end probe', () => {
   it('goes on reading when the probe finds more to read', async () => {
     const fetcher = new FakeFetcher();
     fetcher.answer = { records: [], nextIterator: 'more' };
-    const probe = new ShardEndProbe(fetcher, STREAM_ARN, SHARD, 500, 4000);
+    const probe = new ShardEndProbe(fetcher, STREAM_ARN, SHARD, () => Date.now(), 500, 4000);
     const { subscriber, reader } = setup({ probe });
     const signal = lease().signal;
     let next = track(reader.next(signal));
@@ -1030,7 +1006,7 @@ describe('EfoReader: shard end probe', () => {
   });
 
   it('calls busy() for records, asks the probe only on empty events, after the last continuation', async () => {
-    const probe = new ShardEndProbe(new FakeFetcher(), STREAM_ARN, SHARD);
+    const probe = new ShardEndProbe(new FakeFetcher(), STREAM_ARN, SHARD, () => Date.now());
     const busy = jest.spyOn(probe, 'busy');
     const maybeProbe = jest.spyOn(probe, 'maybeProbe').mockResolvedValue(undefined);
     const { subscriber, reader } = setup({ probe });
@@ -1051,7 +1027,7 @@ describe('EfoReader: shard end probe', () => {
   it('a probe that fails does not break the subscription', async () => {
     const fetcher = new FakeFetcher();
     fetcher.error = awsError('ProvisionedThroughputExceededException', 400);
-    const probe = new ShardEndProbe(fetcher, STREAM_ARN, SHARD, 500, 4000);
+    const probe = new ShardEndProbe(fetcher, STREAM_ARN, SHARD, () => Date.now(), 500, 4000);
     const { subscriber, reader } = setup({ probe });
     const signal = lease().signal;
     let next = track(reader.next(signal));

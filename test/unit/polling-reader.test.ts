@@ -105,7 +105,7 @@ class FakeShard implements ShardFetcher {
 }
 
 function reader(shard: ShardFetcher, start: StartPosition, settings: PollingSettings = FAST): PollingReader {
-  return new PollingReader(shard, ARN, SHARD, start, settings, log);
+  return new PollingReader(shard, ARN, SHARD, start, settings, log, () => Date.now());
 }
 
 const signal = () => new AbortController().signal;

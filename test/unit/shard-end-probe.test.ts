@@ -1,50 +1,21 @@
 import type { ChildShard } from '@aws-sdk/client-kinesis';
 import type { _Record } from '@aws-sdk/client-kinesis';
-import type { RecordPage, ShardFetcher } from '../../shared/aws/kinesis-gateway';
-import { childShardIds, sourceRecords } from '../../shared/aws/record-mapping';
-import type { StartPosition } from '../../shared/position';
+import type { ShardFetcher } from '../../shared/aws/kinesis-gateway';
 import { ShardEndProbe } from '../../worker/efo/shard-end-probe';
+import { FakeFetcher } from '../support/fake-fetcher';
 
 const ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/in';
 const SHARD = 'shardId-000000000001';
 const T = 1_700_000_000_000;
 const NOT_ENDED = { ended: false, childShardIds: [] };
 
-/** A GetRecords answer in the SDK's shape. */
-interface SdkPage {
-  records: _Record[];
-  nextIterator?: string;
-  childShards?: ChildShard[];
-}
 
-/** Answers GetShardIterator and GetRecords as scripted, recording each call. */
-class FakeFetcher implements ShardFetcher {
-  readonly iteratorCalls: Array<{ arn: string; shardId: string; start: StartPosition }> = [];
-  readonly getRecordsCalls: Array<{ arn: string; iterator: string; limit: number }> = [];
-  iterator: string | undefined = 'iterator-1';
-  answer: SdkPage = { records: [], nextIterator: 'iterator-2' };
-  error: Error | undefined;
 
-  async getShardIterator(arn: string, shardId: string, start: StartPosition): Promise<string | undefined> {
-    this.iteratorCalls.push({ arn, shardId, start: { ...start } });
-    if (this.error) throw this.error;
-    return this.iterator;
-  }
-
-  /** Answers as the gateway does: the SDK page mapped at the boundary. */
-  async getRecords(arn: string, shardId: string, iterator: string, limit: number): Promise<RecordPage> {
-    this.getRecordsCalls.push({ arn, iterator, limit });
-    const { records, nextIterator, childShards } = this.answer;
-    return { records: sourceRecords(shardId, records), nextIterator, childShardIds: nextIterator === undefined ? childShardIds(childShards) : [] };
-  }
-
-  get probes(): number {
-    return this.iteratorCalls.length;
-  }
-}
+/** The probes' clock: each call below sets it first. */
+let now = T;
 
 function probe(fetcher: ShardFetcher, min = 1000, max = 8000): ShardEndProbe {
-  return new ShardEndProbe(fetcher, ARN, SHARD, min, max);
+  return new ShardEndProbe(fetcher, ARN, SHARD, () => now, min, max);
 }
 
 /** The times (ms after T) in [from, to] at which maybeProbe actually probed, asking every `step` ms. */
@@ -52,7 +23,7 @@ async function probeTimes(p: ShardEndProbe, fetcher: FakeFetcher, from: number, 
   const times: number[] = [];
   for (let t = from; t <= to; t += step) {
     const before = fetcher.probes;
-    await p.maybeProbe('seq-1', T + t);
+    await (now = T + t, p).maybeProbe('seq-1');
     if (fetcher.probes > before) times.push(t);
   }
   return times;
@@ -62,10 +33,10 @@ describe('ShardEndProbe: when it probes', () => {
   it('does not probe before minIntervalMs of idleness, and probes after', async () => {
     const fetcher = new FakeFetcher();
     const p = probe(fetcher);
-    await expect(p.maybeProbe('seq-1', T)).resolves.toBeUndefined();
-    await expect(p.maybeProbe('seq-1', T + 999)).resolves.toBeUndefined();
+    await expect((now = T, p).maybeProbe('seq-1')).resolves.toBeUndefined();
+    await expect((now = T + 999, p).maybeProbe('seq-1')).resolves.toBeUndefined();
     expect(fetcher.probes).toBe(0);
-    await expect(p.maybeProbe('seq-1', T + 1000)).resolves.toEqual(NOT_ENDED);
+    await expect((now = T + 1000, p).maybeProbe('seq-1')).resolves.toEqual(NOT_ENDED);
     expect(fetcher.iteratorCalls).toEqual([{ arn: ARN, shardId: SHARD, start: { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: 'seq-1' } }]);
     expect(fetcher.getRecordsCalls).toEqual([{ arn: ARN, iterator: 'iterator-1', limit: 1 }]);
   });
@@ -80,16 +51,17 @@ describe('ShardEndProbe: when it probes', () => {
   it('keeps doubling without overflow after many idle probes', async () => {
     const fetcher = new FakeFetcher();
     const p = probe(fetcher, 1000, 30_000);
-    let now = T;
-    await p.maybeProbe('seq-1', now);
+    now = T;
+    await p.maybeProbe('seq-1');
     for (let i = 0; i < 100; i++) {
       now += 30_000;
-      await p.maybeProbe('seq-1', now);
+      await p.maybeProbe('seq-1');
     }
     expect(fetcher.probes).toBe(100);
     // Still 30 s, not Infinity or NaN.
-    await expect(p.maybeProbe('seq-1', now + 29_999)).resolves.toBeUndefined();
-    await expect(p.maybeProbe('seq-1', now + 30_000)).resolves.toEqual(NOT_ENDED);
+    const last = now;
+    await expect((now = last + 29_999, p).maybeProbe('seq-1')).resolves.toBeUndefined();
+    await expect((now = last + 30_000, p).maybeProbe('seq-1')).resolves.toEqual(NOT_ENDED);
   });
 
   it('busy() resets: the next idle spell starts at minIntervalMs again', async () => {
@@ -97,25 +69,25 @@ describe('ShardEndProbe: when it probes', () => {
     const p = probe(fetcher, 1000, 8000);
     expect(await probeTimes(p, fetcher, 0, 7000, 1)).toEqual([1000, 3000, 7000]);
     // Records arrive at 7500: nothing until 8500, then 2000 later, and so on.
-    p.busy(T + 7500);
+    (now = T + 7500, p).busy();
     expect(await probeTimes(p, fetcher, 7500, 15_000, 1)).toEqual([8500, 10_500, 14_500]);
   });
 
   it('busy() before the first idle event also starts the clock', async () => {
     const fetcher = new FakeFetcher();
     const p = probe(fetcher, 1000, 8000);
-    p.busy(T);
-    await expect(p.maybeProbe('seq-1', T + 999)).resolves.toBeUndefined();
-    await expect(p.maybeProbe('seq-1', T + 1000)).resolves.toEqual(NOT_ENDED);
+    (now = T, p).busy();
+    await expect((now = T + 999, p).maybeProbe('seq-1')).resolves.toBeUndefined();
+    await expect((now = T + 1000, p).maybeProbe('seq-1')).resolves.toEqual(NOT_ENDED);
     expect(fetcher.probes).toBe(1);
   });
 
   it('does not probe without a sequence number to probe after', async () => {
     const fetcher = new FakeFetcher();
     const p = probe(fetcher);
-    await expect(p.maybeProbe(undefined, T)).resolves.toBeUndefined();
-    await expect(p.maybeProbe(undefined, T + 60_000)).resolves.toBeUndefined();
-    await expect(p.maybeProbe(undefined, T + 600_000)).resolves.toBeUndefined();
+    await expect((now = T, p).maybeProbe(undefined)).resolves.toBeUndefined();
+    await expect((now = T + 60_000, p).maybeProbe(undefined)).resolves.toBeUndefined();
+    await expect((now = T + 600_000, p).maybeProbe(undefined)).resolves.toBeUndefined();
     expect(fetcher.probes).toBe(0);
     expect(fetcher.getRecordsCalls).toEqual([]);
   });
@@ -123,22 +95,22 @@ describe('ShardEndProbe: when it probes', () => {
   it('probes after the sequence number it is given', async () => {
     const fetcher = new FakeFetcher();
     const p = probe(fetcher);
-    await p.maybeProbe('seq-1', T);
-    await p.maybeProbe('seq-7', T + 1000);
+    await (now = T, p).maybeProbe('seq-1');
+    await (now = T + 1000, p).maybeProbe('seq-7');
     expect(fetcher.iteratorCalls.map((c) => c.start)).toEqual([{ type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: 'seq-7' }]);
   });
 
   it('a failed probe counts: it rejects, and the next one waits for the doubled interval', async () => {
     const fetcher = new FakeFetcher();
     const p = probe(fetcher, 1000, 8000);
-    await p.maybeProbe('seq-1', T);
+    await (now = T, p).maybeProbe('seq-1');
     const throttled = Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' });
     fetcher.error = throttled;
-    await expect(p.maybeProbe('seq-1', T + 1000)).rejects.toBe(throttled);
+    await expect((now = T + 1000, p).maybeProbe('seq-1')).rejects.toBe(throttled);
     fetcher.error = undefined;
-    await expect(p.maybeProbe('seq-1', T + 2999)).resolves.toBeUndefined();
+    await expect((now = T + 2999, p).maybeProbe('seq-1')).resolves.toBeUndefined();
     expect(fetcher.probes).toBe(1);
-    await expect(p.maybeProbe('seq-1', T + 3000)).resolves.toEqual(NOT_ENDED);
+    await expect((now = T + 3000, p).maybeProbe('seq-1')).resolves.toEqual(NOT_ENDED);
     expect(fetcher.probes).toBe(2);
   });
 });
@@ -147,8 +119,8 @@ describe('ShardEndProbe: what it concludes', () => {
   /** A probe that is due at once. */
   async function due(fetcher: FakeFetcher) {
     const p = probe(fetcher, 1000, 8000);
-    await p.maybeProbe('seq-9', T);
-    return (sequence = 'seq-9') => p.maybeProbe(sequence, T + 1000);
+    await (now = T, p).maybeProbe('seq-9');
+    return (sequence = 'seq-9') => (now = T + 1000, p).maybeProbe(sequence);
   }
 
   it('ended, with the children, when GetRecords returns no records and no next iterator', async () => {

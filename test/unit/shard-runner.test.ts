@@ -11,7 +11,7 @@ import { deadLetterId } from '../../shared/records';
 import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
 import { Lease } from '../../worker/leases/lease';
 import { ShardRunner, type RunOutcome, type WorkerCounters } from '../../worker/shard-runner';
-import type { RecordBatch, ShardReader } from '../../worker/shard-reader';
+
 import { passThroughTransform } from '../../worker/transform/pass-through-transform';
 import { stockTransform } from '../../worker/transform/stock-transform';
 import type { RecordTransform } from '../../worker/transform/transform';
@@ -19,6 +19,8 @@ import { aggregateOf, withBadDigest } from '../support/aggregates';
 import { waitFor } from '../support/wait';
 import { FakeSink } from '../support/fake-sink';
 import { FakeCheckpoints } from '../support/fake-checkpoints';
+import { ScriptedReader } from '../support/scripted-reader';
+import { monotonicClock } from '../../shared/clock';
 
 const log = pino({ level: 'silent' });
 const SHARD = 'shardId-000000000001';
@@ -39,16 +41,6 @@ function aggregated(i: number, texts: string[]): SourceRecord {
 
 const userTexts = (i: number, n: number) => Array.from({ length: n }, (_, k) => `agg-${i}-${k}`);
 
-/** Hands out the scripted batches; the last one ends the shard. */
-class ScriptedReader implements ShardReader {
-  readonly kind = 'POLLING';
-  constructor(private readonly batches: SourceRecord[][]) {}
-  async next(): Promise<RecordBatch> {
-    const records = this.batches.shift() ?? [];
-    return { records, shardEnded: this.batches.length === 0, childShardIds: ['shardId-000000000002'] };
-  }
-  async close(): Promise<void> {}
-}
 
 class FakeDeadLetters {
   readonly letters: DeadLetter[] = [];
@@ -64,11 +56,11 @@ function setup(batches: SourceRecord[][], opts: { transform?: RecordTransform; r
   const checkpoints = new FakeCheckpoints();
   const deadLetters = new FakeDeadLetters();
   const counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
-  const lease = new Lease(SHARD, 'token-1', { timeoutMs: 60_000 });
+  const lease = new Lease(SHARD, 'token-1', { timeoutMs: 60_000, clock: monotonicClock });
   const runner = new ShardRunner(
     lease,
     {
-      reader: new DeaggregatingReader(new ScriptedReader(batches), { streamArn: STREAM, shardId: SHARD, log }),
+      reader: new DeaggregatingReader(new ScriptedReader(batches, { endsShard: true, childShardIds: ['shardId-000000000002'] }), { streamArn: STREAM, shardId: SHARD, log }),
       transform: opts.transform ?? passThroughTransform,
       sink,
       deadLetters,
@@ -78,6 +70,7 @@ function setup(batches: SourceRecord[][], opts: { transform?: RecordTransform; r
       counters,
       log,
       handOverMs: 30_000,
+      clock: monotonicClock,
     },
     opts.checkpoint,
     opts.replayUntil,

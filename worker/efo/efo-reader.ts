@@ -29,6 +29,7 @@ import type { Logger } from '../../shared/logging';
 import type { RecordBatch, ShardReader } from '../shard-reader';
 import type { ShardEndProbe } from './shard-end-probe';
 import { metrics } from '../../shared/metrics';
+import type { Clock } from '../../shared/clock';
 
 /** Consecutive ResourceNotFound answers before the reader gives the shard up to its lease holder. */
 const NOT_FOUND_TRIES = 3;
@@ -57,7 +58,7 @@ export class EfoReader implements ShardReader {
   readonly kind = 'EFO';
   private subscription: Subscription | undefined;
   private continuation: string | undefined;
-  private lastSubscribeAt = 0;
+  private lastSubscribeAt = Number.NEGATIVE_INFINITY;
   private failures = 0;
   /** The part of the last event not returned yet (see the header); nothing is pulled while it is there. */
   private held: RecordPage | undefined;
@@ -71,6 +72,8 @@ export class EfoReader implements ShardReader {
     private readonly start: StartPosition,
     private readonly settings: EfoSettings,
     private readonly log: Logger,
+    /** Monotonic time, for the gap between subscriptions. */
+    private readonly clock: Clock,
     /** Confirms a shard's end when the service does not say so in an event (kinesis-local). */
     private readonly endProbe?: ShardEndProbe,
   ) {}
@@ -139,7 +142,7 @@ export class EfoReader implements ShardReader {
   }
 
   private async subscribe(signal: AbortSignal): Promise<Subscription> {
-    await sleep(this.lastSubscribeAt + this.settings.minSubscribeGapMs - Date.now(), signal);
+    await sleep(this.lastSubscribeAt + this.settings.minSubscribeGapMs - this.clock(), signal);
     const consumerArn = await this.consumer.get(signal);
     // The lease may have gone while we waited: never open a subscription for a shard we no longer own.
     if (signal.aborted) throw new StreamEventError('AbortError', 'reader stopped before subscribing');
@@ -147,7 +150,7 @@ export class EfoReader implements ShardReader {
     const onAbort = () => controller.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     const timeout = setTimeout(() => controller.abort(new Error('subscription timeout')), this.settings.subscriptionTimeoutMs);
-    this.lastSubscribeAt = Date.now();
+    this.lastSubscribeAt = this.clock();
     let stream: AsyncIterable<RecordPage>;
     try {
       stream = await this.subscriber.subscribe(consumerArn, this.shardId, this.startingPosition(), controller.signal);

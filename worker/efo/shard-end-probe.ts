@@ -6,6 +6,7 @@
  * An empty answer without one means the shard is finished (GetRecords names the children).
  */
 import type { ShardFetcher } from '../../shared/aws/kinesis-gateway';
+import type { Clock } from '../../shared/clock';
 
 export interface ShardEnd {
   ended: boolean;
@@ -20,20 +21,23 @@ export class ShardEndProbe {
     private readonly fetcher: ShardFetcher,
     private readonly streamArn: string,
     private readonly shardId: string,
+    /** Monotonic time, for the probes' intervals. */
+    private readonly clock: Clock,
     /** The first probe of an idle spell, then doubling up to the maximum. */
     private readonly minIntervalMs = 2000,
     private readonly maxIntervalMs = 30_000,
   ) {}
 
   /** Records arrived: the shard is busy; the next idle spell starts probing from the minimum again. */
-  busy(now = Date.now()): void {
+  busy(): void {
     this.idleProbes = 0;
-    this.nextProbeAt = now + this.minIntervalMs;
+    this.nextProbeAt = this.clock() + this.minIntervalMs;
   }
 
   /** Probes when one is due; returns undefined when it is not. */
-  async maybeProbe(afterSequence: string | undefined, now = Date.now()): Promise<ShardEnd | undefined> {
+  async maybeProbe(afterSequence: string | undefined): Promise<ShardEnd | undefined> {
     if (afterSequence === undefined) return undefined;
+    const now = this.clock();
     if (this.nextProbeAt === 0) this.nextProbeAt = now + this.minIntervalMs;
     if (now < this.nextProbeAt) return undefined;
     this.idleProbes += 1;

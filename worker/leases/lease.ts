@@ -14,9 +14,7 @@
  * timer calls `lose()` at the deadline, which aborts `signal`. Time is read from an injected monotonic
  * clock (tests drive it; wall-clock jumps cannot move it).
  */
-import { monotonicClock, type Clock } from '../../shared/clock';
-
-export { monotonicClock, type Clock };
+import type { Clock } from '../../shared/clock';
 
 /** The part of a lease timeout kept free before Redis may expire the lock. */
 export function safetyMargin(timeoutMs: number): number {
@@ -27,7 +25,8 @@ export interface LeaseTiming {
   timeoutMs: number;
   /** Default `safetyMargin(timeoutMs)`. */
   marginMs?: number;
-  clock?: Clock;
+  /** Monotonic time, for the deadline. */
+  clock: Clock;
   /** When the call that took the lock started (clock time); default now. */
   acquiredAt?: number;
 }
@@ -54,7 +53,7 @@ export class Lease {
     timing: LeaseTiming,
   ) {
     this.signal = AbortSignal.any([this.lostController.signal, this.stopController.signal]);
-    this.clock = timing.clock ?? monotonicClock;
+    this.clock = timing.clock;
     this.timeoutMs = timing.timeoutMs;
     this.marginMs = timing.marginMs ?? safetyMargin(timing.timeoutMs);
     this.lastRenewalStart = timing.acquiredAt ?? this.clock();

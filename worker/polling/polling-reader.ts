@@ -10,6 +10,7 @@ import type { Logger } from '../../shared/logging';
 import type { StartPosition } from '../../shared/position';
 import { metrics } from '../../shared/metrics';
 import type { RecordBatch, ShardReader } from '../shard-reader';
+import type { Clock } from '../../shared/clock';
 
 export interface PollingSettings {
   maxRecords: number;
@@ -45,7 +46,7 @@ export class PollingReader implements ShardReader {
   readonly kind = 'POLLING';
   private iterator: string | undefined;
   private lastSequence: string | undefined;
-  private lastCallAt = 0;
+  private lastCallAt = Number.NEGATIVE_INFINITY;
   /** Empty pages in a row since the last page with records. */
   private emptyStreak = 0;
   private failures = 0;
@@ -57,15 +58,17 @@ export class PollingReader implements ShardReader {
     private readonly start: StartPosition,
     private readonly settings: PollingSettings,
     private readonly log: Logger,
+    /** Monotonic time, for the gaps between calls. */
+    private readonly clock: Clock,
   ) {}
 
   async next(signal: AbortSignal, maxRecords?: number): Promise<RecordBatch> {
     const limit = Math.max(1, Math.min(this.settings.maxRecords, maxRecords ?? this.settings.maxRecords));
-    await sleep(this.lastCallAt + pollGap(this.settings, this.emptyStreak) - Date.now(), signal);
+    await sleep(this.lastCallAt + pollGap(this.settings, this.emptyStreak) - this.clock(), signal);
     while (!signal.aborted) {
       try {
         this.iterator ??= await this.newIterator();
-        this.lastCallAt = Date.now();
+        this.lastCallAt = this.clock();
         if (this.iterator === undefined) return { records: [], shardEnded: true, childShardIds: [] };
         const result = await this.fetcher.getRecords(this.streamArn, this.shardId, this.iterator, limit);
         this.failures = 0;

@@ -18,6 +18,7 @@ import { Coordinator } from '../coordinator/coordinator';
 import type { Dashboard } from '../coordinator/dashboard';
 import { DeadLetterReplayer } from '../worker/dead-letter/dead-letter-replayer';
 import { FatalError } from './lifecycle';
+import type { TransformRuntime } from '../worker/transform/transform-runtime';
 
 export interface CoordinatorRoleDeps {
   config: AppConfig;
@@ -29,6 +30,8 @@ export interface CoordinatorRoleDeps {
   log: Logger;
   onShutdownRequested: () => void;
   onStateLost: (err: StateLostError) => void;
+  /** The process's transform (its dead-letter replayer runs letters through it); the process closes it. */
+  transform: TransformRuntime;
 }
 
 export class CoordinatorRole {
@@ -42,7 +45,7 @@ export class CoordinatorRole {
     this.eventsConnection = duplicateRedis(redis);
     this.eventsConnection.on('error', () => undefined);
     this.coordinator = new Coordinator({ config, keys, redis, eventsConnection: this.eventsConnection, log, id, onShutdownRequested: deps.onShutdownRequested, onStateLost: deps.onStateLost });
-    this.replayer = new DeadLetterReplayer(duplicateRedis(redis), keys, config, log);
+    this.replayer = new DeadLetterReplayer(duplicateRedis(redis), keys, config, log, deps.transform);
   }
 
   /** Starts leading or standing by; a failure that no retry mends becomes a FatalError naming its cause. */

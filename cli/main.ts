@@ -41,6 +41,15 @@ export function buildProgram(): Command {
       letYoungGenerationGrow();
       return (await import('./run-generate')).runGenerate(opts);
     });
+  program
+    .command('transform')
+    .description('run a transform over sample records and print what becomes of each: outputs with their groups and keys, filtered out, or the dead-letter reason (no Redis, no Kinesis)')
+    .option('--module <file>', 'the transform module (default: Transform.module of --properties, else the built-in stock mapping); builtin:stock or builtin:pass-through name the built-ins')
+    .option('--input <file>', 'JSON Lines: each line a record\'s data as JSON, or {"Data": "<base64>", "PartitionKey": "..."} as the AWS CLI prints records; - reads standard input (default: stock records like stock.py\'s)')
+    .option('--count <n>', 'without --input: how many stock records', '10')
+    .option('--json', 'one JSON object per input record (docs/transforms.md gives the shape)')
+    .addOption(new Option('--properties <file>', 'runtime properties, for their output groups, keys and Transform settings (env APPLICATION_PROPERTIES_FILE; default: none)'))
+    .action(async (opts) => (await import('./run-transform')).runTransform(opts));
   withCommon(program.command('shutdown').description('stop the whole application on purpose (and deregister a JOB_MANAGED EFO consumer)'))
     .option('--timeout <seconds>', 'how long to wait for every process to stop', '120')
     .action(async (opts) => (await import('./run-shutdown')).runShutdown(opts));

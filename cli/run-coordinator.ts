@@ -6,19 +6,23 @@ import { connectRedis } from './services';
 import { startOps, type OpsOptions } from './ops';
 import { KinesisGateway } from '../shared/aws/kinesis-gateway';
 import { CoordinatorRole } from './coordinator-role';
+import { openTransform } from '../worker/transform/transform-runtime';
 
 export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<void> {
   const ctx = resolveContext(opts);
   const id = workerId('coordinator');
   const log = createLogger('coordinator', { app: ctx.app, coordinator: id });
   const config = loadConfig(ctx, log);
+  // Its dead-letter replayer runs letters through the transform: a module that cannot load is exit 2 here too.
+  const transform = await openTransform(config, { workerId: id, log });
   const redis = await connectRedis(ctx.redisUrl);
   const probe = KinesisGateway.fromConfig(config.input.client);
   const ops = await startOps(opts, { app: ctx.app, role: 'coordinator', process: id }, redis, () => probe.ping(config.input.stream.arn), log);
-  const role = new CoordinatorRole({ config, keys: ctx.keys, redis, redisUrl: ctx.redisUrl, id, log, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(log) });
+  const role = new CoordinatorRole({ config, keys: ctx.keys, redis, redisUrl: ctx.redisUrl, id, log, transform, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(log) });
   const stop = onShutdownSignal(async (reason) => {
     log.info({ reason }, 'coordinator stopping');
     await role.stop();
+    await transform.close();
     await ops.stop();
     probe.destroy();
     // Everything is handed over by now: a QUIT that cannot be delivered (Redis failing over) is no failed stop.

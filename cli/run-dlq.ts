@@ -9,6 +9,8 @@ import { DEAD_LETTER_QUEUE } from '../shared/redis/keys';
 import { createLogger } from '../shared/logging';
 import { sleep } from '../shared/backoff';
 import { DeadLetterReplayer, type ParkedDeadLetter } from '../worker/dead-letter/dead-letter-replayer';
+import { openTransform } from '../worker/transform/transform-runtime';
+import { workerId } from '../shared/identity';
 import { loadConfig, resolveContext, type CommonOptions } from './context';
 import { ConfigError } from '../shared/config/config-error';
 import { FatalError } from './lifecycle';
@@ -84,7 +86,8 @@ async function replay(
   const timeoutMs = (opts.timeout === undefined ? 120 : Number(opts.timeout)) * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ConfigError(`Invalid argument: --timeout: value ${JSON.stringify(opts.timeout)} is not allowed; allowed: a positive number of seconds`);
   const started = Date.now();
-  const replayer = new DeadLetterReplayer(duplicateRedis(redis), ctx.keys, config, log);
+  const transform = await openTransform(config, { workerId: workerId('dlq'), log });
+  const replayer = new DeadLetterReplayer(duplicateRedis(redis), ctx.keys, config, log, transform);
   // Oldest first per shard, so letters of one shard are picked up (and written) in their input order.
   jobs.sort((a, b) => (a.job.data.shardId < b.job.data.shardId ? -1 : a.job.data.shardId > b.job.data.shardId ? 1 : comparePositions(a.job.data, b.job.data)));
   try {
@@ -119,5 +122,6 @@ async function replay(
     if (failed.length > 0) throw new FatalError(`${failed.length} dead letter(s) failed again (see above)`);
   } finally {
     await replayer.stop();
+    await transform.close();
   }
 }

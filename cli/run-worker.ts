@@ -12,6 +12,7 @@ import { PeriodicCheck, type ReadinessCheck } from '../shared/ops-server';
 import { selfManagedError } from '../coordinator/efo-consumer-lifecycle';
 import { connectRedis } from './services';
 import { startOps, type OpsOptions } from './ops';
+import { openTransform } from '../worker/transform/transform-runtime';
 
 export interface WorkerOptions extends CommonOptions, OpsOptions {
   /** Also run a coordinator in this process (see CoordinatorRole). */
@@ -23,6 +24,8 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   const id = workerId('worker');
   const log = createLogger('worker', { app: ctx.app, worker: id });
   const config = loadConfig(ctx, log);
+  // A module that cannot be loaded or opened stops the process here (exit 2), before it takes a lease.
+  const transform = await openTransform(config, { workerId: id, log });
   const redis = await connectRedis(ctx.redisUrl);
   // Refuse at once after a recorded loss; a missing marker only means no coordinator ran yet (the
   // lease balancer waits for it and checks the state with every heartbeat from then on).
@@ -35,18 +38,19 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     await requireSelfManagedConsumer(config);
   }
   const probe = KinesisGateway.fromConfig(config.input.client);
-  const outputProbe = KinesisGateway.fromConfig(config.output.client);
-  // The output side is ready while the sink's last answers allow writing (unready from the first
-  // non-retryable PutRecords error) and the stream exists; the worker is created after the metrics.
+  // Each output is ready while its sink's last answers allow writing (unready from the first
+  // non-retryable PutRecords error) and its stream exists; the worker is created after the metrics.
+  // OutputStream0's checks keep their names (`output-stream`, `output-writes`); the others' carry their group.
   const started: { worker?: LeaseWorker } = {};
-  const outputStream = new PeriodicCheck('output-stream', () => outputExists(outputProbe, config.output.stream.arn), 5000, 4000);
-  const outputWrites: ReadinessCheck = {
-    name: 'output-writes',
-    ok: () => started.worker?.outputReadiness().ok ?? false,
-    detail: () => started.worker?.outputReadiness().detail ?? 'not started yet',
-  };
-  outputStream.start();
-  const ops = await startOps(opts, { app: ctx.app, role: 'worker', process: id }, redis, () => probe.ping(config.input.stream.arn), log, [outputStream, outputWrites]);
+  const outputProbes = config.outputs.map((output) => KinesisGateway.fromConfig(output.client));
+  const outputStreams = config.outputs.map((output, i) => new PeriodicCheck(checkName('output-stream', output.group), () => outputExists(outputProbes[i], output.stream.arn), 5000, 4000));
+  const outputWrites: ReadinessCheck[] = config.outputs.map((output) => ({
+    name: checkName('output-writes', output.group),
+    ok: () => started.worker?.outputReadiness(output.group).ok ?? false,
+    detail: () => started.worker?.outputReadiness(output.group).detail ?? 'not started yet',
+  }));
+  for (const check of outputStreams) check.start();
+  const ops = await startOps(opts, { app: ctx.app, role: 'worker', process: id }, redis, () => probe.ping(config.input.stream.arn), log, [...outputStreams, ...outputWrites]);
   ops.metrics.sinkCapacity.set(config.output.maxBufferedRecords);
   const worker = new LeaseWorker({
     config,
@@ -57,8 +61,9 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     log,
     onShutdownRequested: () => stop('application shutdown requested'),
     onStateLost: exitOnStateLost(log),
-    onOutputFatal: (err) => {
-      log.error({ err: err.message }, 'sink.fail-on-error is true and the output stream failed for good: stopping the worker (exit 1); unsent records stay unacknowledged for the next owner');
+    transform,
+    onOutputFatal: (err, group) => {
+      log.error({ output: group, err: err.message }, `sink.fail-on-error is true in ${group} and its output stream failed for good: stopping the worker (exit 1); unsent records stay unacknowledged for the next owner`);
       stop('sink.fail-on-error', 1);
     },
   });
@@ -70,16 +75,18 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     const coordinatorId = workerId('coordinator');
     const coordinatorLog = createLogger('coordinator', { app: ctx.app, coordinator: coordinatorId });
     const { CoordinatorRole } = await import('./coordinator-role');
-    return new CoordinatorRole({ config, keys: ctx.keys, redis, redisUrl: ctx.redisUrl, id: coordinatorId, log: coordinatorLog, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(coordinatorLog) });
+    return new CoordinatorRole({ config, keys: ctx.keys, redis, redisUrl: ctx.redisUrl, id: coordinatorId, log: coordinatorLog, transform, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(coordinatorLog) });
   }
   const stop = onShutdownSignal(async (reason) => {
     log.info({ reason }, 'worker stopping');
     await worker.stop();
     await coordinator?.stop();
-    outputStream.stop();
+    // After the last flush of the worker and of the coordinator's replayer.
+    await transform.close();
+    for (const check of outputStreams) check.stop();
     await ops.stop();
     probe.destroy();
-    outputProbe.destroy();
+    for (const gateway of outputProbes) gateway.destroy();
     // Everything is handed over by now: a QUIT that cannot be delivered (Redis failing over) is no failed stop.
     await redis.quit().catch(() => redis.disconnect());
     log.info('worker stopped cleanly');
@@ -87,7 +94,12 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   // The coordinator first: at the application's first start it creates the state the worker waits for.
   await coordinator?.start();
   await worker.start();
-  log.info({ input: config.input.stream.arn, output: config.output.stream.arn, reader: config.input.readerType, redis: safeRedisUrl(ctx.redisUrl) }, 'worker running');
+  log.info({ input: config.input.stream.arn, outputs: config.outputs.map((o) => `${o.group}=${o.stream.arn}`).join(' '), reader: config.input.readerType, transform: transform.preparer.name, redis: safeRedisUrl(ctx.redisUrl) }, 'worker running');
+}
+
+/** A readiness check's name: OutputStream0's plain (as before several outputs), the others' with their group. */
+function checkName(check: string, group: string): string {
+  return group === 'OutputStream0' ? check : `${check}:${group}`;
 }
 
 /**

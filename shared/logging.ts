@@ -44,15 +44,20 @@ export function nodeEndOfLifeNotice(version = process.versions.node): string | u
   return `Node ${version} is past its end of life (Node 20 ended on 2026-04-30), and AWS SDK releases after the first week of January 2027 need Node 22 or later; shardflow is tested on Node 20, 22 and 24: move to 22 or 24`;
 }
 
-export function createLogger(name: string, bindings: Record<string, unknown> = {}): Logger {
-  const pretty = process.stdout.isTTY && process.env.SHARDFLOW_LOG_FORMAT !== 'json';
-  const logger = pino({
+/** `to`: where the lines go; a command whose output is on stdout (`shardflow transform`) logs to stderr. */
+export function createLogger(name: string, bindings: Record<string, unknown> = {}, to: 1 | 2 = 1): Logger {
+  const pretty = (to === 1 ? process.stdout : process.stderr).isTTY && process.env.SHARDFLOW_LOG_FORMAT !== 'json';
+  const options = {
     name,
     level: process.env.LOG_LEVEL ?? 'info',
     base: { pid: process.pid, ...bindings },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    transport: pretty ? { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } : undefined,
-  });
+  };
+  const logger = pretty
+    ? pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: to } } })
+    : to === 1
+      ? pino(options)
+      : pino(options, pino.destination({ dest: 2, sync: true }));
   const notice = nodeNoticeGiven ? undefined : nodeEndOfLifeNotice();
   if (notice) {
     nodeNoticeGiven = true;

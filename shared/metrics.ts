@@ -11,8 +11,9 @@ export class Metrics {
   readonly registry = new Registry();
 
   readonly recordsRead = new Counter({ name: 'shardflow_records_read_total', help: 'Records read from the input stream.', labelNames: ['stream', 'shard'], registers: [this.registry] });
-  readonly recordsTransformed = new Counter({ name: 'shardflow_records_transformed_total', help: 'Records transformed and handed to the sink.', labelNames: ['stream'], registers: [this.registry] });
-  readonly recordsWritten = new Counter({ name: 'shardflow_records_written_total', help: 'Records acknowledged by the output stream.', labelNames: ['stream'], registers: [this.registry] });
+  readonly recordsTransformed = new Counter({ name: 'shardflow_records_transformed_total', help: 'Output records the transform made and handed to the sink.', labelNames: ['stream'], registers: [this.registry] });
+  readonly recordsFiltered = new Counter({ name: 'shardflow_records_filtered_total', help: 'Input records the transform filtered out (answered nothing): acknowledged and checkpointed, not written.', labelNames: ['stream'], registers: [this.registry] });
+  readonly recordsWritten = new Counter({ name: 'shardflow_records_written_total', help: 'Records acknowledged by the output stream (`stream`: its ARN; `output`: its property group).', labelNames: ['stream', 'output'], registers: [this.registry] });
   readonly recordsDeadLettered = new Counter({ name: 'shardflow_records_dead_lettered_total', help: 'Records sent to the dead-letter queue, by reason.', labelNames: ['stream', 'reason'], registers: [this.registry] });
   readonly recordsDuplicated = new Counter({
     name: 'shardflow_records_duplicated_total',
@@ -36,17 +37,18 @@ export class Metrics {
   readonly putRecordsDuration = new Histogram({
     name: 'shardflow_put_records_duration_seconds',
     help: 'PutRecords request latency.',
+    labelNames: ['output'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly putRecordsRetried = new Counter({ name: 'shardflow_put_records_retried_records_total', help: 'Records re-sent after a failed or partly failed PutRecords.', registers: [this.registry] });
-  readonly putRecordsThrottled = new Counter({ name: 'shardflow_put_records_throttled_records_total', help: 'Records the output stream throttled.', registers: [this.registry] });
-  readonly sinkOrderViolations = new Counter({ name: 'shardflow_sink_order_violations_total', help: 'Records refused while a newer record of their partition key in the same PutRecords request was accepted: they land after it (per-key order broken).', registers: [this.registry] });
-  readonly sinkMisplacedRecords = new Counter({ name: 'shardflow_sink_misplaced_records_total', help: 'With KPL aggregation: records whose aggregate landed on a shard whose hash range does not hold them (the output was resharded meanwhile); re-sent inside their range.', registers: [this.registry] });
-  readonly sinkRefusedRecords = new Counter({ name: 'shardflow_sink_refused_records_total', help: 'Records Kinesis refused for themselves (found by bisecting a request it refused whole with ValidationException or InvalidArgumentException): they go to the dead-letter queue.', registers: [this.registry] });
-  readonly sinkBisections = new Counter({ name: 'shardflow_sink_bisections_total', help: 'PutRecords requests refused whole with ValidationException or InvalidArgumentException and bisected to find the records refused, by verdict (records, stream).', labelNames: ['verdict'], registers: [this.registry] });
-  readonly sinkOutputFailing = new Gauge({ name: 'shardflow_sink_output_failing', help: '1 while PutRecords to the output stream fails with a non-retryable error (stream missing, access or KMS key denied, validation): records wait and are retried; 0 otherwise.', registers: [this.registry] });
-  readonly sinkFatalErrors = new Counter({ name: 'shardflow_sink_fatal_errors_total', help: 'PutRecords requests that failed with a non-retryable error, by error name (ResourceNotFoundException, AccessDeniedException, KMSDisabledException, ...).', labelNames: ['error'], registers: [this.registry] });
+  readonly putRecordsRetried = new Counter({ name: 'shardflow_put_records_retried_records_total', help: 'Records re-sent after a failed or partly failed PutRecords.', labelNames: ['output'], registers: [this.registry] });
+  readonly putRecordsThrottled = new Counter({ name: 'shardflow_put_records_throttled_records_total', help: 'Records the output stream throttled.', labelNames: ['output'], registers: [this.registry] });
+  readonly sinkOrderViolations = new Counter({ name: 'shardflow_sink_order_violations_total', help: 'Records refused while a newer record of their partition key in the same PutRecords request was accepted: they land after it (per-key order broken).', labelNames: ['output'], registers: [this.registry] });
+  readonly sinkMisplacedRecords = new Counter({ name: 'shardflow_sink_misplaced_records_total', help: 'With KPL aggregation: records whose aggregate landed on a shard whose hash range does not hold them (the output was resharded meanwhile); re-sent inside their range.', labelNames: ['output'], registers: [this.registry] });
+  readonly sinkRefusedRecords = new Counter({ name: 'shardflow_sink_refused_records_total', help: 'Records Kinesis refused for themselves (found by bisecting a request it refused whole with ValidationException or InvalidArgumentException): they go to the dead-letter queue.', labelNames: ['output'], registers: [this.registry] });
+  readonly sinkBisections = new Counter({ name: 'shardflow_sink_bisections_total', help: 'PutRecords requests refused whole with ValidationException or InvalidArgumentException and bisected to find the records refused, by verdict (records, stream).', labelNames: ['output', 'verdict'], registers: [this.registry] });
+  readonly sinkOutputFailing = new Gauge({ name: 'shardflow_sink_output_failing', help: '1 while PutRecords to the output stream fails with a non-retryable error (stream missing, access or KMS key denied, validation): records wait and are retried; 0 otherwise.', labelNames: ['output'], registers: [this.registry] });
+  readonly sinkFatalErrors = new Counter({ name: 'shardflow_sink_fatal_errors_total', help: 'PutRecords requests that failed with a non-retryable error, by error name (ResourceNotFoundException, AccessDeniedException, KMSDisabledException, ...).', labelNames: ['output', 'error'], registers: [this.registry] });
   readonly readThrottles = new Counter({ name: 'shardflow_read_throttles_total', help: 'Throttled or retried reads (GetRecords, SubscribeToShard).', labelNames: ['shard'], registers: [this.registry] });
   readonly millisBehindLatest = new Gauge({ name: 'shardflow_millis_behind_latest', help: 'How far each held shard is behind the tip of the stream.', labelNames: ['shard', 'reader'], registers: [this.registry] });
   readonly leasesHeld = new Gauge({ name: 'shardflow_leases_held', help: 'Shard leases this worker holds.', registers: [this.registry] });

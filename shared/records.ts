@@ -34,6 +34,8 @@ export interface OutputRecord {
    */
   inputSequenceNumber?: string;
   inputSubSequenceNumber?: number;
+  /** The index of its output group in the configuration's outputs (`OutputStream0` first); absent: the first. */
+  output?: number;
 }
 
 /** A record that cannot be delivered and goes to the dead-letter queue instead. */
@@ -49,6 +51,8 @@ export interface DeadLetter {
   payload: string;
   arrivalTime?: string;
   reason: string;
+  /** Where a transform module threw: the first `at …` line of the error's stack. */
+  stack?: string;
   deadLetteredAt: string;
 }
 
@@ -62,7 +66,7 @@ function arrivalText(date: Date | undefined): string | undefined {
 }
 
 /** `at`: when it was dead-lettered (ISO 8601); a chunk's letters share one. */
-export function deadLetterOf(record: SourceRecord, stream: string, reason: string, at = new Date().toISOString()): DeadLetter {
+export function deadLetterOf(record: SourceRecord, stream: string, reason: string, at = new Date().toISOString(), stack?: string): DeadLetter {
   const letter: DeadLetter = {
     stream,
     shardId: record.shardId,
@@ -75,6 +79,7 @@ export function deadLetterOf(record: SourceRecord, stream: string, reason: strin
   };
   if (record.subSequenceNumber !== undefined) letter.subSequenceNumber = record.subSequenceNumber;
   if (record.explicitHashKey !== undefined) letter.explicitHashKey = record.explicitHashKey;
+  if (stack !== undefined) letter.stack = stack;
   return letter;
 }
 

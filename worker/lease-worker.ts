@@ -25,8 +25,9 @@ import { WorkerHeartbeat } from './leases/worker-heartbeat';
 import { LeaseHolder } from './lease-holder';
 import { ReaderFactory } from './reader-factory';
 import type { WorkerCounters } from './shard-runner';
-import { KinesisSink, sinkSettings, type OutputStreamError } from './sink/kinesis-sink';
-import { createTransform } from './transform/transform';
+import type { OutputStreamError } from './sink/kinesis-sink';
+import { OutputSinks } from './sink/output-sinks';
+import type { TransformRuntime } from './transform/transform-runtime';
 import { StatusReporter, type WorkerStatus } from './status-reporter';
 import { ProgressGate } from './progress-gate';
 
@@ -47,15 +48,16 @@ export interface LeaseWorkerOptions {
   onShutdownRequested?: () => void;
   /** Called when Redis lost the application's state: the process must stop at once (exit 3). */
   onStateLost: (err: StateLostError) => void;
-  /** With sink.fail-on-error: the output failed for good; the process stops and exits non-zero. */
-  onOutputFatal?: (err: OutputStreamError) => void;
+  /** With sink.fail-on-error of that output group: the output failed for good; the process stops and exits non-zero. */
+  onOutputFatal?: (err: OutputStreamError, group: string) => void;
+  /** The transform, opened before the worker takes a lease (the process closes it after the worker stopped). */
+  transform: TransformRuntime;
 }
 
 export class LeaseWorker {
   private readonly input: KinesisGateway;
-  private readonly output: KinesisGateway;
   private readonly subscriber: KinesisGateway | undefined;
-  readonly sink: KinesisSink;
+  readonly sink: OutputSinks;
   private readonly deadLetters: DeadLetterQueue;
   private readonly holder: LeaseHolder;
   private readonly store: BullmqLeaseStore;
@@ -73,20 +75,20 @@ export class LeaseWorker {
     const { config, keys, log } = opts;
     const leaseTimeoutMs = config.cluster.leaseTimeoutMs;
     this.input = KinesisGateway.fromConfig(config.input.client);
-    this.output = KinesisGateway.fromConfig(config.output.client);
     let efo: ConstructorParameters<typeof ReaderFactory>[0]['efo'];
     if (config.input.readerType === 'EFO') {
       this.subscriber = KinesisGateway.fromConfig(config.input.client, { streaming: true });
       efo = { subscriber: this.subscriber, consumerArn: new PublishedConsumerArn(opts.redis, keys, this.input, config.input.stream.arn, config.input.efo.consumerName!, log) };
     }
-    this.sink = new KinesisSink(this.output, config.output.stream.arn, sinkSettings(config.output), log.child({ component: 'sink' }), { onFatal: opts.onOutputFatal });
+    this.sink = OutputSinks.open(config.outputs, log, { component: 'sink', onFatal: opts.onOutputFatal });
     this.deadLetters = new DeadLetterQueue(opts.redis, keys);
     this.holder = new LeaseHolder({
       checkpoints: new CheckpointStore(opts.redis, keys),
       readers: new ReaderFactory({ input: config.input, fetcher: this.input, efo }),
       shards: this.input,
       runner: {
-        transform: createTransform(config.serialization),
+        preparer: opts.transform.preparer,
+        concurrency: config.transform.concurrency,
         sink: this.sink,
         deadLetters: this.deadLetters,
         output: config.output,
@@ -155,10 +157,10 @@ export class LeaseWorker {
     // Every lease has been handed over; what is left in flight gets a short while, never a hang.
     if (!this.hurried) await this.sink.flush(AbortSignal.timeout(Math.floor(this.opts.config.cluster.leaseTimeoutMs / 4)));
     this.sink.close();
+    this.sink.destroy();
     await this.status.stop();
     await this.deadLetters.close();
     this.input.destroy();
-    this.output.destroy();
     this.subscriber?.destroy();
   }
 
@@ -173,9 +175,9 @@ export class LeaseWorker {
     for (const lease of this.loop.leases) lease.hurry();
   }
 
-  /** Readiness of the output side: unready from the first non-retryable PutRecords answer until one succeeds. */
-  outputReadiness(): { ok: boolean; detail: string } {
-    const failure = this.sink.outputFailure;
+  /** Readiness of one output: unready from the first non-retryable PutRecords answer until one succeeds. */
+  outputReadiness(group: string): { ok: boolean; detail: string } {
+    const failure = this.sink.failures().find((f) => f.group === group)?.failure;
     if (!failure) return { ok: true, detail: 'ok' };
     return { ok: false, detail: `output stream not writable since ${new Date(failure.since).toISOString()} (${failure.attempts} failed attempts): ${failure.error}` };
   }

@@ -22,10 +22,10 @@
  */
 import type { OutputStreamConfig } from '../shared/config/app-config';
 import type { Logger } from '../shared/logging';
-import { deadLetterOf, type DeadLetter, type OutputRecord, type SourceRecord } from '../shared/records';
+import type { SourceRecord } from '../shared/records';
 import { AcknowledgedCheckpoints } from './checkpoint/acknowledged-checkpoints';
 import { HandOver } from './hand-over';
-import { comparePositions, parsePosition, positionOf, type Position } from '../shared/position';
+import { comparePositions, parsePosition, type Position } from '../shared/position';
 import type { CheckpointStore } from '../shared/leases/checkpoint-store';
 import type { DeadLetterQueue } from './dead-letter/dead-letter-queue';
 import { ShardDeadLetters } from './dead-letter/shard-dead-letters';
@@ -35,11 +35,8 @@ import type { Lease } from './leases/lease';
 import type { ShardReader } from './shard-reader';
 import type { SinkPort } from './sink/sink-port';
 import { metrics } from '../shared/metrics';
-import type { RecordTransform } from './transform/transform';
-import { prepareOutput } from './transform/prepare-output';
-
-/** The longest a page's transform runs before it lets the rest of the worker in (see `readPage`). */
-const TURN_BUDGET_MS = 20;
+import type { OutputPreparer } from './transform/transform';
+import { OrderedTransforms, type PreparedChunk } from './transform/ordered-transforms';
 
 
 export interface ShardProgress {
@@ -63,11 +60,14 @@ export interface WorkerCounters {
 
 export interface ShardRunnerDeps {
   reader: ShardReader;
-  transform: RecordTransform;
+  /** The transform, with output routing and validation: a built-in's or a module's. */
+  preparer: OutputPreparer;
+  /** Transform.concurrency: a module's records in flight at once on this shard. */
+  concurrency: number;
   sink: SinkPort;
   deadLetters: Pick<DeadLetterQueue, 'add'>;
   checkpoints: Pick<CheckpointStore, 'save' | 'finish' | 'markSubmitted'>;
-  output: Pick<OutputStreamConfig, 'maxBatchRecords' | 'maxRecordBytes' | 'partitionKey' | 'maxBufferedRecords'>;
+  output: Pick<OutputStreamConfig, 'maxBatchRecords' | 'maxBufferedRecords'>;
   /** How many shards the worker reads now: a page is at most this runner's share of the sink's buffer. */
   readers?: () => number;
   inputStreamArn: string;
@@ -81,14 +81,6 @@ export interface ShardRunnerDeps {
   clock: Clock;
 }
 
-/** One chunk of a page, transformed: at most one PutRecords request's worth. */
-interface PreparedChunk {
-  good: OutputRecord[];
-  letters: DeadLetter[];
-  /** The position (`"<seq>"` or `"<seq>:<sub>"`) of the chunk's last record: its checkpoint once everything before is acknowledged. */
-  last: string;
-}
-
 /** How a run ended: the shard is finished for good, or the lease is to be released or was lost. */
 export type RunOutcome = { type: 'finished'; childShardIds: string[] } | { type: 'released' } | { type: 'lost' };
 
@@ -97,6 +89,8 @@ export class ShardRunner {
   private readonly deadLetters: ShardDeadLetters;
   private readonly acknowledged: AcknowledgedCheckpoints;
   private readonly handOver: HandOver;
+  private readonly transforms: OrderedTransforms;
+  private readonly submitChunk = (chunk: PreparedChunk) => this.submit(chunk);
 
   constructor(
     private readonly lease: Lease,
@@ -122,6 +116,7 @@ export class ShardRunner {
       clock,
     });
     this.replayUntil = replayUntil === undefined ? undefined : parsePosition(replayUntil);
+    this.transforms = new OrderedTransforms({ preparer: deps.preparer, concurrency: deps.concurrency, chunkSize: Math.max(1, deps.output.maxBatchRecords), inputStreamArn: deps.inputStreamArn });
   }
 
   /** Up to here (inclusive), records read again were already sent on by a previous owner that crashed. */
@@ -136,19 +131,18 @@ export class ShardRunner {
           await this.deps.sink.waitUntilAccepting(this.lease.signal);
           continue;
         }
-        const batch = await this.readPage();
-        if (batch === undefined) break; // the lease was lost while reading
-        for (const chunk of batch.chunks) {
-          if (this.lease.signal.aborted) break;
-          await this.submit(chunk);
-        }
-        if (batch.shardEnded) {
+        const page = await this.readPage();
+        if (page === undefined) break; // the lease was lost while reading
+        const { records, shardEnded, childShardIds } = page;
+        await this.transforms.run(records, this.lease.signal, this.submitChunk);
+        if (this.lease.signal.aborted) break;
+        if (shardEnded) {
           if (!(await this.handOver.drain())) break; // stopped while waiting for the output: hand over instead
           if (this.lease.isLost) return { type: 'lost' };
-          const result = await this.deps.checkpoints.finish(this.lease.shardId, this.lease.token, batch.childShardIds);
+          const result = await this.deps.checkpoints.finish(this.lease.shardId, this.lease.token, childShardIds);
           if (result === 'lease-lost') return this.lost('lease taken over before the shard end was recorded');
-          log.info({ children: batch.childShardIds }, 'shard finished: every record delivered');
-          return { type: 'finished', childShardIds: batch.childShardIds };
+          log.info({ children: childShardIds }, 'shard finished: every record delivered');
+          return { type: 'finished', childShardIds };
         }
       }
       if (this.lease.isLost) return { type: 'lost' };
@@ -192,67 +186,38 @@ export class ShardRunner {
   }
 
   /**
-   * Reads one page and transforms all of it at once, in chunks of at most one PutRecords request's worth.
-   * Why at once: only the transformed chunks then wait for room in the sink, and the page's raw records
-   * (its parsed response, the SourceRecords, their sequence-number strings) become garbage before the
-   * next minor GC instead of surviving into the old generation while they wait. This was most of the
-   * worker's heap growth at full speed. Undefined when the lease was lost while reading.
+   * Reads one page and counts it. Undefined when the lease was lost while reading. Its records go to the
+   * ordered transforms (`transform/ordered-transforms.ts`), which hand the chunks on in input order.
    */
-  private async readPage(): Promise<{ chunks: PreparedChunk[]; shardEnded: boolean; childShardIds: string[] } | undefined> {
+  private async readPage(): Promise<{ records: SourceRecord[]; shardEnded: boolean; childShardIds: string[] } | undefined> {
     const { reader } = this.deps;
     const batch = await reader.next(this.lease.signal, await this.readLimit());
     if (this.lease.isLost) return undefined;
     this.progress.millisBehindLatest = batch.millisBehindLatest;
     if (batch.millisBehindLatest !== undefined) metrics().millisBehindLatest.set({ shard: this.lease.shardId, reader: reader.kind }, batch.millisBehindLatest);
     const records = batch.records;
-    const size = Math.max(1, this.deps.output.maxBatchRecords);
-    const chunks: PreparedChunk[] = [];
-    if (records.length <= size) {
-      if (records.length > 0) chunks.push(this.prepare(records));
-    } else {
-      let turnStart = performance.now();
-      for (let i = 0; i < records.length; i += size) {
-        chunks.push(this.prepare(records.slice(i, i + size)));
-        // A page of records that cost more than usual (every one dead-lettered, say) lets the rest of the
-        // worker in now and then: lock renewals, answers and other shards wait at most a turn's budget.
-        if (performance.now() - turnStart > TURN_BUDGET_MS) {
-          await new Promise((resolve) => setImmediate(resolve));
-          turnStart = performance.now();
-        }
-      }
-    }
-    return { chunks, shardEnded: batch.shardEnded, childShardIds: batch.childShardIds };
+    if (records.length > 0) this.count(records);
+    return { records, shardEnded: batch.shardEnded, childShardIds: batch.childShardIds };
   }
 
-  /**
-   * Transforms one chunk: what goes to the sink, what is dead-lettered (a corrupt aggregate whole and
-   * raw; a record the transform refuses or throws on; an output record Kinesis would refuse), and the
-   * chunk's last position.
-   */
-  private prepare(records: SourceRecord[]): PreparedChunk {
-    const { transform, output } = this.deps;
-    const good: OutputRecord[] = [];
-    const letters: DeadLetter[] = [];
-    let now: string | undefined;
-    this.deps.counters.recordsRead += records.length;
+  private count(records: readonly SourceRecord[]): void {
+    let bytes = 0;
     for (const record of records) {
       if (this.replayUntil !== undefined) this.countPossibleDuplicate(record);
-      this.progress.recordsRead += 1;
-      this.progress.bytesRead += record.data.byteLength;
-      const prepared = prepareOutput(transform, record, output);
-      if (prepared.ok) good.push(prepared.record);
-      else letters.push(deadLetterOf(record, this.deps.inputStreamArn, prepared.reason, (now ??= new Date().toISOString())));
+      bytes += record.data.byteLength;
     }
-    const m = metrics();
-    const stream = this.deps.inputStreamArn;
-    m.recordsRead.inc({ stream, shard: this.lease.shardId }, records.length);
-    m.recordsTransformed.inc({ stream }, good.length);
-    return { good, letters, last: positionOf(records[records.length - 1]) };
+    this.progress.recordsRead += records.length;
+    this.progress.bytesRead += bytes;
+    this.deps.counters.recordsRead += records.length;
+    metrics().recordsRead.inc({ stream: this.deps.inputStreamArn, shard: this.lease.shardId }, records.length);
   }
 
   /** Dead-letters a chunk's bad records, then hands its good ones to the sink with their own checkpoint ticket. */
   private async submit(chunk: PreparedChunk): Promise<void> {
     const { good, letters, last } = chunk;
+    const m = metrics();
+    m.recordsTransformed.inc({ stream: this.deps.inputStreamArn }, good.length);
+    if (chunk.filtered > 0) m.recordsFiltered.inc({ stream: this.deps.inputStreamArn }, chunk.filtered);
     // Stored before the checkpoint can pass these records.
     if (letters.length > 0) await this.deadLetters.store(letters);
     this.deps.checkpoints.markSubmitted(this.lease.shardId, last);

@@ -66,6 +66,8 @@ export interface InputStreamConfig {
 export type PartitionKeyRule = { type: 'INPUT' } | { type: 'RANDOM' } | { type: 'FIELD'; field: string };
 
 export interface OutputStreamConfig {
+  /** Its property group: `OutputStream0`, `OutputStream1`, … */
+  group: string;
   stream: StreamRef;
   client: AwsClientConfig;
   maxBatchRecords: number;
@@ -104,10 +106,24 @@ export interface DashboardConfig {
   allowedHosts: readonly string[];
 }
 
+export interface TransformConfig {
+  /** `builtin:stock`, `builtin:pass-through`, or a module's absolute path. */
+  module: string;
+  timeoutMs: number;
+  /** Per shard: records a module's promises may be working on at once. */
+  concurrency: number;
+}
+
 export interface AppConfig {
   input: InputStreamConfig;
+  /** The input's default output: `OutputStream0`, the first of `outputs`. */
   output: OutputStreamConfig;
+  /** Every output group, `OutputStream0` first; a transform module's `output` names one. */
+  outputs: OutputStreamConfig[];
   serialization: 'JSON' | 'STRING';
+  transform: TransformConfig;
+  /** The runtime properties as given, by group and key (a transform module's `open` sees them). */
+  properties: Readonly<Record<string, Readonly<Record<string, string>>>>;
   cluster: ClusterConfig;
   dashboard: DashboardConfig;
 }

@@ -5,13 +5,15 @@ import * as o from './options';
 
 /** Reads the typed values of one group. */
 export class GroupReader {
+  /** `schema`: the group whose options this one takes (`OutputStream0` for `OutputStream1`, …). */
   constructor(
     readonly group: string,
     private readonly map: Readonly<Record<string, string>>,
+    private readonly schema: string = group,
   ) {}
 
   private options(): Array<o.Option<unknown>> {
-    return o.ALL_OPTIONS.filter((opt) => opt.groups.includes(this.group as o.GroupId));
+    return o.ALL_OPTIONS.filter((opt) => opt.groups.includes(this.schema as o.GroupId));
   }
 
   /** The typed value of one spelling's text, or the ConfigError naming that spelling. */

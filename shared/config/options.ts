@@ -13,7 +13,8 @@ export const OUTPUT = 'OutputStream0';
 export const SERIALIZATION = 'SerializationType';
 export const CLUSTER = 'Cluster';
 export const DASHBOARD = 'Dashboard';
-export type GroupId = typeof INPUT | typeof OUTPUT | typeof SERIALIZATION | typeof CLUSTER | typeof DASHBOARD;
+export const TRANSFORM = 'Transform';
+export type GroupId = typeof INPUT | typeof OUTPUT | typeof SERIALIZATION | typeof TRANSFORM | typeof CLUSTER | typeof DASHBOARD;
 
 export interface Option<T> {
   /** The property groups the key is read from. */
@@ -346,7 +347,7 @@ export const SINK_MAX_INFLIGHT = intOption(
   1000,
 );
 export const SINK_MAX_BUFFERED = intOption(
-  { groups: [OUTPUT], key: 'sink.requests.max-buffered', description: 'Maximum records buffered per worker; readers wait when it is full, so a throttled output slows reading instead of growing memory. A polling page is at most a shard\'s share of it. (Flink\'s sink defaults to 10,000; shardflow to 25,000, so 4 shards can read pages of 6,250 records: docs/how-it-works.md, "Sink".)', defaultValue: 25_000 },
+  { groups: [OUTPUT], key: 'sink.requests.max-buffered', description: 'Maximum records buffered per worker, for every output together (set in `OutputStream0` only); readers wait when it is full, so a throttled output slows reading instead of growing memory. A polling page is at most a shard\'s share of it. (Flink\'s sink defaults to 10,000; shardflow to 25,000, so 4 shards can read pages of 6,250 records: docs/how-it-works.md, "Sink".)', defaultValue: 25_000 },
   1,
   1_000_000,
 );
@@ -409,6 +410,36 @@ export const SINK_FAIL_ON_ERROR = enumOption(
 export const SERIALIZATION_TYPE = enumOption(
   { groups: [SERIALIZATION], key: 'type', description: '`JSON` parses stock records and applies the transform; `STRING` passes the bytes through unchanged.', defaultValue: 'JSON' },
   ['JSON', 'STRING'],
+);
+
+// ---- Transform (your own code) ------------------------------------------------------------------
+
+export const BUILTIN_MODULES = ['builtin:stock', 'builtin:pass-through'] as const;
+export const TRANSFORM_MODULE = stringOption(
+  {
+    groups: [TRANSFORM],
+    key: 'module',
+    description:
+      'Your transform: a JavaScript module (ES `.mjs`, CommonJS `.cjs`, or `.js` as its package.json says) exporting a function as `default` or `transform` (docs/transforms.md). A path absolute or relative to the properties file; or `builtin:stock` (the example\'s mapping, as `SerializationType.type = JSON`) or `builtin:pass-through` (the bytes unchanged, as `STRING`). A module that cannot be loaded stops the process with exit code 2 before it takes a lease.',
+    defaultText: 'the built-in chosen by `SerializationType.type`',
+  },
+  `a file path, ${BUILTIN_MODULES.join(' or ')}`,
+);
+export const TRANSFORM_TIMEOUT = durationOption(
+  { groups: [TRANSFORM], key: 'timeout', description: 'Longest a module\'s promise may take for one record; past it the record is dead-lettered (the promise is left to settle and its answer ignored). A synchronous function cannot be interrupted.', defaultValue: 30_000 },
+  1,
+  3_600_000,
+);
+export const TRANSFORM_CONCURRENCY = intOption(
+  {
+    groups: [TRANSFORM],
+    key: 'concurrency',
+    description:
+      'Records of one shard a module\'s promises may be working on at once; records of one partition key are transformed one at a time, in order, and every output leaves in input order per key. The default, 16, keeps a shard\'s full write rate (1,000 records/s) flowing through a lookup of up to 16 ms, and catches up on a backlog three times as fast at 5 ms, while a slow service sees at most 16 calls per shard. 1 transforms a shard\'s records one by one, as Lambda does per shard.',
+    defaultValue: 16,
+  },
+  1,
+  10_000,
 );
 
 // ---- Cluster (shardflow's own) ----------------------------------------------------------------------
@@ -507,7 +538,7 @@ export const ALL_OPTIONS: readonly Option<unknown>[] = [
   GET_RECORDS_MAX, GET_RECORDS_INTERVAL, EMPTY_FETCH_INTERVAL, IDLE_INTERVAL,
   SINK_BATCH_MAX_SIZE, SINK_FLUSH_BUFFER_SIZE, SINK_MAX_RECORD_SIZE, SINK_FLUSH_TIMEOUT, SINK_FLUSH_MODE, SINK_MAX_INFLIGHT,
   SINK_MAX_BUFFERED, SINK_PARTITION_KEY, SINK_ORDERING, SINK_AGGREGATION, SINK_AGGREGATION_MAX_SIZE, SINK_FAIL_ON_ERROR,
-  SERIALIZATION_TYPE, LEASE_TIMEOUT, WORKER_MAX_LEASES, WORKER_BALANCE, WORKER_BALANCE_COOLDOWN,
+  SERIALIZATION_TYPE, TRANSFORM_MODULE, TRANSFORM_TIMEOUT, TRANSFORM_CONCURRENCY, LEASE_TIMEOUT, WORKER_MAX_LEASES, WORKER_BALANCE, WORKER_BALANCE_COOLDOWN,
   DASHBOARD_ENABLED, DASHBOARD_HOST, DASHBOARD_PORT, DASHBOARD_PATH, DASHBOARD_USERNAME, DASHBOARD_PASSWORD, DASHBOARD_TOKEN,
   DASHBOARD_ALLOWED_HOSTS,
 ];

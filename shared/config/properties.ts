@@ -4,10 +4,11 @@
  * so every rule is unit-tested on plain objects.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './config-error';
 import { LEGACY_CONSUMER, unusedLegacyKey } from './legacy-consumer';
-import type { AppConfig, AwsClientConfig, CredentialsConfig, InitialPosition, PartitionKeyRule, StreamRef } from './app-config';
+import type { AppConfig, AwsClientConfig, CredentialsConfig, InitialPosition, OutputStreamConfig, PartitionKeyRule, StreamRef, TransformConfig } from './app-config';
 import * as o from './options';
 import { GroupReader } from './group-reader';
 
@@ -58,11 +59,12 @@ export interface ParsedConfig {
   warnings: string[];
 }
 
-export function buildAppConfig(groups: PropertyGroups, env: NodeJS.ProcessEnv = process.env): ParsedConfig {
+/** `baseDir`: where a relative `Transform.module` path starts (the properties file's folder). */
+export function buildAppConfig(groups: PropertyGroups, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): ParsedConfig {
   const readers = new Map<string, GroupReader>();
-  const reader = (group: string) => {
+  const reader = (group: string, schema = group) => {
     let r = readers.get(group);
-    if (!r) readers.set(group, (r = new GroupReader(group, groups.get(group) ?? {})));
+    if (!r) readers.set(group, (r = new GroupReader(group, groups.get(group) ?? {}, schema)));
     return r;
   };
 
@@ -91,7 +93,7 @@ export function buildAppConfig(groups: PropertyGroups, env: NodeJS.ProcessEnv = 
     input.fail(o.EFO_DESCRIBE_DELAY_MAX.key, String(efo.describeDelayMaxMs), `at least ${o.EFO_DESCRIBE_DELAY_MIN.key} (${efo.describeDelayMinMs} ms)`);
   }
 
-  const output = reader(o.OUTPUT);
+  const outputs = outputGroupNames(groups).map((group) => outputConfig(reader(group, o.OUTPUT)));
   const config: AppConfig = {
     input: {
       stream: inputStream,
@@ -105,8 +107,11 @@ export function buildAppConfig(groups: PropertyGroups, env: NodeJS.ProcessEnv = 
       emptyFetchIntervalMs: input.get(o.EMPTY_FETCH_INTERVAL),
       idleIntervalMs: input.get(o.IDLE_INTERVAL),
     },
-    output: outputConfig(output),
+    output: outputs[0],
+    outputs,
     serialization: reader(o.SERIALIZATION).get(o.SERIALIZATION_TYPE),
+    transform: transformConfig(reader(o.TRANSFORM), reader(o.SERIALIZATION).get(o.SERIALIZATION_TYPE), baseDir),
+    properties: Object.fromEntries(groups),
     cluster: {
       leaseTimeoutMs: reader(o.CLUSTER).get(o.LEASE_TIMEOUT),
       maxLeasesPerWorker: reader(o.CLUSTER).get(o.WORKER_MAX_LEASES),
@@ -120,7 +125,9 @@ export function buildAppConfig(groups: PropertyGroups, env: NodeJS.ProcessEnv = 
   for (const group of groups.keys()) {
     const r = readers.get(group);
     if (!r) {
-      warnings.push(`Unknown property group "${group}" is ignored (known groups: ${[o.INPUT, o.OUTPUT, o.SERIALIZATION, o.CLUSTER, o.DASHBOARD].join(', ')})`);
+      // A transform module may read groups of its own (its open() gets every group): not a typo then.
+      if (!config.transform.module.startsWith('builtin:')) continue;
+      warnings.push(`Unknown property group "${group}" is ignored (known groups: ${[o.INPUT, o.OUTPUT, 'OutputStream1 (and any OutputStream<n>)', o.SERIALIZATION, o.TRANSFORM, o.CLUSTER, o.DASHBOARD].join(', ')})`);
       continue;
     }
     for (const key of r.unknownKeys()) {
@@ -204,7 +211,27 @@ function partitionKeyRule(r: GroupReader): PartitionKeyRule {
   return r.fail(o.SINK_PARTITION_KEY.key, text, o.SINK_PARTITION_KEY.allowed);
 }
 
-function outputConfig(r: GroupReader) {
+function transformConfig(r: GroupReader, serialization: 'JSON' | 'STRING', baseDir: string): TransformConfig {
+  const raw = r.optional(o.TRANSFORM_MODULE);
+  let module: string;
+  if (raw === undefined) module = serialization === 'JSON' ? 'builtin:stock' : 'builtin:pass-through';
+  else if (raw.startsWith('builtin:')) {
+    if (!(o.BUILTIN_MODULES as readonly string[]).includes(raw)) r.fail(o.TRANSFORM_MODULE.key, raw, o.TRANSFORM_MODULE.allowed);
+    module = raw;
+  } else module = resolve(baseDir, raw);
+  return { module, timeoutMs: r.get(o.TRANSFORM_TIMEOUT), concurrency: r.get(o.TRANSFORM_CONCURRENCY) };
+}
+
+/** `OutputStream0` (required), then every other `OutputStream<n>` group in the order of n. */
+function outputGroupNames(groups: PropertyGroups): string[] {
+  const numbered = [...groups.keys()]
+    .map((group) => ({ group, n: /^OutputStream(0|[1-9][0-9]{0,3})$/.exec(group)?.[1] }))
+    .filter((g): g is { group: string; n: string } => g.n !== undefined && g.n !== '0')
+    .sort((a, b) => Number(a.n) - Number(b.n));
+  return [o.OUTPUT, ...numbered.map((g) => g.group)];
+}
+
+function outputConfig(r: GroupReader): OutputStreamConfig {
   const stream = streamRef(r);
   const maxBatchBytes = r.get(o.SINK_FLUSH_BUFFER_SIZE);
   // Unset, the record limit follows a smaller request limit down; set, it must fit in a request.
@@ -213,11 +240,15 @@ function outputConfig(r: GroupReader) {
     r.fail(o.SINK_MAX_RECORD_SIZE.key, String(maxRecordBytes), `at most ${o.SINK_FLUSH_BUFFER_SIZE.key} (${maxBatchBytes} bytes), since a record must fit in a request`);
   }
   const maxBatchRecords = r.get(o.SINK_BATCH_MAX_SIZE);
+  if (r.group !== o.OUTPUT && r.has(o.SINK_MAX_BUFFERED)) {
+    r.fail(o.SINK_MAX_BUFFERED.key, String(r.get(o.SINK_MAX_BUFFERED)), `no value here: it bounds the worker's buffer for every output together, so it is set in ${o.OUTPUT} only`);
+  }
   const maxBufferedRecords = r.get(o.SINK_MAX_BUFFERED);
   if (maxBufferedRecords < maxBatchRecords) {
     r.fail(o.SINK_MAX_BUFFERED.key, String(maxBufferedRecords), `at least ${o.SINK_BATCH_MAX_SIZE.key} (${maxBatchRecords})`);
   }
   return {
+    group: r.group,
     stream,
     client: clientConfig(r, stream),
     maxBatchRecords,
@@ -264,5 +295,5 @@ function dashboardConfig(r: GroupReader, env: NodeJS.ProcessEnv) {
 }
 
 export function loadAppConfig(file: string): ParsedConfig {
-  return buildAppConfig(loadProperties(file));
+  return buildAppConfig(loadProperties(file), process.env, dirname(resolve(file)));
 }

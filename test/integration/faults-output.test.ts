@@ -110,7 +110,7 @@ test('AccessDenied on PutRecords: a graceful stop finishes within the lease time
   const strict = f.h.start('worker', failFast, p.app, { AWS_SDK_UA_APP_ID: 'shardflow-worker-2' });
   const { code } = await waitFor(async () => (strict.child.exitCode === null ? undefined : { code: strict.child.exitCode }), 30_000, 'the sink.fail-on-error worker to exit');
   expect(code).toBe(1);
-  expect(strict.output()).toContain('sink.fail-on-error is true and the output stream failed for good');
+  expect(strict.output()).toContain('sink.fail-on-error is true in OutputStream0 and its output stream failed for good');
 
   await f.ep.clearChaos();
   const restored = f.h.start('worker', p.properties, p.app, { AWS_SDK_UA_APP_ID: 'shardflow-worker-3' });

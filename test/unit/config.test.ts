@@ -130,6 +130,7 @@ describe('buildAppConfig: defaults', () => {
 
   it('fills every output default', () => {
     expect(config.output).toEqual({
+      group: 'OutputStream0',
       stream: { arn: OUT_ARN, name: 'Example.Output_Stream-2', account: '210987654321', region: 'us-west-2' },
       client: {
         group: 'OutputStream0',
@@ -733,8 +734,8 @@ describe('buildAppConfig: unknown keys and groups', () => {
   it('warns once for each unknown group, whatever its number of keys', () => {
     const { warnings } = build({ FlinkApplicationProperties: { a: '1', b: '2', c: '3' }, inputstream0: { 'stream.arn': IN_ARN } });
     expect(warnings).toEqual([
-      'Unknown property group "FlinkApplicationProperties" is ignored (known groups: InputStream0, OutputStream0, SerializationType, Cluster, Dashboard)',
-      'Unknown property group "inputstream0" is ignored (known groups: InputStream0, OutputStream0, SerializationType, Cluster, Dashboard)',
+      'Unknown property group "FlinkApplicationProperties" is ignored (known groups: InputStream0, OutputStream0, OutputStream1 (and any OutputStream<n>), SerializationType, Transform, Cluster, Dashboard)',
+      'Unknown property group "inputstream0" is ignored (known groups: InputStream0, OutputStream0, OutputStream1 (and any OutputStream<n>), SerializationType, Transform, Cluster, Dashboard)',
     ]);
   });
 
@@ -848,5 +849,43 @@ describe('Dashboard: loopback unless secured', () => {
 
   it('needs both halves of basic auth', () => {
     expect(configError(() => dash({ 'auth.basic.username': 'ops' })).message).toContain('key "auth.basic.password"');
+  });
+});
+
+describe('buildAppConfig: Transform and several outputs', () => {
+  const ARN1 = 'arn:aws:kinesis:us-east-1:111111111111:stream/Routed';
+
+  it('without a module, SerializationType picks the built-in; a module path is relative to the properties file', () => {
+    expect(build().config.transform).toEqual({ module: 'builtin:stock', timeoutMs: 30_000, concurrency: 16 });
+    expect(build({ SerializationType: { type: 'STRING' } }).config.transform.module).toBe('builtin:pass-through');
+    const { config } = buildAppConfig(groupsOf({ Transform: { module: 'mods/my.mjs', timeout: '2 s', concurrency: '4' } }), {}, '/etc/app');
+    expect(config.transform).toEqual({ module: '/etc/app/mods/my.mjs', timeoutMs: 2000, concurrency: 4 });
+    expect(build({ Transform: { module: 'builtin:pass-through' } }).config.transform.module).toBe('builtin:pass-through');
+  });
+
+  it('refuses an unknown built-in and a concurrency of 0, naming group and key', () => {
+    expectInvalid(() => build({ Transform: { module: 'builtin:nope' } }), 'Transform', 'module', 'builtin:nope', 'a file path, builtin:stock or builtin:pass-through');
+    expect(configError(() => build({ Transform: { concurrency: '0' } })).message).toContain('property group "Transform", key "concurrency": value "0"');
+  });
+
+  it('reads every OutputStream<n> group as an output, OutputStream0 first, then in the order of n', () => {
+    const { config } = build({ OutputStream10: { 'stream.arn': ARN1 }, OutputStream2: { 'stream.arn': ARN1, 'sink.partition-key': 'RANDOM' } });
+    expect(config.outputs.map((out) => out.group)).toEqual(['OutputStream0', 'OutputStream2', 'OutputStream10']);
+    expect(config.output).toBe(config.outputs[0]);
+    expect(config.outputs[1].partitionKey).toEqual({ type: 'RANDOM' });
+    expect(config.outputs[1].client.group).toBe('OutputStream2');
+    expectInvalid(() => build({ OutputStream1: {} }), 'OutputStream1', 'stream.arn', undefined, o.STREAM_ARN.allowed);
+  });
+
+  it('takes sink.requests.max-buffered from OutputStream0 only: it bounds every output together', () => {
+    const err = configError(() => build({ OutputStream1: { 'stream.arn': ARN1, 'sink.requests.max-buffered': '5000' } }));
+    expect(err.message).toContain('property group "OutputStream1", key "sink.requests.max-buffered": value "5000" is not allowed');
+    expect(err.message).toContain('set in OutputStream0 only');
+  });
+
+  it('with a module, does not warn of groups it does not know: the module may read them', () => {
+    expect(build({ PriceFilter: { 'min-price': '50' } }).warnings).toHaveLength(1);
+    expect(build({ PriceFilter: { 'min-price': '50' }, Transform: { module: '/m.mjs' } }).warnings).toEqual([]);
+    expect(build({ PriceFilter: { a: '1' }, Transform: { module: '/m.mjs' } }).config.properties.PriceFilter).toEqual({ a: '1' });
   });
 });

@@ -15,6 +15,7 @@ import type { ShardReader } from '../../worker/shard-reader';
 import { passThroughTransform } from '../../worker/transform/pass-through-transform';
 import { FakeSink } from '../support/fake-sink';
 import { FakeCheckpoints } from '../support/fake-checkpoints';
+import { preparerOf } from '../support/preparers';
 
 const log = pino({ level: 'silent' });
 const SHARD = 'shardId-000000000001';
@@ -143,7 +144,7 @@ describe('LeaseHolder outcomes', () => {
       checkpoints,
       readers: { create: () => failing },
       shards: { listShards: async () => (listed instanceof Error ? Promise.reject(listed) : listed.map((ShardId) => ({ ShardId }) as Shard)) },
-      runner: { transform: passThroughTransform, sink: new FakeSink(), deadLetters: { add: async () => undefined }, output: OUTPUT, inputStreamArn: STREAM, counters: { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 }, handOverMs: 1000, clock },
+      runner: { preparer: preparerOf(passThroughTransform), concurrency: 16, sink: new FakeSink(), deadLetters: { add: async () => undefined }, output: OUTPUT, inputStreamArn: STREAM, counters: { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 }, handOverMs: 1000, clock },
       workerId: 'w1',
       log,
     });

@@ -3,13 +3,14 @@
  * (`record-validation.ts`), a transform that throws or overflows the stack on a deeply nested record
  * (`prepare-output.ts`), and the log line that stands for many dead letters (`log-throttle.ts`).
  */
-import type { OutputStreamConfig } from '../../shared/config/app-config';
 import { LogThrottle } from '../../shared/log-throttle';
 import type { SourceRecord } from '../../shared/records';
 import { outputRecordProblem } from '../../worker/sink/record-validation';
-import { errorLine, prepareOutput } from '../../worker/transform/prepare-output';
+import { prepareOutput } from '../../worker/transform/prepare-output';
+import { errorLine } from '../../worker/transform/error-line';
 import { passThroughTransform } from '../../worker/transform/pass-through-transform';
 import { stockTransform } from '../../worker/transform/stock-transform';
+import { outputTarget } from '../support/preparers';
 
 const MAX = 1024 * 1024;
 const data = Buffer.from('{}');
@@ -45,7 +46,7 @@ describe('outputRecordProblem', () => {
 });
 
 describe('prepareOutput', () => {
-  const output = { partitionKey: { type: 'INPUT' }, maxRecordBytes: MAX } as Pick<OutputStreamConfig, 'partitionKey' | 'maxRecordBytes'>;
+  const output = outputTarget({ maxRecordBytes: MAX });
   const record = (text: string, partitionKey = 'pk'): SourceRecord => ({ shardId: 's', sequenceNumber: '1', partitionKey, data: Buffer.from(text) });
 
   test('a valid stock record nested 5,000 levels deep is dead-lettered with the stack overflow, not thrown', () => {

@@ -15,6 +15,7 @@ import { passThroughTransform } from '../../worker/transform/pass-through-transf
 import { FakeSink } from '../support/fake-sink';
 import { FakeCheckpoints } from '../support/fake-checkpoints';
 import { ScriptedReader } from '../support/scripted-reader';
+import { preparerOf } from '../support/preparers';
 
 const log = pino({ level: 'silent' });
 const SHARD = 'shardId-000000000001';
@@ -36,7 +37,8 @@ function runnerSetup(batches: SourceRecord[][], handOverMs = 4000, extra: { read
   const lease = new Lease(SHARD, 'token-1', { timeoutMs: TIMEOUT, clock });
   const runner = new ShardRunner(lease, {
     reader,
-    transform: extra.transform ?? passThroughTransform,
+    preparer: preparerOf(extra.transform ?? passThroughTransform),
+    concurrency: 16,
     sink,
     readers: extra.readers,
     deadLetters: extra.deadLetters ?? { add: async () => undefined },

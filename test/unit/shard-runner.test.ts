@@ -21,6 +21,7 @@ import { FakeSink } from '../support/fake-sink';
 import { FakeCheckpoints } from '../support/fake-checkpoints';
 import { ScriptedReader } from '../support/scripted-reader';
 import { monotonicClock } from '../../shared/clock';
+import { preparerOf } from '../support/preparers';
 
 const log = pino({ level: 'silent' });
 const SHARD = 'shardId-000000000001';
@@ -61,7 +62,8 @@ function setup(batches: SourceRecord[][], opts: { transform?: RecordTransform; r
     lease,
     {
       reader: new DeaggregatingReader(new ScriptedReader(batches, { endsShard: true, childShardIds: ['shardId-000000000002'] }), { streamArn: STREAM, shardId: SHARD, log }),
-      transform: opts.transform ?? passThroughTransform,
+      preparer: preparerOf(opts.transform ?? passThroughTransform),
+      concurrency: 16,
       sink,
       deadLetters,
       checkpoints,

@@ -171,7 +171,7 @@ describe('a non-retryable PutRecords error', () => {
     putter.failWith = awsError('KMSAccessDeniedException');
     const sink = makeSink(putter, fakeLog());
     const before = await fatalCount('KMSAccessDeniedException');
-    metrics().sinkOutputFailing.set(0); // earlier tests leave sinks failing; the gauge is process-wide
+    metrics().sinkOutputFailing.set({ output: 'OutputStream0' }, 0); // earlier tests leave sinks failing; the gauge is process-wide
     const written = track(sink.write(recs('a', 'b', 'c')));
     await advance(0);
     expect(await gaugeValue()).toBe(1);

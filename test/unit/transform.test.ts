@@ -25,7 +25,7 @@ function reason(result: TransformResult): string {
 
 describe('stockTransform (JSON)', () => {
   it('is named JSON', () => {
-    expect(stockTransform.name).toBe('JSON');
+    expect(stockTransform.name).toBe('builtin:stock');
   });
 
   it('sets the ticker to AMZN and keeps every other field', () => {
@@ -149,7 +149,7 @@ describe('stockSchemaProblem and mapStock', () => {
 
 describe('passThroughTransform (STRING)', () => {
   it('is named STRING', () => {
-    expect(passThroughTransform.name).toBe('STRING');
+    expect(passThroughTransform.name).toBe('builtin:pass-through');
   });
 
   it.each([

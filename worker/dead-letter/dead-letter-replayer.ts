@@ -22,14 +22,12 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../../shared/redis/connection';
 import type { AppConfig } from '../../shared/config/app-config';
-import { KinesisGateway } from '../../shared/aws/kinesis-gateway';
 import type { Logger } from '../../shared/logging';
 import { metrics } from '../../shared/metrics';
 import type { DeadLetter, OutputRecord, SourceRecord } from '../../shared/records';
 import { DEAD_LETTER_QUEUE, type AppKeys } from '../../shared/redis/keys';
-import { KinesisSink, sinkSettings } from '../sink/kinesis-sink';
-import { createTransform } from '../transform/transform';
-import { prepareOutput } from '../transform/prepare-output';
+import { OutputSinks } from '../sink/output-sinks';
+import type { TransformRuntime } from '../transform/transform-runtime';
 import { deaggregate } from '../deaggregation/deaggregate';
 
 /** How long a replayed letter (and its payload) stays in the completed list: 7 days. */
@@ -60,9 +58,7 @@ export interface ReplayResult {
 
 export class DeadLetterReplayer {
   private readonly worker: Worker<ParkedDeadLetter, ReplayResult>;
-  private readonly output: KinesisGateway;
-  private readonly sink: KinesisSink;
-  private readonly transform;
+  private readonly sink: OutputSinks;
   /** For the hourly removal of replayed letters past their retention. */
   private readonly queue: Queue;
   private cleanTimer: NodeJS.Timeout | undefined;
@@ -73,10 +69,10 @@ export class DeadLetterReplayer {
     keys: AppKeys,
     private readonly config: AppConfig,
     private readonly log: Logger,
+    /** Opened by the process (once, shared with its worker if it has one), closed by it after this stops. */
+    private readonly transform: TransformRuntime,
   ) {
-    this.output = KinesisGateway.fromConfig(config.output.client);
-    this.sink = new KinesisSink(this.output, config.output.stream.arn, { ...sinkSettings(config.output), lingerMs: 0 }, log.child({ component: 'replay-sink' }));
-    this.transform = createTransform(config.serialization);
+    this.sink = OutputSinks.open(config.outputs, log, { component: 'replay-sink', override: { lingerMs: 0 } });
     this.worker = new Worker<ParkedDeadLetter, ReplayResult>(DEAD_LETTER_QUEUE, (job) => this.process(job), {
       connection,
       prefix: keys.bullPrefix,
@@ -108,7 +104,7 @@ export class DeadLetterReplayer {
     await this.queue.close();
     await Promise.race([this.sink.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.sink.close();
-    this.output.destroy();
+    this.sink.destroy();
     await this.connection.quit().catch(() => this.connection.disconnect());
   }
 
@@ -132,13 +128,18 @@ export class DeadLetterReplayer {
     const records = letter.subSequenceNumber === undefined ? deaggregate([record]).records : [record];
     const outputs: OutputRecord[] = [];
     for (const userRecord of records) {
-      const output = this.outputOf(userRecord);
-      if (typeof output === 'string') {
+      const prepared = await this.transform.preparer.prepare(userRecord);
+      if (!prepared.ok) {
         m.recordsReplayed.inc({ outcome: 'failed' });
         const which = records.length > 1 ? `user record ${userRecord.subSequenceNumber} of ${records.length}: ` : '';
-        throw new UnrecoverableError(`replay failed: ${which}${output}`);
+        throw new UnrecoverableError(`replay failed: ${which}${prepared.reason}`);
       }
-      outputs.push(output);
+      outputs.push(...prepared.records);
+    }
+    if (outputs.length === 0) {
+      // The module filters it out now: nothing to write, and the letter is done.
+      m.recordsReplayed.inc({ outcome: 'filtered' });
+      return { replayedAt: new Date().toISOString(), output: 'none: filtered out by the transform' };
     }
     const rejected = await this.sink.write(outputs);
     if (rejected.length > 0) {
@@ -148,12 +149,7 @@ export class DeadLetterReplayer {
     }
     m.recordsReplayed.inc({ outcome: 'delivered' });
     this.log.info({ job: job.id, shardId: letter.shardId, sequenceNumber: letter.sequenceNumber, records: outputs.length }, 'dead letter replayed into the output stream');
-    return { replayedAt: new Date().toISOString(), output: this.config.output.stream.arn };
-  }
-
-  /** The output record, or why there is none. */
-  private outputOf(record: SourceRecord): OutputRecord | string {
-    const prepared = prepareOutput(this.transform, record, this.config.output);
-    return prepared.ok ? prepared.record : prepared.reason;
+    const streams = [...new Set(outputs.map((o) => this.config.outputs[o.output ?? 0].stream.arn))];
+    return { replayedAt: new Date().toISOString(), output: streams.join(', ') };
   }
 }

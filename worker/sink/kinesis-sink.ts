@@ -55,7 +55,7 @@ export class KinesisSink implements SinkPort {
   /** With `aggregation: 'KPL'` the putter must also list shards (the gateway does both); `ping` lets a bisection ask the stream. */
   constructor(putter: RecordPutter & Partial<ShardLister> & Partial<StreamPing>, streamArn: string, private readonly settings: SinkSettings, log: Logger, options: SinkOptions = {}) {
     const clock = options.clock ?? monotonicClock;
-    const buffer = (this.buffer = new SinkBuffer(settings.maxBufferedRecords));
+    const buffer = (this.buffer = new SinkBuffer(options.budget ?? settings.maxBufferedRecords));
     this.picker = new RequestPicker(settings);
     this.limiter = new AimdRateLimiting(settings.maxInFlightRequests);
     const inFlight = () => this.sender.inFlight;
@@ -73,7 +73,7 @@ export class KinesisSink implements SinkPort {
       this.flushPolicy.expire(); // retries do not wait for another linger period
       this.pump();
     });
-    this.health = new OutputHealth(log, () => ({ records: buffer.buffered, maxAttempts: buffer.maxAttempts() }), clock, options.wallClock ?? wallClock);
+    this.health = new OutputHealth(log, () => ({ records: buffer.buffered, maxAttempts: buffer.maxAttempts() }), clock, options.wallClock ?? wallClock, settings.output);
     if (settings.failOnError && !options.onFatal) log.warn('sink.fail-on-error is set but nothing stops the process on a failure here; non-retryable PutRecords errors are retried instead');
     if (settings.aggregation === 'KPL') {
       if (!putter.listShards) throw new Error('KPL aggregation needs a putter that lists shards');

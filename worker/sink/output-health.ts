@@ -53,6 +53,8 @@ export class OutputHealth {
     private readonly waiting: () => WaitingRecords,
     private readonly clock: Clock,
     private readonly wallClock: Clock,
+    /** The `output` label of its metrics. */
+    private readonly output = 'OutputStream0',
   ) {}
 
   get failing(): boolean {
@@ -70,7 +72,7 @@ export class OutputHealth {
    * attempt to it. Returns true when it starts the failing state.
    */
   nonRetryable(err: unknown, kind: KinesisErrorKind): boolean {
-    metrics().sinkFatalErrors.inc({ error: errorName(err) });
+    metrics().sinkFatalErrors.inc({ output: this.output, error: errorName(err) });
     const error = describeError(err);
     if (this.current) {
       this.current.error = error;
@@ -81,7 +83,7 @@ export class OutputHealth {
     this.current = { error, since: this.wallClock(), started: now, attempts: 1 };
     this.lastLineAt = now;
     this.attemptsSinceLine = 0;
-    metrics().sinkOutputFailing.set(1);
+    metrics().sinkOutputFailing.set({ output: this.output }, 1);
     const waiting = this.waiting();
     this.log.error(
       { err: error, kind, hint: HINTS[kind], waitingRecords: waiting.records, maxRecordAttempts: waiting.maxAttempts },
@@ -112,7 +114,7 @@ export class OutputHealth {
     const current = this.current;
     if (!current) return;
     this.current = undefined;
-    metrics().sinkOutputFailing.set(0);
+    metrics().sinkOutputFailing.set({ output: this.output }, 0);
     const waiting = this.waiting();
     this.log.info(
       { failedForMs: this.clock() - current.started, failedAttempts: current.attempts, lastError: current.error, waitingRecords: waiting.records, maxRecordAttempts: waiting.maxAttempts },

@@ -17,7 +17,7 @@ export function refusalSinkOf(parts: SenderParts, sender: RequestSender): Refusa
     },
     acknowledge: (entry) => {
       parts.health.succeeded();
-      metrics().recordsWritten.inc({ stream: parts.streamArn });
+      metrics().recordsWritten.inc({ stream: parts.streamArn, output: parts.settings.output ?? 'OutputStream0' });
       sender.acknowledge([entry], 0, 1);
       buffer.wake();
     },

@@ -75,6 +75,8 @@ export class RefusedRequests<E> {
     private readonly sink: RefusalSink<E>,
     private readonly log: Logger,
     clock: Clock,
+    /** The `output` label of its metrics. */
+    private readonly output = 'OutputStream0',
   ) {
     this.logThrottle = new LogThrottle(REFUSAL_LOG_INTERVAL_MS, clock);
   }
@@ -176,7 +178,7 @@ export class RefusedRequests<E> {
     const verdict = session.bisection.verdict();
     const items = session.bisection.items;
     if (verdict.type === 'stream') {
-      metrics().sinkBisections.inc({ verdict: 'stream' });
+      metrics().sinkBisections.inc({ output: this.output, verdict: 'stream' });
       this.log.error({ records: items.length, err: verdict.error }, 'PutRecords refused every record of a request alone, the same way, with nothing accepted: the answer is about the output stream, not its records');
       this.sessions.unshift(session);
       this.failStream(session.lastError, []);
@@ -186,7 +188,7 @@ export class RefusedRequests<E> {
       this.undecided.push(...verdict.rejected);
       return;
     }
-    metrics().sinkBisections.inc({ verdict: 'records' });
+    metrics().sinkBisections.inc({ output: this.output, verdict: 'records' });
     this.rejectAll(verdict.rejected);
     this.sink.release(items);
   }
@@ -224,7 +226,7 @@ export class RefusedRequests<E> {
   private rejectAll(rejected: ReadonlyArray<RefusedItem<E>>): void {
     if (rejected.length === 0) return;
     for (const { item, error } of rejected) this.sink.reject(item, `refused by Kinesis: ${error}`);
-    metrics().sinkRefusedRecords.inc(rejected.length);
+    metrics().sinkRefusedRecords.inc({ output: this.output }, rejected.length);
     this.sink.release(rejected.map((r) => r.item));
     const lines = this.logThrottle.take(rejected.length);
     if (lines !== undefined) this.log.warn({ records: lines, err: rejected[0].error }, 'PutRecords refused records for themselves (found by bisecting the request): they go to the dead-letter queue; the others were written');

@@ -57,7 +57,7 @@ export class RequestSender {
   readonly refusals: RefusedRequests<SinkEntry>;
 
   constructor(private readonly parts: SenderParts) {
-    this.refusals = new RefusedRequests(refusalSinkOf(parts, this), parts.log, parts.clock);
+    this.refusals = new RefusedRequests(refusalSinkOf(parts, this), parts.log, parts.clock, parts.settings.output ?? 'OutputStream0');
   }
 
   async send(request: PutRequest, partial: boolean): Promise<void> {
@@ -73,17 +73,24 @@ export class RequestSender {
     /** A non-retryable error of the whole request. */
     let fatal: { err: unknown; kind: KinesisErrorKind } | undefined;
     const m = metrics();
-    const stopTimer = m.putRecordsDuration.startTimer();
+    const output = parts.settings.output ?? 'OutputStream0';
+    const stopTimer = m.putRecordsDuration.startTimer({ output });
     try {
       const result = await parts.putter.putRecords(parts.streamArn, request.entries);
       stopTimer();
       const answer = sortAnswer(request, result, (start, end) => this.acknowledge(batch, start, end));
       ({ retry, throttled } = answer);
       if (answer.elsewhere.length > 0) {
-        const landing = { acknowledge: (entries: readonly SinkEntry[], aggregate: boolean) => this.acknowledge(entries, 0, entries.length, aggregate), misplaced: (n: number) => (parts.stats.misplacedRecords += n) };
+        const landing = {
+          acknowledge: (entries: readonly SinkEntry[], aggregate: boolean) => this.acknowledge(entries, 0, entries.length, aggregate),
+          misplaced: (n: number) => {
+            parts.stats.misplacedRecords += n;
+            m.sinkMisplacedRecords.inc({ output }, n);
+          },
+        };
         retry.push(...(await checkLanded(parts.shardMap!, answer.elsewhere, landing, parts.log)));
       }
-      m.recordsWritten.inc({ stream: parts.streamArn }, batch.length - retry.length);
+      m.recordsWritten.inc({ stream: parts.streamArn, output }, batch.length - retry.length);
       if (retry.length < batch.length) this.refusals.noteAccepted();
       if (retry.length > 0 && retry.length < batch.length && parts.picker.perKey && !parts.shardMap) this.countOrderViolations(batch, acceptedFlags(result, batch.length));
       if (retry.length > 0) parts.log.debug({ failed: retry.length, of: batch.length, code: result.entries.find((e) => e.ErrorCode)?.ErrorCode }, 'PutRecords partial failure; re-sending the failed entries');
@@ -116,10 +123,11 @@ export class RequestSender {
     const { stats, buffer, limiter, health, retryPause } = this.parts;
     if (retry.length > 0) {
       stats.retriedRecords += retry.length;
-      metrics().putRecordsRetried.inc(retry.length);
+      const output = this.parts.settings.output ?? 'OutputStream0';
+      metrics().putRecordsRetried.inc({ output }, retry.length);
       if (throttled) {
         stats.throttledRecords += retry.length;
-        metrics().putRecordsThrottled.inc(retry.length);
+        metrics().putRecordsThrottled.inc({ output }, retry.length);
         limiter.throttled();
       }
       for (const entry of retry) entry.attempts += 1;
@@ -230,7 +238,7 @@ export class RequestSender {
     const overtaken = newlyOvertaken(batch, accepted);
     if (overtaken.length === 0) return;
     this.parts.stats.orderViolations += overtaken.length;
-    metrics().sinkOrderViolations.inc(overtaken.length);
+    metrics().sinkOrderViolations.inc({ output: this.parts.settings.output ?? 'OutputStream0' }, overtaken.length);
     const keys = [...new Set(overtaken.map((entry) => entry.key))];
     this.parts.log.warn({ records: overtaken.length, keys: keys.slice(0, 5), moreKeys: Math.max(0, keys.length - 5) }, 'per-key order broken: Kinesis refused records but accepted newer ones of the same key in the same request; the refused ones are re-sent and land after them');
   }

@@ -11,6 +11,7 @@
  */
 import type { RecordOwner } from './sink-port';
 import type { SinkEntry } from './sink-entry';
+import { BufferBudget } from './buffer-budget';
 import { Waiters } from './waiters';
 
 export class SinkBuffer {
@@ -24,14 +25,18 @@ export class SinkBuffer {
   private readonly byOwner = new Map<RecordOwner, number>();
   /** Owners whose lease was handed back: their unsent records leave, as a lost lease's do. */
   private readonly abandoned = new WeakSet<RecordOwner>();
-  private readonly roomWaiters = new Waiters();
   private readonly emptyWaiters = new Waiters();
+  /** The room, shared with the other outputs' buffers when there are several. */
+  private readonly budget: BufferBudget;
 
-  constructor(private readonly capacity: number) {}
+  /** `capacity`: a number for a buffer of its own, or the budget it shares with other sinks. */
+  constructor(capacity: number | BufferBudget) {
+    this.budget = typeof capacity === 'number' ? new BufferBudget(capacity) : capacity;
+  }
 
-  /** How many more records the buffer takes before `reserve` waits. */
+  /** How many more records the buffer takes before `reserve` waits (for shared room: the room left for all). */
   get room(): number {
-    return Math.max(0, this.capacity - this.unsettled);
+    return this.budget.room;
   }
 
   /** Records written and not yet acknowledged, refused or dropped. */
@@ -48,8 +53,8 @@ export class SinkBuffer {
    * Waits until the buffer has room for `count` more records (a request larger than the whole buffer
    * is let in once the buffer is empty), or the signal aborts.
    */
-  async reserve(count: number, signal?: AbortSignal): Promise<void> {
-    while (!signal?.aborted && !(this.unsettled === 0 || this.unsettled + count <= this.capacity)) await this.roomWaiters.wait(signal);
+  reserve(count: number, signal?: AbortSignal): Promise<void> {
+    return this.budget.reserve(count, signal);
   }
 
   /** Resolves when nothing is left unsettled, or when the signal aborts. */
@@ -66,6 +71,7 @@ export class SinkBuffer {
     }
     this.pendingBytes += bytes;
     this.unsettled += count;
+    this.budget.take(count);
   }
 
   /** Records the picker took out of `pending` for a request. */
@@ -92,12 +98,14 @@ export class SinkBuffer {
   /** `count` records left the sink (acknowledged, refused or dropped): room for others. */
   settled(count: number): void {
     this.unsettled -= count;
+    this.budget.give(count);
     this.wake();
   }
 
   /** As `settled`, for a caller that wakes the waiters once for a whole answer. */
   settledQuietly(count: number): void {
     this.unsettled -= count;
+    this.budget.give(count);
   }
 
   isGone(owner: RecordOwner | undefined): boolean {
@@ -143,7 +151,7 @@ export class SinkBuffer {
 
   /** Wakes writers waiting for room, and flushers once nothing is left. */
   wake(): void {
-    this.roomWaiters.wakeAll();
+    this.budget.wake();
     if (this.unsettled === 0) this.emptyWaiters.wakeAll();
   }
 }

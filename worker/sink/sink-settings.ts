@@ -4,11 +4,14 @@ import { describeError, type KinesisErrorKind } from '../../shared/aws/kinesis-e
 import type { BackoffPolicy } from '../../shared/backoff';
 import type { Clock } from '../../shared/clock';
 import type { BatchLimits } from './batch-packer';
+import type { BufferBudget } from './buffer-budget';
 
 /** While the output fails, retries are at most this far apart (whatever `backoff.maxMs` says). */
 export const FAILING_RETRY_MAX_MS = 5000;
 
 export interface SinkSettings extends BatchLimits {
+  /** The output's property group (`OutputStream0`, …): the `output` label of the sink's metrics. Default `OutputStream0`. */
+  output?: string;
   lingerMs: number;
   /** ADAPTIVE: send a partial request when the sink is idle (`flush-policy.ts`); FIXED: wait `lingerMs`. FIXED when unset here; the configuration's default is ADAPTIVE. */
   flushMode?: 'ADAPTIVE' | 'FIXED';
@@ -37,6 +40,8 @@ export interface SinkOptions {
   clock?: Clock;
   /** For `outputFailure.since` (a date). Default the wall clock. */
   wallClock?: Clock;
+  /** The room it shares with the other outputs' sinks (`buffer-budget.ts`); default its own, of `maxBufferedRecords`. */
+  budget?: BufferBudget;
 }
 
 /** A non-retryable PutRecords error of the output stream, as `onFatal` gets it. */
@@ -54,6 +59,7 @@ export class OutputStreamError extends Error {
 
 export function sinkSettings(output: OutputStreamConfig): SinkSettings {
   return {
+    output: output.group,
     maxRecords: output.maxBatchRecords,
     maxBytes: output.maxBatchBytes,
     lingerMs: output.lingerMs,

@@ -36,7 +36,7 @@ export function mapStock(stock: Stock): Stock {
 }
 
 export const stockTransform: RecordTransform = {
-  name: 'JSON',
+  name: 'builtin:stock',
   transform(record): TransformResult {
     // The records producers usually write are mapped on their bytes (`stock-rewrite.ts`); the rest,
     // including every bad record, take the full parse below, which gives the same bytes or the reason.

@@ -7,7 +7,6 @@
  */
 import { describeError } from '../../../shared/aws/kinesis-errors';
 import type { Logger } from '../../../shared/logging';
-import { metrics } from '../../../shared/metrics';
 import type { SinkEntry } from '../sink-entry';
 import type { OutputShardMap } from './output-shard-map';
 import { inRange } from './shard-ranges';
@@ -41,7 +40,6 @@ export async function checkLanded(shardMap: OutputShardMap, landed: ReadonlyArra
       members.length > 1,
     );
     landing.misplaced(misplaced.length);
-    metrics().sinkMisplacedRecords.inc(misplaced.length);
     resend.push(...misplaced);
   }
   log.info({ shards: ranges?.size, predictedElsewhere: landed.length, misplaced: resend.length }, 'a put landed on an unexpected shard: the output stream was resharded; shard map reloaded');

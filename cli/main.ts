@@ -69,6 +69,8 @@ export function buildProgram(): Command {
     .option('--partition-key <mode>', 'generator partition keys: random, ticker or constant', 'random')
     .option('--aggregate', 'the generator writes KPL aggregated records')
     .option('--logs <dir>', 'where the processes\' logs go (default .local/logs/<app>)')
+    .option('--module <file>', 'the workers\' transform module (Transform.module), relative to where the command runs; the processes then run with properties the stack writes into the logs folder')
+    .option('--outputs <n>', 'output streams: the stack creates OutputStream0..OutputStream<n-1>, each group the properties lack made like OutputStream0 on a stream named after its own, and the status line shows each output\'s rate (default: 2 with --module, else 1)')
     .action(async (opts) => (await import('./local/stack')).runLocal(opts));
   return program;
 }

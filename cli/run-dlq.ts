@@ -56,7 +56,7 @@ export async function runDlq(action: string, opts: DlqOptions): Promise<void> {
       } else {
         for (const { job, state } of jobs) {
           const d = job.data;
-          process.stdout.write(`${job.id}\t${state}\t${d.shardId}\t${d.sequenceNumber}\t${d.arrivalTime ?? '-'}\t${reasonOf(job)}\n`);
+          process.stdout.write(`${job.id}\t${state}\t${d.shardId}\t${d.sequenceNumber}\t${d.arrivalTime ?? '-'}\t${reasonOf(job)}${d.stack ? ` (${d.stack})` : ''}\n`);
         }
         process.stdout.write(`${jobs.length} dead letter(s)${opts.reason ? ` matching "${opts.reason}"` : ''} in application "${ctx.app}"\n`);
       }

@@ -4,11 +4,18 @@
  * streams, uses the Redis at --redis or starts a private redis-server, then runs a coordinator, the
  * workers and the generator as real child processes and shows a live status line. Ctrl-C stops
  * everything, in order, and leaves no process behind.
+ *
+ * With `--module` (a transform module) or `--outputs n`, the processes run with properties the stack
+ * writes beside the logs: the given file's, with `Transform.module` (absolute) and the groups
+ * `OutputStream0`..`OutputStream<n-1>` (each missing one made like `OutputStream0`, on a stream named
+ * after its own), and the status line gives each output's rate.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../shared/config/config-error';
+import { SINK_MAX_BUFFERED } from '../../shared/config/options';
+import { buildAppConfig, loadProperties, type PropertyGroups } from '../../shared/config/properties';
 import { createKinesisClient } from '../../shared/aws/kinesis-client';
 import { ensureStream } from '../../shared/aws/stream-admin';
 import { createRedis, deleteKeysUnder, redisAnswers } from '../../shared/redis/connection';
@@ -21,7 +28,7 @@ import { createLogger } from '../../shared/logging';
 import { freePort, portAnswers } from './free-port';
 import { startKinesisLocal, stopChild, type KinesisLocal } from './kinesis-local';
 import { startRedisServer, type RedisServer } from './redis-server';
-import { formatAddresses, formatStatus, summarize, type StackAddresses } from './status-view';
+import { formatAddresses, formatStatus, summarize, writtenByOutput, type OutputRate, type StackAddresses } from './status-view';
 import { EfoConsumerLifecycle } from '../../coordinator/efo-consumer-lifecycle';
 import { KinesisGateway } from '../../shared/aws/kinesis-gateway';
 import type { AppConfig } from '../../shared/config/app-config';
@@ -35,6 +42,8 @@ export interface LocalOptions extends CommonOptions {
   logs?: string;
   partitionKey?: string;
   aggregate?: boolean;
+  module?: string;
+  outputs?: string;
 }
 
 const BIN = resolve(__dirname, '..', '..', '..', 'bin', 'shardflow.js');
@@ -44,6 +53,69 @@ function count(name: string, value: string | undefined, fallback: number, max: n
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new ConfigError(`Invalid argument: ${name}: value ${JSON.stringify(value)} is not allowed; allowed: an integer from 1 to ${max}`);
   return n;
+}
+
+/**
+ * The properties the stack's processes run with when `--module` or `--outputs` asks for more than the
+ * file gives: its groups, `Transform.module` set (absolute: the file is written elsewhere), and
+ * `OutputStream1`..`OutputStream<n-1>` where missing, each a copy of `OutputStream0` on the stream
+ * `<OutputStream0's stream>-<i>` (without the buffer bound, which only `OutputStream0` may set).
+ * `module`: absolute, or a `builtin:` name; undefined keeps the file's (made absolute).
+ */
+export function localStackProperties(groups: PropertyGroups, propertiesFile: string, outputs: number, module: string | undefined): Map<string, Record<string, string>> {
+  const result = new Map<string, Record<string, string>>([...groups].map(([group, map]) => [group, { ...map }]));
+  const first = result.get('OutputStream0');
+  if (first === undefined) throw ConfigError.invalidValue('OutputStream0', 'stream.arn', undefined, 'a property group "OutputStream0" with the output stream\'s ARN');
+  for (let i = 1; i < outputs; i++) {
+    if (result.has(`OutputStream${i}`)) continue;
+    const copy: Record<string, string> = { ...first, 'stream.arn': `${first['stream.arn']}-${i}` };
+    delete copy[SINK_MAX_BUFFERED.key];
+    result.set(`OutputStream${i}`, copy);
+  }
+  const own = result.get('Transform')?.module;
+  const chosen = module ?? (own === undefined || own.startsWith('builtin:') ? own : resolve(dirname(propertiesFile), own));
+  if (chosen !== undefined) result.set('Transform', { ...(result.get('Transform') ?? {}), module: chosen });
+  return result;
+}
+
+/** Writes the stack's properties into `dir` and returns them, parsed, with the file's path. */
+function writeStackProperties(source: string, dir: string, outputs: number, module: string | undefined): { config: AppConfig; propertiesFile: string } {
+  const groups = localStackProperties(loadProperties(source), source, outputs, module);
+  const propertiesFile = join(dir, 'application-properties.json');
+  const config = buildAppConfig(groups, process.env, dir).config;
+  // It holds what the given file holds, credentials included: readable by its owner only.
+  writeFileSync(propertiesFile, `${JSON.stringify([...groups].map(([PropertyGroupId, PropertyMap]) => ({ PropertyGroupId, PropertyMap })), null, 2)}\n`, { mode: 0o600 });
+  return { config, propertiesFile };
+}
+
+function moduleOption(value: string | undefined): string | undefined {
+  if (value === undefined || value.startsWith('builtin:')) return value;
+  const file = resolve(value);
+  if (!existsSync(file)) throw new ConfigError(`Invalid argument: --module: value ${JSON.stringify(value)} is not allowed; allowed: a transform module file that exists (${file} does not), or builtin:stock / builtin:pass-through`);
+  return file;
+}
+
+/** Each worker's records written so far by output, from its /metrics (the last known count of one that does not answer). */
+class OutputCounter {
+  private readonly known = new Map<string, Map<string, number>>();
+
+  constructor(private readonly urls: readonly string[]) {}
+
+  async totals(groups: readonly string[]): Promise<Map<string, number>> {
+    await Promise.all(
+      this.urls.map(async (url) => {
+        try {
+          const res = await fetch(url, { signal: AbortSignal.timeout(900) });
+          if (res.ok) this.known.set(url, writtenByOutput(await res.text()));
+        } catch {
+          // not up yet, or busy: its last known counts stand
+        }
+      }),
+    );
+    const totals = new Map(groups.map((g) => [g, 0]));
+    for (const counts of this.known.values()) for (const [group, n] of counts) totals.set(group, (totals.get(group) ?? 0) + n);
+    return totals;
+  }
 }
 
 function localPort(endpoint: string | undefined, group: string): number {
@@ -57,17 +129,24 @@ function localPort(endpoint: string | undefined, group: string): number {
 export async function runLocal(opts: LocalOptions): Promise<void> {
   const ctx = resolveContext(opts);
   const log = createLogger('local', { app: ctx.app });
-  const config = loadConfig(ctx, log);
+  const fileConfig = loadConfig(ctx, log);
+  const module = moduleOption(opts.module);
+  const outputCount = count('--outputs', opts.outputs, module !== undefined ? 2 : 1, 16);
   const workers = count('--workers', opts.workers, 2, 32);
   const shards = count('--shards', opts.shards, 4, 64);
   const rate = count('--rate', opts.rate, 50, 5000);
   const generatorFlags = ['--partition-key', partitionKeyMode(opts.partitionKey), ...(opts.aggregate ? ['--aggregate'] : [])];
-  const port = localPort(config.input.client.endpoint, config.input.client.group);
-  if (localPort(config.output.client.endpoint, config.output.client.group) !== port) {
-    throw ConfigError.invalidValue(config.output.client.group, 'aws.endpoint', config.output.client.endpoint, `the same local endpoint as InputStream0 (${config.input.client.endpoint})`);
-  }
   const logDir = resolve(opts.logs ?? join('.local', 'logs', ctx.app));
   mkdirSync(logDir, { recursive: true });
+  // The processes' own properties, when the options ask for more than the file gives.
+  const { config, propertiesFile } =
+    module !== undefined || outputCount > fileConfig.outputs.length ? writeStackProperties(ctx.propertiesFile, logDir, outputCount, module) : { config: fileConfig, propertiesFile: ctx.propertiesFile };
+  const port = localPort(config.input.client.endpoint, config.input.client.group);
+  for (const output of config.outputs) {
+    if (localPort(output.client.endpoint, output.client.group) !== port) {
+      throw ConfigError.invalidValue(output.client.group, 'aws.endpoint', output.client.endpoint, `the same local endpoint as InputStream0 (${config.input.client.endpoint})`);
+    }
+  }
 
   const cleanup: Array<() => Promise<void>> = [];
   const children: Array<{ name: string; child: ChildProcess }> = [];
@@ -118,13 +197,13 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
     let freshInput: boolean;
     try {
       freshInput = await ensureStream(client, config.input.stream.name, shards);
-      await ensureStream(client, config.output.stream.name, Math.max(1, Math.ceil(shards / 2)));
+      for (const output of config.outputs) await ensureStream(client, output.stream.name, Math.max(1, Math.ceil(shards / 2)));
     } catch (err) {
       throw new FatalError(`cannot create the local streams at ${config.input.client.endpoint}: ${(err as Error).message}`);
     } finally {
       client.destroy();
     }
-    log.info({ input: config.input.stream.arn, output: config.output.stream.arn }, 'streams ready');
+    log.info({ input: config.input.stream.arn, outputs: Object.fromEntries(config.outputs.map((o) => [o.group, o.stream.arn])) }, 'streams ready');
     if (freshInput) {
       // The local Kinesis keeps nothing between runs: leases and checkpoints from an earlier run
       // name sequence numbers of a stream that no longer exists.
@@ -136,7 +215,7 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
 
     // 3. The fleet, as real processes. The Redis URL (and any password in it) goes to them in REDIS_URL,
     // never on their command lines: any user of the host can read those (`ps`), but not their environment.
-    const common = ['--properties', ctx.propertiesFile, '--app', ctx.app];
+    const common = ['--properties', propertiesFile, '--app', ctx.app];
     const endpoints: Record<string, string> = {};
     const spawnChild = async (name: string, args: string[]) => {
       const out = createWriteStream(join(logDir, `${name}.log`));
@@ -164,12 +243,18 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
     log.info({ workers, shards, rate, logs: logDir, metrics: endpoints }, 'coordinator, workers and generator started; Ctrl-C stops everything');
     process.stdout.write(`started: a coordinator, ${workers} workers and the generator (${rate} records/s) on ${shards} shards; Ctrl-C stops everything\n`);
     process.stdout.write(formatAddresses(await addressesOf(config, endpoints, logDir)));
+    if (propertiesFile !== ctx.propertiesFile) {
+      process.stdout.write(
+        `  transform  ${config.transform.module} to ${config.outputs.map((o) => `${o.group} (${o.stream.name})`).join(', ')}\n` + `  properties ${propertiesFile}\n`,
+      );
+    }
 
     // 4. The live status line.
     const redis = createRedis(redisUrl);
     redis.on('error', () => undefined);
     cleanup.push(async () => void redis.disconnect());
-    await statusLoop(redis, ctx.keys, () => stopping);
+    const workerMetrics = Object.entries(endpoints).filter(([name]) => name.startsWith('worker-')).map(([, url]) => url);
+    await statusLoop(redis, ctx.keys, () => stopping, config.outputs.length > 1 ? { groups: config.outputs.map((o) => o.group), counter: new OutputCounter(workerMetrics) } : undefined);
   } catch (err) {
     await stopAll();
     throw err;
@@ -223,27 +308,34 @@ function tail(file: string, lines = 20): string {
   }
 }
 
-/** Starts the periodic status line and returns at once. */
-async function statusLoop(redis: ReturnType<typeof createRedis>, keys: AppKeys, stopped: () => boolean): Promise<void> {
+/** Starts the periodic status line and returns at once. `outputs`: with several, each one's rate, from the workers' /metrics. */
+async function statusLoop(
+  redis: ReturnType<typeof createRedis>,
+  keys: AppKeys,
+  stopped: () => boolean,
+  outputs?: { groups: readonly string[]; counter: OutputCounter },
+): Promise<void> {
   const tty = process.stdout.isTTY;
-  let previous: { at: number; read: number; written: number } | undefined;
+  let previous: { at: number; read: number; written: number; byOutput: Map<string, number> } | undefined;
   let announced = false;
   let lastLine = 0;
   const tick = async () => {
     if (stopped()) return;
     try {
       const now = Date.now();
-      const totals = summarize(await readWorkerStatuses(redis, keys), now);
+      const [statuses, byOutput] = await Promise.all([readWorkerStatuses(redis, keys), outputs ? outputs.counter.totals(outputs.groups) : new Map<string, number>()]);
+      const totals = summarize(statuses, now);
       const seconds = previous ? (now - previous.at) / 1000 : 1;
       // A worker that stops removes its status, and its totals with it: a rate never goes below 0.
       const inRate = previous ? Math.max(0, totals.read - previous.read) / seconds : 0;
       const outRate = previous ? Math.max(0, totals.written - previous.written) / seconds : 0;
-      previous = { at: now, read: totals.read, written: totals.written };
+      const outputRates: OutputRate[] = [...byOutput].map(([output, n]) => ({ output, perSecond: previous ? Math.max(0, n - (previous.byOutput.get(output) ?? 0)) / seconds : 0 }));
+      previous = { at: now, read: totals.read, written: totals.written, byOutput };
       if (!announced && totals.written > 0) {
         announced = true;
-        process.stdout.write(`${tty ? '\n' : ''}records are flowing: ${totals.written} transformed records written to the output stream\n`);
+        process.stdout.write(`${tty ? '\n' : ''}records are flowing: ${totals.written} transformed records written to the output stream${outputs ? 's' : ''}\n`);
       }
-      const line = formatStatus(inRate, outRate, totals);
+      const line = formatStatus(inRate, outRate, totals, outputRates);
       if (tty) process.stdout.write(`\r\x1b[2K${line}`);
       else if (now - lastLine >= 5000) {
         lastLine = now;

@@ -1,6 +1,7 @@
 /**
- * The local stack's live status line: records in and out per second, leases per worker, lag and
- * the dead-lettered count, from the workers' published status. Pure.
+ * The local stack's live status line: records in and out per second (out per output when there are
+ * several, from the workers' /metrics), leases per worker, lag and the dead-lettered count, from the
+ * workers' published status. Pure.
  */
 import type { WorkerStatus } from '../../worker/status-reporter';
 
@@ -33,13 +34,44 @@ export function summarize(statuses: readonly WorkerStatus[], now: number, freshM
   };
 }
 
-export function formatStatus(inPerSecond: number, outPerSecond: number, totals: StatusTotals): string {
+/** Records per second written to one output, by its property group. */
+export interface OutputRate {
+  output: string;
+  perSecond: number;
+}
+
+/**
+ * `outputs`: with more than one output, `out` gives each one's rate (`out OutputStream0 120/s,
+ * OutputStream1 30/s`) instead of their sum.
+ */
+export function formatStatus(inPerSecond: number, outPerSecond: number, totals: StatusTotals, outputs: readonly OutputRate[] = []): string {
   const leases = totals.leasesByWorker.map((w) => `${w.worker}=${w.leases}`).join(' ') || 'none yet';
   const lag = totals.maxLagMs === undefined ? '-' : `${totals.maxLagMs} ms`;
+  const out = outputs.length > 1 ? outputs.map((o) => `${o.output} ${o.perSecond.toFixed(0)}/s`).join(', ') : `${outPerSecond.toFixed(0)}/s`;
   return (
-    `in ${inPerSecond.toFixed(0)}/s, out ${outPerSecond.toFixed(0)}/s | read ${totals.read}, written ${totals.written}, ` +
+    `in ${inPerSecond.toFixed(0)}/s, out ${out} | read ${totals.read}, written ${totals.written}, ` +
     `dead-lettered ${totals.deadLettered} | leases${totals.readers.length > 0 ? ` (${totals.readers.join(', ')})` : ''}: ${leases} | max lag ${lag}`
   );
+}
+
+const WRITTEN_SAMPLE = /^shardflow_records_written_total\{([^}]*)\}\s+(\S+)/;
+const OUTPUT_LABEL = /(?:^|,)output="((?:[^"\\]|\\.)*)"/;
+
+/**
+ * The records one process wrote, by output (its property group): the `shardflow_records_written_total`
+ * series of its /metrics text (Prometheus text format), added up over their `stream` label. Pure.
+ */
+export function writtenByOutput(metricsText: string): Map<string, number> {
+  const written = new Map<string, number>();
+  for (const line of metricsText.split('\n')) {
+    const sample = WRITTEN_SAMPLE.exec(line);
+    if (!sample) continue;
+    const output = OUTPUT_LABEL.exec(sample[1])?.[1];
+    const value = Number(sample[2]);
+    if (output === undefined || !Number.isFinite(value)) continue;
+    written.set(output, (written.get(output) ?? 0) + value);
+  }
+  return written;
 }
 
 /** Where an operator of the local stack looks: the dashboard, each process's metrics, the logs. */

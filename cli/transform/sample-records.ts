@@ -38,6 +38,7 @@ export function parseSampleLines(text: string, arrival = new Date()): SourceReco
     const base = { shardId: SAMPLE_SHARD, sequenceNumber: sampleSequenceNumber(n), approximateArrivalTimestamp: arrival };
     if (isAwsCliRecord(value)) {
       if (value.PartitionKey !== undefined && typeof value.PartitionKey !== 'string') throw new SampleInputError(`line ${i + 1}: "PartitionKey" must be a string`);
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value.Data) || value.Data.length % 4 !== 0) throw new SampleInputError(`line ${i + 1}: "Data" is not base64`);
       const record: SourceRecord = { ...base, partitionKey: value.PartitionKey ?? CONSTANT_PARTITION_KEY, data: Buffer.from(value.Data, 'base64') };
       if (typeof value.SequenceNumber === 'string') record.sequenceNumber = value.SequenceNumber;
       if (typeof value.ExplicitHashKey === 'string') record.explicitHashKey = value.ExplicitHashKey;

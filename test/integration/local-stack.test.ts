@@ -2,12 +2,13 @@
  * `shardflow local` (what `npm start` runs): local Kinesis, Redis (a private redis-server when none
  * answers), coordinator, workers and generator; records flow; Ctrl-C leaves no process behind.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, portAnswers } from '../../cli/local/free-port';
 import { localProperties, writeProperties } from '../support/properties';
 import { spawnCli, waitForLog, type CliProcess } from '../support/cli';
+import { json, localClient, readAll } from '../support/kinesis';
 import { uniqueName, waitFor } from '../support/wait';
 import { alive, descendants, stopWithDescendants } from '../support/process-tree';
 import { dropApp, REDIS_URL, testRedis } from '../support/redis';
@@ -74,6 +75,69 @@ test('a second run against the same Redis starts clean: the old run\'s checkpoin
       expect((await stack.exited).code).toBe(0);
     }
   } finally {
+    await dropApp(redis, app);
+    redis.disconnect();
+  }
+});
+
+test('--module runs the stack with that transform: a second output stream is created, records reach both, and the status line gives each output\'s rate', async () => {
+  const app = uniqueName('it-local-module');
+  const kinesisPort = await freePort();
+  const endpoint = `http://127.0.0.1:${kinesisPort}`;
+  const out0 = 'arn:aws:kinesis:us-east-1:000000000000:stream/LocalOut';
+  const properties = writeProperties(localProperties(endpoint, 'arn:aws:kinesis:us-east-1:000000000000:stream/LocalIn', out0));
+  const logs = mkdtempSync(join(tmpdir(), 'shardflow-local-logs-'));
+  const redis = testRedis();
+  const client = localClient(endpoint);
+  try {
+    // A relative module path, as `npm start -- --module examples/transforms/route-by-ticker.mjs` gives it from the repository's root.
+    const stack = spawnCli(['local', '--properties', properties, '--redis', REDIS_URL, '--app', app, '--workers', '1', '--rate', '40', '--logs', logs, '--module', 'examples/transforms/route-by-ticker.mjs']);
+    stacks.push(stack);
+    const giveUp = () => {
+      if (stack.child.exitCode !== null) throw new Error(`the local stack exited with ${stack.child.exitCode}:\n${stack.output()}`);
+    };
+
+    // Without --outputs, two: OutputStream1 is made like OutputStream0, on a stream named after its own.
+    const module = join(__dirname, '..', '..', 'examples', 'transforms', 'route-by-ticker.mjs');
+    await waitForLog(stack, `  transform  ${module} to OutputStream0 (LocalOut), OutputStream1 (LocalOut-1)`, 60_000);
+    const ran = new Map((JSON.parse(readFileSync(join(logs, 'application-properties.json'), 'utf8')) as Array<{ PropertyGroupId: string; PropertyMap: Record<string, string> }>).map((g) => [g.PropertyGroupId, g.PropertyMap]));
+    expect(ran.get('Transform')).toEqual({ module });
+    expect(ran.get('OutputStream1')).toEqual({ ...ran.get('OutputStream0'), 'stream.arn': `${out0}-1` });
+
+    // The route: AMZN trades to OutputStream1's stream, every other ticker to OutputStream0's, as they were read.
+    const [amzn, others] = await waitFor(
+      async () => {
+        const [first, second] = await Promise.all([readAll(client, `${out0}-1`), readAll(client, out0)]);
+        return first.length >= 3 && second.length >= 3 ? [first, second] : undefined;
+      },
+      90_000,
+      () => `records in both output streams\n${stack.output()}`,
+      500,
+      giveUp,
+    );
+    for (const record of amzn) expect(json(record).ticker).toBe('AMZN');
+    for (const record of others) expect(json(record).ticker).not.toBe('AMZN');
+    for (const record of [...amzn, ...others]) expect(Object.keys(json(record))).toEqual(['event_time', 'ticker', 'price']);
+
+    // The status line (every 5 s when not a terminal): out per output, until both have been seen writing.
+    const statusLine = /^in \d+\/s, out OutputStream0 (\d+)\/s, OutputStream1 (\d+)\/s \| read \d+, written \d+, /m;
+    await waitForLog(stack, 'out OutputStream0 ', 30_000);
+    await waitFor(
+      () => stack.output().split('\n').some((line) => {
+        const rates = statusLine.exec(line);
+        return rates !== null && Number(rates[1]) > 0 && Number(rates[2]) > 0;
+      }),
+      60_000,
+      () => `a status line with both outputs writing\n${stack.output()}`,
+      500,
+      giveUp,
+    );
+
+    stack.child.kill('SIGINT');
+    expect((await stack.exited).code).toBe(0);
+  } finally {
+    client.destroy();
+    for (const stack of stacks.splice(0)) await stopWithDescendants(stack);
     await dropApp(redis, app);
     redis.disconnect();
   }

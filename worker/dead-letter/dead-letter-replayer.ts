@@ -27,6 +27,7 @@ import { metrics } from '../../shared/metrics';
 import type { DeadLetter, OutputRecord, SourceRecord } from '../../shared/records';
 import { DEAD_LETTER_QUEUE, type AppKeys } from '../../shared/redis/keys';
 import { OutputSinks } from '../sink/output-sinks';
+import type { RejectedRecord } from '../sink/sink-port';
 import type { TransformRuntime } from '../transform/transform-runtime';
 import { deaggregate } from '../deaggregation/deaggregate';
 
@@ -59,6 +60,8 @@ export interface ReplayResult {
 export class DeadLetterReplayer {
   private readonly worker: Worker<ParkedDeadLetter, ReplayResult>;
   private readonly sink: OutputSinks;
+  /** Resolves when the letter taken before the current one has handed its records to the sink. */
+  private writeTurn: Promise<void> = Promise.resolve();
   /** For the hourly removal of replayed letters past their retention. */
   private readonly queue: Queue;
   private cleanTimer: NodeJS.Timeout | undefined;
@@ -124,24 +127,27 @@ export class DeadLetterReplayer {
     if (letter.subSequenceNumber !== undefined) record.subSequenceNumber = letter.subSequenceNumber;
     if (letter.explicitHashKey !== undefined) record.explicitHashKey = letter.explicitHashKey;
     const m = metrics();
-    // A user record's letter is one record already; a whole Kinesis record may be a KPL aggregate.
-    const records = letter.subSequenceNumber === undefined ? deaggregate([record]).records : [record];
-    const outputs: OutputRecord[] = [];
-    for (const userRecord of records) {
-      const prepared = await this.transform.preparer.prepare(userRecord);
-      if (!prepared.ok) {
-        m.recordsReplayed.inc({ outcome: 'failed' });
-        const which = records.length > 1 ? `user record ${userRecord.subSequenceNumber} of ${records.length}: ` : '';
-        throw new UnrecoverableError(`replay failed: ${which}${prepared.reason}`);
+    // Letters are taken in order (oldest first per shard, as `dlq replay` sorts them) and up to ten are
+    // prepared at once; their writes go to the sink in the order they were taken, so a module that
+    // answers by promise cannot reorder a key's records across letters.
+    const turn = this.writeTurn;
+    let pass!: () => void;
+    this.writeTurn = new Promise<void>((resolve) => (pass = resolve));
+    let written: Promise<readonly RejectedRecord[]>;
+    let outputs: OutputRecord[];
+    try {
+      outputs = await this.prepare(letter, record);
+      await turn;
+      if (outputs.length === 0) {
+        // The module filters it out now: nothing to write, and the letter is done.
+        m.recordsReplayed.inc({ outcome: 'filtered' });
+        return { replayedAt: new Date().toISOString(), output: 'none: filtered out by the transform' };
       }
-      outputs.push(...prepared.records);
+      written = this.sink.write(outputs);
+    } finally {
+      pass();
     }
-    if (outputs.length === 0) {
-      // The module filters it out now: nothing to write, and the letter is done.
-      m.recordsReplayed.inc({ outcome: 'filtered' });
-      return { replayedAt: new Date().toISOString(), output: 'none: filtered out by the transform' };
-    }
-    const rejected = await this.sink.write(outputs);
+    const rejected = await written;
     if (rejected.length > 0) {
       m.recordsReplayed.inc({ outcome: 'failed' });
       const which = outputs.length > 1 ? `${outputs.length - rejected.length} of ${outputs.length} user records written; refused: ` : '';
@@ -151,5 +157,23 @@ export class DeadLetterReplayer {
     this.log.info({ job: job.id, shardId: letter.shardId, sequenceNumber: letter.sequenceNumber, records: outputs.length }, 'dead letter replayed into the output stream');
     const streams = [...new Set(outputs.map((o) => this.config.outputs[o.output ?? 0].stream.arn))];
     return { replayedAt: new Date().toISOString(), output: streams.join(', ') };
+  }
+
+  /** The letter's output records, through the transform; throws the reason (unrecoverable) when one user record fails. */
+  private async prepare(letter: ParkedDeadLetter, record: SourceRecord): Promise<OutputRecord[]> {
+    // A user record's letter is one record already; a whole Kinesis record may be a KPL aggregate.
+    const records = letter.subSequenceNumber === undefined ? deaggregate([record]).records : [record];
+    const outputs: OutputRecord[] = [];
+    for (const userRecord of records) {
+      const answer = this.transform.preparer.prepare(userRecord);
+      const prepared = answer instanceof Promise ? await answer : answer;
+      if (!prepared.ok) {
+        metrics().recordsReplayed.inc({ outcome: 'failed' });
+        const which = records.length > 1 ? `user record ${userRecord.subSequenceNumber} of ${records.length}: ` : '';
+        throw new UnrecoverableError(`replay failed: ${which}${prepared.reason}`);
+      }
+      for (const out of prepared.records) outputs.push(out);
+    }
+    return outputs;
   }
 }

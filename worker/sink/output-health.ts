@@ -55,7 +55,10 @@ export class OutputHealth {
     private readonly wallClock: Clock,
     /** The `output` label of its metrics. */
     private readonly output = 'OutputStream0',
-  ) {}
+  ) {
+    // A series from the start: an output that never failed shows 0, not nothing (alerts read its absence as unknown).
+    metrics().sinkOutputFailing.set({ output }, 0);
+  }
 
   get failing(): boolean {
     return this.current !== undefined;

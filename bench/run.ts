@@ -20,6 +20,7 @@ const SCENARIOS: Record<string, { full: boolean; quick: boolean; load: () => Pro
   aggregation: { full: true, quick: true, load: async () => (await import('./scenarios/aggregation')).aggregation },
   linger: { full: true, quick: true, load: async () => (await import('./scenarios/linger')).linger },
   scale: { full: true, quick: true, load: async () => (await import('./scenarios/scale')).scale },
+  transform: { full: true, quick: true, load: async () => (await import('./scenarios/transform')).transform },
 };
 
 function formatValue(value: number, unit: string): string {

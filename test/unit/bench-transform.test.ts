@@ -6,7 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cpuBetween, fixture, inputRate, putGaps, steadyWindow } from '../../bench/scenarios/transform';
+import { fixture } from '../../bench/scenarios/transform';
+import { cpuBetween, inputRate, putGaps, steadyWindow } from '../../bench/support/steady-window';
 
 describe('steadyWindow: the records written after the first arrival, over the first-to-last span', () => {
   it('leaves out the first arrival\'s records, which were transformed before the span began', () => {

@@ -144,7 +144,10 @@ test('a 1 MiB aggregate of 170,000 empty user records: all dead-lettered in batc
   expect(outcome.letters).toHaveLength(170_000);
   expect(new Set(outcome.letters.map((l) => l.reason.split(':')[0]))).toEqual(new Set(['not valid JSON']));
   expect(growthMiB).toBeLessThanOrEqual(64);
-  expect(longest).toBeLessThanOrEqual(100);
+  // Before the fix one block of 1.1 s; since, 41 to 109 ms depending on the shared machine's moment (the
+  // same build measured 41-75 ms one day and 98-109 ms another, quiet both times), so the bound keeps the
+  // order of magnitude without timing the machine.
+  expect(longest).toBeLessThanOrEqual(250);
   // One log line for the lot, not one per chunk.
   expect(worker.output().split('\n').filter((l) => l.includes('records dead-lettered')).length).toBeLessThan(10);
 }, 600_000);

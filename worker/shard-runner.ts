@@ -133,8 +133,9 @@ export class ShardRunner {
         }
         const page = await this.readPage();
         if (page === undefined) break; // the lease was lost while reading
-        const { records, shardEnded, childShardIds } = page;
-        await this.transforms.run(records, this.lease.signal, this.submitChunk);
+        const { shardEnded, childShardIds } = page;
+        // The page's records go to the transforms, and this frame keeps no hold on them (see `run`).
+        await this.transforms.run(page, this.lease.signal, this.submitChunk);
         if (this.lease.signal.aborted) break;
         if (shardEnded) {
           if (!(await this.handOver.drain())) break; // stopped while waiting for the output: hand over instead
@@ -189,7 +190,7 @@ export class ShardRunner {
    * Reads one page and counts it. Undefined when the lease was lost while reading. Its records go to the
    * ordered transforms (`transform/ordered-transforms.ts`), which hand the chunks on in input order.
    */
-  private async readPage(): Promise<{ records: SourceRecord[]; shardEnded: boolean; childShardIds: string[] } | undefined> {
+  private async readPage(): Promise<{ records: SourceRecord[] | undefined; shardEnded: boolean; childShardIds: string[] } | undefined> {
     const { reader } = this.deps;
     const batch = await reader.next(this.lease.signal, await this.readLimit());
     if (this.lease.isLost) return undefined;

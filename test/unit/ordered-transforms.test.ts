@@ -120,7 +120,7 @@ function transforms(preparer: OutputPreparer, concurrency: number, chunkSize: nu
 async function runReleasing(t: OrderedTransforms, records: SourceRecord[], preparer: HeldPreparer, pick: (pending: Call[]) => Call): Promise<PreparedChunk[]> {
   const chunks: PreparedChunk[] = [];
   let done = false;
-  const running = t.run(records, new AbortController().signal, async (chunk) => void chunks.push(chunk)).then(() => (done = true));
+  const running = t.run({ records: records }, new AbortController().signal, async (chunk) => void chunks.push(chunk)).then(() => (done = true));
   await drain();
   while (!done) {
     const pending = preparer.pending();
@@ -222,7 +222,7 @@ describe('OrderedTransforms: in flight', () => {
     const chunks: PreparedChunk[] = [];
     let done = false;
     void transforms(preparer, 4, 7)
-      .run(records, new AbortController().signal, async (chunk) => void chunks.push(chunk))
+      .run({ records: records }, new AbortController().signal, async (chunk) => void chunks.push(chunk))
       .then(() => (done = true));
     // Only a safety net against a hang: nothing here is timed.
     await waitFor(() => done, 5000, 'run() to return', 5);
@@ -237,7 +237,7 @@ describe('OrderedTransforms: in flight', () => {
 describe('OrderedTransforms: a synchronous preparer', () => {
   test('the whole page is transformed before the first chunk goes on', async () => {
     const log: string[] = [];
-    await transforms(syncPreparer(passed, log), 4, 3).run(page(8), new AbortController().signal, async (chunk) => void log.push(`submit ${chunk.last.slice(-2)}`));
+    await transforms(syncPreparer(passed, log), 4, 3).run({ records: page(8) }, new AbortController().signal, async (chunk) => void log.push(`submit ${chunk.last.slice(-2)}`));
     // Its raw records are garbage before the page waits for room in the sink.
     expect(log.lastIndexOf('prepare 07')).toBeLessThan(log.indexOf('submit 02'));
     expect(log.filter((l) => l.startsWith('submit'))).toEqual(['submit 02', 'submit 05', 'submit 07']);
@@ -261,7 +261,7 @@ describe('OrderedTransforms: what a chunk holds', () => {
     const records = page(6);
     records[3].approximateArrivalTimestamp = new Date('2024-05-01T12:00:00Z');
     const chunks: PreparedChunk[] = [];
-    await transforms({ name: 'mixed', prepare }, 4, 6).run(records, new AbortController().signal, async (chunk) => void chunks.push(chunk));
+    await transforms({ name: 'mixed', prepare }, 4, 6).run({ records: records }, new AbortController().signal, async (chunk) => void chunks.push(chunk));
     expect(chunks).toHaveLength(1);
     const [chunk] = chunks;
     // A filtered record is counted, and still passed by the chunk's position.
@@ -295,7 +295,7 @@ describe('OrderedTransforms: stopping and back-pressure', () => {
     const chunks: PreparedChunk[] = [];
     let done = false;
     const running = transforms(preparer, 6, 2)
-      .run(page(6), abort.signal, async (chunk) => void chunks.push(chunk))
+      .run({ records: page(6) }, abort.signal, async (chunk) => void chunks.push(chunk))
       .then(() => (done = true));
     await drain();
     expect(preparer.calls).toHaveLength(6);
@@ -319,7 +319,7 @@ describe('OrderedTransforms: stopping and back-pressure', () => {
     const preparer = new HeldPreparer();
     const abort = new AbortController();
     const chunks: PreparedChunk[] = [];
-    const running = transforms(preparer, 2, 2).run(page(6), abort.signal, async (chunk) => void chunks.push(chunk));
+    const running = transforms(preparer, 2, 2).run({ records: page(6) }, abort.signal, async (chunk) => void chunks.push(chunk));
     await drain();
     expect(preparer.calls).toHaveLength(2);
     abort.abort();
@@ -336,7 +336,7 @@ describe('OrderedTransforms: stopping and back-pressure', () => {
     const rooms: (() => void)[] = [];
     let done = false;
     const running = transforms(preparer, 4, 1)
-      .run(page(4), new AbortController().signal, (chunk) => {
+      .run({ records: page(4) }, new AbortController().signal, (chunk) => {
         submitted.push(chunk.last);
         return new Promise<void>((resolve) => rooms.push(resolve));
       })
@@ -362,7 +362,7 @@ describe('OrderedTransforms: stopping and back-pressure', () => {
     const abort = new AbortController();
     const submitted: string[] = [];
     let room!: () => void;
-    const running = transforms(syncPreparer(passed), 4, 2).run(page(6), abort.signal, (chunk) => {
+    const running = transforms(syncPreparer(passed), 4, 2).run({ records: page(6) }, abort.signal, (chunk) => {
       submitted.push(chunk.last);
       return new Promise<void>((resolve) => (room = resolve));
     });
@@ -374,10 +374,18 @@ describe('OrderedTransforms: stopping and back-pressure', () => {
     expect(submitted).toEqual([seq(1)]);
   });
 
+  test('run takes the records out of the page it is given, so no caller holds them while chunks wait for the sink', async () => {
+    const source: { records: readonly SourceRecord[] | undefined } = { records: page(4) };
+    let heldWhileSubmitting: unknown = 'not submitted';
+    await transforms(syncPreparer(passed), 4, 2).run(source, new AbortController().signal, async () => void (heldWhileSubmitting = source.records));
+    expect(heldWhileSubmitting).toBeUndefined();
+    expect(source.records).toBeUndefined();
+  });
+
   test('an empty page returns at once', async () => {
     const prepare = jest.fn();
     const submit = jest.fn();
-    await transforms({ name: 'unused', prepare }, 4, 10).run([], new AbortController().signal, submit);
+    await transforms({ name: 'unused', prepare }, 4, 10).run({ records: [] }, new AbortController().signal, submit);
     expect(prepare).not.toHaveBeenCalled();
     expect(submit).not.toHaveBeenCalled();
   });
@@ -391,7 +399,7 @@ describe('OrderedTransforms: an answer that settles while a chunk is being hande
     let submitted = 0;
     let done = false;
     void transforms(preparer, concurrency, chunkSize)
-      .run(records, new AbortController().signal, async () => void (submitted += 1))
+      .run({ records: records }, new AbortController().signal, async () => void (submitted += 1))
       .then(() => (done = true));
     // Everything here is promise reactions: one turn of the event loop runs them all.
     await drain();

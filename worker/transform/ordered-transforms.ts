@@ -107,15 +107,20 @@ export class OrderedTransforms {
   constructor(private readonly opts: OrderedTransformsOptions) {}
 
   /**
-   * Transforms `records` and calls `submit` with each chunk in order (awaited: the sink's room is the
-   * back-pressure). Returns when every chunk was submitted, or early when `signal` aborts.
+   * Transforms the page's records and calls `submit` with each chunk in order (awaited: the sink's room
+   * is the back-pressure). Returns when every chunk was submitted, or early when `signal` aborts.
+   *
+   * It takes the records out of `source` (leaving it empty): no frame but the page's answers holds them
+   * then, and those let go of them once every chunk is built, before the chunks wait for room in the
+   * sink. A variable holding them across those waits kept every page's raw records alive into the old
+   * generation: +8 % of a worker's peak RSS at full speed.
    */
-  async run(records: readonly SourceRecord[], signal: AbortSignal, submit: (chunk: PreparedChunk) => Promise<void>): Promise<void> {
-    if (records.length === 0) return;
+  async run(source: { records: readonly SourceRecord[] | undefined }, signal: AbortSignal, submit: (chunk: PreparedChunk) => Promise<void>): Promise<void> {
+    const n = source.records?.length ?? 0;
+    if (n === 0) return;
     const { preparer, concurrency, chunkSize } = this.opts;
-    const page = new PageAnswers(records, chunkSize, this.opts.inputStreamArn);
-    const n = records.length;
-    // `records` is not read past this point: the page holds them until every chunk is built, and no longer.
+    const page = new PageAnswers(source.records!, chunkSize, this.opts.inputStreamArn);
+    source.records = undefined;
     const busyKeys = new Set<string>();
     let inFlight = 0;
     let wake: (() => void) | undefined;

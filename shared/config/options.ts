@@ -1,159 +1,15 @@
 /**
  * Every runtime property shardflow reads, with its default, description and validation, in one
  * place (as Flink's KinesisSourceConfigOptions). The table in docs/configuration.md is generated
- * from this list (`npm run docs:config`) and a test fails when the two drift apart.
+ * from this list (`npm run docs:config`) and a test fails when the two drift apart. The kinds of option
+ * live in `option-kinds.ts`, the Dashboard group's in `dashboard-options.ts`; both are re-exported here.
  */
-import { isIP } from 'node:net';
-import { z } from 'zod';
-import { parseDuration, parseMemorySize, parseTimestamp } from './units';
 import { LEGACY_REGISTRATION, LEGACY_TIMESTAMP, legacyKey, legacySecondsKey } from './legacy-consumer';
+import { CLUSTER, durationOption, enumOption, INPUT, intOption, kinesisStreamArnOption, OUTPUT, SERIALIZATION, sizeOption, stringOption, timestampOption, TRANSFORM, urlOption, type Option } from './option-kinds';
+import { DASHBOARD_ALLOWED_HOSTS, DASHBOARD_ENABLED, DASHBOARD_HOST, DASHBOARD_PASSWORD, DASHBOARD_PATH, DASHBOARD_PORT, DASHBOARD_TOKEN, DASHBOARD_USERNAME } from './dashboard-options';
 
-export const INPUT = 'InputStream0';
-export const OUTPUT = 'OutputStream0';
-export const SERIALIZATION = 'SerializationType';
-export const CLUSTER = 'Cluster';
-export const DASHBOARD = 'Dashboard';
-export const TRANSFORM = 'Transform';
-export type GroupId = typeof INPUT | typeof OUTPUT | typeof SERIALIZATION | typeof TRANSFORM | typeof CLUSTER | typeof DASHBOARD;
-
-export interface Option<T> {
-  /** The property groups the key is read from. */
-  readonly groups: readonly GroupId[];
-  readonly key: string;
-  /** Other spellings accepted for the same key (for example the Flink connector's, or the legacy FlinkKinesisConsumer's). */
-  readonly aliases?: readonly (string | Alias)[];
-  readonly description: string;
-  /** Used when the key is absent; undefined means "no default" (required or optional by use). */
-  readonly defaultValue?: T;
-  /** The default as the README shows it. */
-  readonly defaultText: string;
-  /** What is allowed, in words; goes into the exit-2 message and the README. */
-  readonly allowed: string;
-  /** The typed value, or undefined when the text is not allowed. */
-  parse(raw: string): T | undefined;
-}
-
-/** Another spelling of an option's key; a bare string in `aliases` is one that takes the same values. */
-export interface Alias {
-  readonly key: string;
-  /**
-   * A key of Flink's legacy FlinkKinesisConsumer: using it logs a notice naming the option's key, and
-   * setting it next to another spelling with a different value is a configuration error.
-   */
-  readonly legacy?: boolean;
-  /** How its values differ from the option's, for the notice and the README. */
-  readonly note?: string;
-  /** What this spelling allows, when that differs from the option's. */
-  readonly allowed?: string;
-  /** Keys read together with this one (a timestamp's format); they are not unknown. */
-  readonly companions?: readonly string[];
-  /**
-   * The option's text for this spelling's text (LAZY -> JOB_MANAGED), or undefined when it is not allowed;
-   * `siblings` is the whole property group. May throw CompanionValueError for a companion's bad value.
-   */
-  readonly translate?: (raw: string, siblings: Readonly<Record<string, string>>) => string | undefined;
-}
-
-/** The option's key and every alias, the key first. */
-export function spellingsOf(option: Option<unknown>): Alias[] {
-  return [{ key: option.key }, ...(option.aliases ?? []).map((alias) => (typeof alias === 'string' ? { key: alias } : alias))];
-}
-
-type Spec<T> = Omit<Option<T>, 'allowed' | 'parse' | 'defaultText'> & { defaultText?: string };
-
-function fromZod<T>(schema: z.ZodType<T>): (raw: string) => T | undefined {
-  return (raw) => {
-    const result = schema.safeParse(raw);
-    return result.success ? result.data : undefined;
-  };
-}
-
-export function enumOption<const V extends string>(spec: Spec<V>, values: readonly [V, ...V[]]): Option<V> {
-  return {
-    ...spec,
-    defaultText: spec.defaultText ?? spec.defaultValue ?? '',
-    allowed: `one of ${values.join(' | ')}`,
-    parse: fromZod(z.enum(values as [V, ...V[]])),
-  };
-}
-
-export function intOption(spec: Spec<number>, min: number, max: number): Option<number> {
-  return {
-    ...spec,
-    defaultText: spec.defaultText ?? (spec.defaultValue === undefined ? '' : String(spec.defaultValue)),
-    allowed: `an integer from ${min} to ${max}`,
-    parse: fromZod(z.string().regex(/^\s*-?\d+\s*$/).transform(Number).pipe(z.number().int().min(min).max(max))),
-  };
-}
-
-export function durationOption(spec: Spec<number>, minMs: number, maxMs = 86_400_000): Option<number> {
-  return {
-    ...spec,
-    defaultText: spec.defaultText ?? (spec.defaultValue === undefined ? '' : formatDuration(spec.defaultValue)),
-    allowed: `a duration from ${formatDuration(minMs)} to ${formatDuration(maxMs)}, such as "10 s" or "250 ms" (a bare number is milliseconds)`,
-    parse: (raw) => {
-      const ms = parseDuration(raw);
-      return ms !== undefined && ms >= minMs && ms <= maxMs ? ms : undefined;
-    },
-  };
-}
-
-export function sizeOption(spec: Spec<number>, minBytes: number, maxBytes: number): Option<number> {
-  return {
-    ...spec,
-    defaultText: spec.defaultText ?? (spec.defaultValue === undefined ? '' : formatSize(spec.defaultValue)),
-    allowed: `a size from ${formatSize(minBytes)} to ${formatSize(maxBytes)}, such as "5 mb" or "512 kb" (a bare number is bytes)`,
-    parse: (raw) => {
-      const bytes = parseMemorySize(raw);
-      return bytes !== undefined && bytes >= minBytes && bytes <= maxBytes ? bytes : undefined;
-    },
-  };
-}
-
-export function stringOption(spec: Spec<string>, allowed = 'a non-empty string'): Option<string> {
-  return { ...spec, defaultText: spec.defaultText ?? spec.defaultValue ?? '', allowed, parse: fromZod(z.string().trim().min(1)) };
-}
-
-export function urlOption(spec: Spec<string>): Option<string> {
-  return {
-    ...spec,
-    defaultText: spec.defaultText ?? '',
-    allowed: 'an http:// or https:// URL',
-    parse: fromZod(z.string().trim().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/)),
-  };
-}
-
-export function timestampOption(spec: Spec<Date>): Option<Date> {
-  return {
-    ...spec,
-    defaultText: spec.defaultText ?? '',
-    allowed: 'an ISO-8601 timestamp such as "2024-05-01T12:00:00Z" or epoch seconds such as "1714564800"',
-    parse: parseTimestamp,
-  };
-}
-
-export function kinesisStreamArnOption(spec: Spec<string>): Option<string> {
-  return {
-    ...spec,
-    defaultText: spec.defaultText ?? '(required)',
-    allowed: 'a Kinesis stream ARN such as "arn:aws:kinesis:us-east-1:123456789012:stream/ExampleInputStream"',
-    parse: fromZod(z.string().trim().regex(/^arn:aws[a-z-]*:kinesis:[a-z0-9-]*:\d{12}:stream\/[a-zA-Z0-9_.-]{1,128}$/)),
-  };
-}
-
-export function formatDuration(ms: number): string {
-  if (ms % 86_400_000 === 0 && ms > 0) return `${ms / 86_400_000} d`;
-  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000} h`;
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000} min`;
-  if (ms % 1000 === 0 && ms > 0) return `${ms / 1000} s`;
-  return `${ms} ms`;
-}
-
-export function formatSize(bytes: number): string {
-  if (bytes % 1024 ** 2 === 0 && bytes > 0) return `${bytes / 1024 ** 2} mb`;
-  if (bytes % 1024 === 0 && bytes > 0) return `${bytes / 1024} kb`;
-  return `${bytes} bytes`;
-}
+export * from './option-kinds';
+export * from './dashboard-options';
 
 const STREAMS = [INPUT, OUTPUT] as const;
 
@@ -470,63 +326,6 @@ export const WORKER_BALANCE_COOLDOWN = durationOption(
   1000,
   3_600_000,
 );
-
-// ---- Dashboard (Bull Board) ---------------------------------------------------------------------------
-
-export const DASHBOARD_ENABLED = enumOption(
-  { groups: [DASHBOARD], key: 'enabled', description: 'Whether each coordinator also serves the dashboard (`shardflow dashboard` always does).', defaultValue: 'true' },
-  ['true', 'false'],
-);
-export const DASHBOARD_HOST = stringOption(
-  { groups: [DASHBOARD], key: 'host', description: 'Address the dashboard listens on (env `SHARDFLOW_DASHBOARD_HOST` overrides). Anything but loopback requires credentials.', defaultValue: '127.0.0.1' },
-  'an IP address or host name',
-);
-export const DASHBOARD_PORT = intOption({ groups: [DASHBOARD], key: 'port', description: 'Port of the dashboard.', defaultValue: 3000 }, 0, 65535);
-export const DASHBOARD_PATH: Option<string> = {
-  groups: [DASHBOARD],
-  key: 'path',
-  description: 'URL path of the dashboard.',
-  defaultValue: '/',
-  defaultText: '/',
-  allowed: 'a path starting with "/"',
-  parse: (raw) => (/^\/[A-Za-z0-9/_.-]*$/.test(raw.trim()) ? raw.trim().replace(/(.)\/$/, '$1') : undefined),
-};
-export const DASHBOARD_USERNAME = stringOption({
-  groups: [DASHBOARD],
-  key: 'auth.basic.username',
-  description: 'Basic-auth user (env `SHARDFLOW_DASHBOARD_USERNAME` overrides).',
-});
-export const DASHBOARD_PASSWORD = stringOption({
-  groups: [DASHBOARD],
-  key: 'auth.basic.password',
-  description: 'Basic-auth password; better given as env `SHARDFLOW_DASHBOARD_PASSWORD` than in the file. Never logged.',
-});
-export const DASHBOARD_TOKEN = stringOption({
-  groups: [DASHBOARD],
-  key: 'auth.bearer.token',
-  description: 'Bearer token accepted instead of basic auth (env `SHARDFLOW_DASHBOARD_TOKEN` overrides). Never logged.',
-});
-
-/** One `allowed-hosts` entry as a browser writes it in the Host header (lower case, IPv6 in brackets), or undefined. */
-function hostEntry(text: string): string | undefined {
-  const bare = text.replace(/^\[(.*)\]$/, '$1');
-  if (isIP(bare) === 6) return new URL(`http://[${bare}]`).hostname;
-  if (isIP(text) === 4) return text;
-  return /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/i.test(text) ? text.toLowerCase() : undefined;
-}
-export const DASHBOARD_ALLOWED_HOSTS: Option<readonly string[]> = {
-  groups: [DASHBOARD],
-  key: 'allowed-hosts',
-  description:
-    'Host names and addresses the dashboard answers to, on any port: a request whose `Host` header names another is refused (421 Misdirected Request), so a DNS-rebinding page cannot drive it. The address in `host` is accepted too (unless it is `0.0.0.0` or `::`); with `host` off loopback, list every name browsers reach it by, a reverse proxy\'s included (env `SHARDFLOW_DASHBOARD_ALLOWED_HOSTS` overrides).',
-  defaultValue: ['127.0.0.1', 'localhost', '[::1]'],
-  defaultText: '`127.0.0.1`, `localhost`, `[::1]`',
-  allowed: 'comma-separated host names or IP addresses (IPv6 in brackets), without ports',
-  parse: (raw) => {
-    const hosts = raw.split(',').map((entry) => hostEntry(entry.trim()));
-    return hosts.every((host): host is string => host !== undefined) ? hosts : undefined;
-  },
-};
 
 /** Every option, in README order. */
 export const ALL_OPTIONS: readonly Option<unknown>[] = [

@@ -1,5 +1,5 @@
 import type { SourceRecord } from '../../shared/records';
-import { createTransform, type TransformResult } from '../../worker/transform/transform';
+import { builtinTransform, type TransformResult } from '../../worker/transform/transform';
 import { mapStock, stockSchemaProblem, stockTransform } from '../../worker/transform/stock-transform';
 import { passThroughTransform } from '../../worker/transform/pass-through-transform';
 
@@ -167,9 +167,9 @@ describe('passThroughTransform (STRING)', () => {
   });
 });
 
-describe('createTransform', () => {
-  it('maps JSON to the stock transform and STRING to pass-through', () => {
-    expect(createTransform('JSON')).toBe(stockTransform);
-    expect(createTransform('STRING')).toBe(passThroughTransform);
+describe('builtinTransform', () => {
+  it('names the stock transform and the pass-through', () => {
+    expect(builtinTransform('stock')).toBe(stockTransform);
+    expect(builtinTransform('pass-through')).toBe(passThroughTransform);
   });
 });

@@ -19,15 +19,6 @@ export interface RecordTransform {
 
 export type BuiltinName = 'stock' | 'pass-through';
 
-/** `SerializationType.type` as a built-in's name: JSON is the stock mapping, STRING the pass-through. */
-export function builtinFor(serialization: 'JSON' | 'STRING'): BuiltinName {
-  return serialization === 'JSON' ? 'stock' : 'pass-through';
-}
-
-export function createTransform(serialization: 'JSON' | 'STRING'): RecordTransform {
-  return builtinTransform(builtinFor(serialization));
-}
-
 export function builtinTransform(name: BuiltinName): RecordTransform {
   return name === 'stock' ? stockTransform : passThroughTransform;
 }

@@ -5,7 +5,7 @@
  * fleet needs one kind of process (as KCL runs its leader election inside every worker) and one Node
  * runtime instead of two. Standby coordinators wait for the leader key either way.
  */
-import type { AppConfig } from '../shared/config/app-config';
+import type { AppConfig, InputStreamConfig } from '../shared/config/app-config';
 import { ConfigError } from '../shared/config/config-error';
 import { ConsumerNotReady } from '../shared/aws/efo-consumer';
 import { describeError } from '../shared/aws/kinesis-errors';
@@ -59,7 +59,7 @@ export class CoordinatorRole {
       if (err instanceof ConfigError || err instanceof StateLostError) throw err;
       if (err instanceof ConsumerNotReady) throw new FatalError(`cannot prepare the EFO consumer: ${err.message}`);
       if (isRedisError(err)) throw new FatalError(`Redis refused the coordinator's start (${safeRedisUrl(this.deps.redisUrl)}): ${(err as Error).message}`);
-      throw new FatalError(`cannot list the shards of ${config.input.stream.arn}: ${describeError(err)}`);
+      throw new FatalError(`cannot list the shards of ${config.inputs.length === 1 ? config.input.stream.arn : 'any input stream'}: ${describeError(err)}`);
     }
     this.replayer.start();
     if (this.dashboard) {
@@ -70,7 +70,12 @@ export class CoordinatorRole {
         log.warn({ err: (err as Error).message, host: config.dashboard.host, port: config.dashboard.port }, 'cannot serve the dashboard there; running without it');
       }
     }
-    log.info({ stream: config.input.stream.arn, reader: config.input.readerType, redis: safeRedisUrl(this.deps.redisUrl), discoveryIntervalMs: config.input.discoveryIntervalMs }, 'coordinator started');
+    log.info({ streams: config.inputs.map((i) => `${i.group}=${i.stream.arn} (${i.readerType})`).join(' '), redis: safeRedisUrl(this.deps.redisUrl) }, 'coordinator started');
+  }
+
+  /** The input streams named by a re-read configuration (see shared/config/input-watcher.ts). */
+  updateInputs(inputs: readonly InputStreamConfig[]): void {
+    this.coordinator.updateInputs(inputs);
   }
 
   async stop(): Promise<void> {

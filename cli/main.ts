@@ -56,6 +56,7 @@ export function buildProgram(): Command {
   withCommon(program.command('dashboard').description('serve the Bull Board dashboard (leases and dead letters) on its own')).action(async (opts) => (await import('./run-dashboard')).runDashboard(opts));
   withCommon(program.command('dlq <action>').description('dead letters: list, replay (through the current transform and sink) or purge'))
     .option('--reason <text>', 'only dead letters whose reason contains this text')
+    .option('--stream <name-or-arn>', 'only dead letters of this input stream (its name or ARN)')
     .option('--json', 'list as JSON')
     .option('--timeout <seconds>', 'replay: how long to wait for every letter to be processed', '120')
     .action(async (action, opts) => (await import('./run-dlq')).runDlq(action, opts));

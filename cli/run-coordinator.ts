@@ -4,9 +4,10 @@ import { loadConfig, resolveContext, type CommonOptions } from './context';
 import { exitOnStateLost, onShutdownSignal } from './lifecycle';
 import { connectRedis } from './services';
 import { startOps, type OpsOptions } from './ops';
-import { KinesisGateway } from '../shared/aws/kinesis-gateway';
 import { CoordinatorRole } from './coordinator-role';
+import { inputProbe } from './input-probe';
 import { openTransform } from '../worker/transform/transform-runtime';
+import { InputWatcher } from '../shared/config/input-watcher';
 
 export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<void> {
   const ctx = resolveContext(opts);
@@ -16,11 +17,13 @@ export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<
   // Its dead-letter replayer runs letters through the transform: a module that cannot load is exit 2 here too.
   const transform = await openTransform(config, { workerId: id, log });
   const redis = await connectRedis(ctx.redisUrl);
-  const probe = KinesisGateway.fromConfig(config.input.client);
-  const ops = await startOps(opts, { app: ctx.app, role: 'coordinator', process: id }, redis, () => probe.ping(config.input.stream.arn), log);
+  const probe = inputProbe(config);
+  const ops = await startOps(opts, { app: ctx.app, role: 'coordinator', process: id }, redis, () => probe.ping(), log);
   const role = new CoordinatorRole({ config, keys: ctx.keys, redis, redisUrl: ctx.redisUrl, id, log, transform, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(log) });
+  const watcher = new InputWatcher({ file: ctx.propertiesFile, initial: config, onInputs: (inputs) => role.updateInputs(inputs), log });
   const stop = onShutdownSignal(async (reason) => {
     log.info({ reason }, 'coordinator stopping');
+    watcher.stop();
     await role.stop();
     await transform.close();
     await ops.stop();
@@ -29,4 +32,5 @@ export async function runCoordinator(opts: CommonOptions & OpsOptions): Promise<
     await redis.quit().catch(() => redis.disconnect());
   });
   await role.start();
+  watcher.start();
 }

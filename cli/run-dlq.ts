@@ -19,6 +19,8 @@ import { comparePositions } from '../shared/position';
 
 export interface DlqOptions extends CommonOptions {
   reason?: string;
+  /** An input stream's name or ARN. */
+  stream?: string;
   json?: boolean;
   timeout?: string;
 }
@@ -29,14 +31,26 @@ function reasonOf(job: Job<ParkedDeadLetter>): string {
   return job.failedReason || job.data.reason;
 }
 
-async function matching(queue: Queue<ParkedDeadLetter>, reason?: string): Promise<Array<{ job: Job<ParkedDeadLetter>; state: string }>> {
+/** The stream's name from its ARN (`…:stream/<name>`). */
+function streamName(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
+
+async function matching(queue: Queue<ParkedDeadLetter>, reason?: string, stream?: string): Promise<Array<{ job: Job<ParkedDeadLetter>; state: string }>> {
   const found: Array<{ job: Job<ParkedDeadLetter>; state: string }> = [];
   for (const state of PENDING) {
     for (const job of await queue.getJobs([state])) {
-      if (!reason || reasonOf(job).includes(reason)) found.push({ job, state: state === 'waiting' ? 'waiting' : state });
+      if (reason && !reasonOf(job).includes(reason)) continue;
+      if (stream && job.data.stream !== stream && streamName(job.data.stream) !== stream) continue;
+      found.push({ job, state: state === 'waiting' ? 'waiting' : state });
     }
   }
   return found;
+}
+
+/** What the selection was, for the summary line. */
+function selection(opts: DlqOptions): string {
+  return [opts.reason ? ` matching "${opts.reason}"` : '', opts.stream ? ` of stream ${opts.stream}` : ''].join('');
 }
 
 export async function runDlq(action: string, opts: DlqOptions): Promise<void> {
@@ -49,22 +63,22 @@ export async function runDlq(action: string, opts: DlqOptions): Promise<void> {
   const redis = await connectRedis(ctx.redisUrl);
   const queue = new Queue<ParkedDeadLetter>(DEAD_LETTER_QUEUE, { connection: redis, prefix: ctx.keys.bullPrefix });
   try {
-    const jobs = await matching(queue, opts.reason);
+    const jobs = await matching(queue, opts.reason, opts.stream);
     if (action === 'list') {
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(jobs.map(({ job, state }) => ({ id: job.id, state, ...job.data, reason: reasonOf(job) })), null, 2)}\n`);
       } else {
         for (const { job, state } of jobs) {
           const d = job.data;
-          process.stdout.write(`${job.id}\t${state}\t${d.shardId}\t${d.sequenceNumber}\t${d.arrivalTime ?? '-'}\t${reasonOf(job)}${d.stack ? ` (${d.stack})` : ''}\n`);
+          process.stdout.write(`${job.id}\t${state}\t${streamName(d.stream)}\t${d.shardId}\t${d.sequenceNumber}\t${d.arrivalTime ?? '-'}\t${reasonOf(job)}${d.stack ? ` (${d.stack})` : ''}\n`);
         }
-        process.stdout.write(`${jobs.length} dead letter(s)${opts.reason ? ` matching "${opts.reason}"` : ''} in application "${ctx.app}"\n`);
+        process.stdout.write(`${jobs.length} dead letter(s)${selection(opts)} in application "${ctx.app}"\n`);
       }
       return;
     }
     if (action === 'purge') {
       for (const { job } of jobs) await job.remove();
-      process.stdout.write(`purged ${jobs.length} dead letter(s)${opts.reason ? ` matching "${opts.reason}"` : ''} from application "${ctx.app}"\n`);
+      process.stdout.write(`purged ${jobs.length} dead letter(s)${selection(opts)} from application "${ctx.app}"\n`);
       return;
     }
     await replay(jobs, queue, opts, config, ctx, redis, log);
@@ -89,7 +103,8 @@ async function replay(
   const transform = await openTransform(config, { workerId: workerId('dlq'), log });
   const replayer = new DeadLetterReplayer(duplicateRedis(redis), ctx.keys, config, log, transform);
   // Oldest first per shard, so letters of one shard are picked up (and written) in their input order.
-  jobs.sort((a, b) => (a.job.data.shardId < b.job.data.shardId ? -1 : a.job.data.shardId > b.job.data.shardId ? 1 : comparePositions(a.job.data, b.job.data)));
+  const shardOf = (d: ParkedDeadLetter) => `${d.stream}|${d.shardId}`;
+  jobs.sort((a, b) => (shardOf(a.job.data) < shardOf(b.job.data) ? -1 : shardOf(a.job.data) > shardOf(b.job.data) ? 1 : comparePositions(a.job.data, b.job.data)));
   try {
     for (const { job, state } of jobs) {
       // Marked parked before the replayer starts, so it replays each letter instead of parking it again.

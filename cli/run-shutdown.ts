@@ -43,13 +43,13 @@ export async function runShutdown(opts: ShutdownOptions): Promise<void> {
       await sleep(250);
     }
     let consumer = '';
-    if (config.input.readerType === 'EFO') {
-      const kinesis = KinesisGateway.fromConfig(config.input.client);
+    for (const input of config.inputs.filter((i) => i.readerType === 'EFO')) {
+      const kinesis = KinesisGateway.fromConfig(input.client);
       try {
-        const deregistered = await new EfoConsumerLifecycle(kinesis, config.input, redis, keys, log).retire();
-        consumer = deregistered ? `; JOB_MANAGED EFO consumer "${config.input.efo.consumerName}" deregistered` : `; SELF_MANAGED EFO consumer "${config.input.efo.consumerName}" left in place`;
+        const deregistered = await new EfoConsumerLifecycle(kinesis, input, redis, keys.stream(input.stream.arn), log).retire();
+        consumer += deregistered ? `; JOB_MANAGED EFO consumer "${input.efo.consumerName}" of ${input.stream.name} deregistered` : `; SELF_MANAGED EFO consumer "${input.efo.consumerName}" of ${input.stream.name} left in place`;
       } catch (err) {
-        throw new FatalError(`every process stopped, but deregistering the EFO consumer failed: ${describeError(err)}`);
+        throw new FatalError(`every process stopped, but deregistering the EFO consumer of ${input.stream.arn} failed: ${describeError(err)}`);
       } finally {
         kinesis.destroy();
       }

@@ -4,7 +4,7 @@ import { LeaseWorker } from '../worker/lease-worker';
 import { loadConfig, resolveContext, type CommonOptions } from './context';
 import { exitOnStateLost, FatalError, onShutdownSignal } from './lifecycle';
 import { AppStateGuard, readAppState, StateLostError } from '../shared/redis/app-state';
-import type { AppConfig } from '../shared/config/app-config';
+import type { InputStreamConfig } from '../shared/config/app-config';
 import { KinesisGateway } from '../shared/aws/kinesis-gateway';
 import { ConsumerNotReady, waitForActiveConsumer } from '../shared/aws/efo-consumer';
 import { classifyKinesisError, describeError } from '../shared/aws/kinesis-errors';
@@ -12,6 +12,8 @@ import { PeriodicCheck, type ReadinessCheck } from '../shared/ops-server';
 import { selfManagedError } from '../coordinator/efo-consumer-lifecycle';
 import { connectRedis } from './services';
 import { startOps, type OpsOptions } from './ops';
+import { InputWatcher } from '../shared/config/input-watcher';
+import { inputProbe } from './input-probe';
 import { openTransform } from '../worker/transform/transform-runtime';
 
 export interface WorkerOptions extends CommonOptions, OpsOptions {
@@ -34,10 +36,10 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     redis.disconnect();
     throw new StateLostError(ctx.app, verdict.reason);
   }
-  if (config.input.readerType === 'EFO' && config.input.efo.lifecycle === 'SELF_MANAGED') {
-    await requireSelfManagedConsumer(config);
+  for (const input of config.inputs) {
+    if (input.readerType === 'EFO' && input.efo.lifecycle === 'SELF_MANAGED') await requireSelfManagedConsumer(input);
   }
-  const probe = KinesisGateway.fromConfig(config.input.client);
+  const probe = inputProbe(config);
   // Each output is ready while its sink's last answers allow writing (unready from the first
   // non-retryable PutRecords error) and its stream exists; the worker is created after the metrics.
   // OutputStream0's checks keep their names (`output-stream`, `output-writes`); the others' carry their group.
@@ -50,7 +52,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     detail: () => started.worker?.outputReadiness(output.group).detail ?? 'not started yet',
   }));
   for (const check of outputStreams) check.start();
-  const ops = await startOps(opts, { app: ctx.app, role: 'worker', process: id }, redis, () => probe.ping(config.input.stream.arn), log, [...outputStreams, ...outputWrites]);
+  const ops = await startOps(opts, { app: ctx.app, role: 'worker', process: id }, redis, () => probe.ping(), log, [...outputStreams, ...outputWrites]);
   ops.metrics.sinkCapacity.set(config.output.maxBufferedRecords);
   const worker = new LeaseWorker({
     config,
@@ -77,8 +79,19 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     const { CoordinatorRole } = await import('./coordinator-role');
     return new CoordinatorRole({ config, keys: ctx.keys, redis, redisUrl: ctx.redisUrl, id: coordinatorId, log: coordinatorLog, transform, onShutdownRequested: () => stop('application shutdown requested'), onStateLost: exitOnStateLost(coordinatorLog) });
   }
+  // The list of input streams is re-read every discovery interval: the worker and its coordinator follow it.
+  const watcher = new InputWatcher({
+    file: ctx.propertiesFile,
+    initial: config,
+    onInputs: (inputs) => {
+      worker.updateInputs(inputs);
+      coordinator?.updateInputs(inputs);
+    },
+    log,
+  });
   const stop = onShutdownSignal(async (reason) => {
     log.info({ reason }, 'worker stopping');
+    watcher.stop();
     await worker.stop();
     await coordinator?.stop();
     // After the last flush of the worker and of the coordinator's replayer.
@@ -94,7 +107,8 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   // The coordinator first: at the application's first start it creates the state the worker waits for.
   await coordinator?.start();
   await worker.start();
-  log.info({ input: config.input.stream.arn, outputs: config.outputs.map((o) => `${o.group}=${o.stream.arn}`).join(' '), reader: config.input.readerType, transform: transform.preparer.name, redis: safeRedisUrl(ctx.redisUrl) }, 'worker running');
+  watcher.start();
+  log.info({ inputs: config.inputs.map((i) => `${i.group}=${i.stream.arn}`).join(' '), outputs: config.outputs.map((o) => `${o.group}=${o.stream.arn}`).join(' '), transform: transform.preparer.name, redis: safeRedisUrl(ctx.redisUrl) }, 'worker running');
 }
 
 /** A readiness check's name: OutputStream0's plain (as before several outputs), the others' with their group. */
@@ -115,12 +129,12 @@ async function outputExists(gateway: KinesisGateway, streamArn: string): Promise
 }
 
 /** SELF_MANAGED: the named consumer must exist and be ACTIVE, else exit 2. */
-async function requireSelfManagedConsumer(config: AppConfig): Promise<void> {
-  const kinesis = KinesisGateway.fromConfig(config.input.client);
+async function requireSelfManagedConsumer(input: InputStreamConfig): Promise<void> {
+  const kinesis = KinesisGateway.fromConfig(input.client);
   try {
-    await waitForActiveConsumer(kinesis, config.input.stream.arn, config.input.efo, { mustExist: true });
+    await waitForActiveConsumer(kinesis, input.stream.arn, input.efo, { mustExist: true });
   } catch (err) {
-    if (err instanceof ConsumerNotReady) throw selfManagedError(err, config.input.efo.consumerName!);
+    if (err instanceof ConsumerNotReady) throw selfManagedError(err, input.efo.consumerName!, input.group);
     throw new FatalError(`cannot check the EFO consumer: ${describeError(err)}`);
   } finally {
     kinesis.destroy();

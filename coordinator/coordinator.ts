@@ -1,23 +1,28 @@
 /**
- * The coordinator: lists the input stream's shards at start-up and every discovery interval (and
- * soon after a shard finishes), and keeps exactly one lease job per readable shard (the pass itself:
- * shard-discovery.ts; the lease jobs in BullMQ: lease-queue.ts). Several may run:
+ * The coordinator: lists every input stream's shards at start-up and every discovery interval (and
+ * soon after a shard finishes), and keeps exactly one lease job per readable shard of every stream (the
+ * streams: input-streams.ts; a stream's pass: shard-discovery.ts; the round's tidy-up:
+ * lease-queue-tidy.ts; the lease jobs in BullMQ: lease-queue.ts). The list of input streams can change
+ * while it runs (`updateInputs`). Before its first round a new leader moves a single-stream
+ * application's keys to the several-streams layout (layout-upgrade.ts). Several may run:
  * one leads (a Redis lease with a TTL), the others stand by and take over when it goes away. Workers
  * keep reading while no coordinator runs; only new shards wait for one.
  */
 import type { RedisClient } from '../shared/redis/connection';
-import type { AppConfig } from '../shared/config/app-config';
-import { KinesisGateway } from '../shared/aws/kinesis-gateway';
+import type { AppConfig, InputStreamConfig } from '../shared/config/app-config';
+import { ConfigError } from '../shared/config/config-error';
 import { describeError } from '../shared/aws/kinesis-errors';
 import { sleep } from '../shared/backoff';
 import type { Logger } from '../shared/logging';
 import type { AppKeys } from '../shared/redis/keys';
 import { CheckpointStore } from '../shared/leases/checkpoint-store';
 import { LeaseQueue } from './lease-queue';
-import { ShardDiscovery } from './shard-discovery';
-import { EfoConsumerLifecycle } from './efo-consumer-lifecycle';
+import { CoordinatorInputStreams, type DiscoveryRound } from './input-streams';
+import { InputStreamRegistry } from './input-stream-registry';
+import { tidyLeaseJobs } from './lease-queue-tidy';
+import { upgradeLayout } from './layout-upgrade';
 import { LeaderLease, RedisLeaderLeaseStore } from './leader-lease';
-import { addToSetWhileMarked, AppStateGuard, createMarker, readAppState, recordStateLost, StateLostError, type AppStateObservation } from '../shared/redis/app-state';
+import { AppStateGuard, createMarker, readAppState, recordStateLost, StateLostError, type AppStateObservation } from '../shared/redis/app-state';
 import { beat } from '../shared/redis/heartbeats';
 import { metrics } from '../shared/metrics';
 import { pruneWorkerStatuses, WORKER_STATUS_MAX_AGE_MS, WORKER_STATUS_PRUNE_INTERVAL_MS } from './worker-status-pruner';
@@ -38,9 +43,8 @@ export interface CoordinatorOptions {
 }
 
 export class Coordinator {
-  private readonly kinesis: KinesisGateway;
   readonly leases: LeaseQueue;
-  private readonly discovery: ShardDiscovery;
+  readonly streams: CoordinatorInputStreams;
   private readonly stopController = new AbortController();
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -53,35 +57,40 @@ export class Coordinator {
   private ticking = false;
   private readonly appState: AppStateGuard;
   private stateLost = false;
-  readonly efoConsumer: EfoConsumerLifecycle | undefined;
   /** When this coordinator last pruned the status entries of dead workers (ms, its own clock). */
   private workerStatusPrunedAt = -Infinity;
 
   constructor(private readonly opts: CoordinatorOptions) {
-    this.kinesis = KinesisGateway.fromConfig(opts.config.input.client);
     const { config, keys, redis } = opts;
     this.leases = new LeaseQueue(redis, keys, opts.eventsConnection);
     // A finished parent makes its children leasable: look again soon instead of after an interval.
     this.leases.onShardFinished(() => this.wake?.());
-    this.discovery = new ShardDiscovery({
-      shards: this.kinesis,
-      streamArn: config.input.stream.arn,
-      initialPosition: config.input.initialPosition,
+    this.streams = new CoordinatorInputStreams({
+      redis,
+      keys,
       leases: this.leases,
-      checkpoints: new CheckpointStore(redis, keys),
-      initialShards: {
-        read: () => redis.smembers(keys.initialShards),
-        record: (shardIds) => addToSetWhileMarked(redis, keys, this.appState.marker ?? '', keys.initialShards, shardIds),
-      },
+      registry: new InputStreamRegistry(redis, keys),
+      retentionMs: config.application.removedStreamRetentionMs,
+      marker: () => this.appState.marker ?? '',
       stateAllows: () => this.stateAllowsDiscovery(),
       log: opts.log,
     });
+    this.streams.update(config.inputs);
     this.leadership = new LeaderLease(new RedisLeaderLeaseStore(opts.redis, opts.keys.coordinatorLeader), opts.id, opts.config.cluster.leaseTimeoutMs, monotonicClock);
     this.appState = new AppStateGuard(opts.keys);
-    if (opts.config.input.readerType === 'EFO') {
-      this.efoConsumer = new EfoConsumerLifecycle(this.kinesis, opts.config.input, opts.redis, opts.keys, opts.log);
+  }
+
+  /** The input streams named by a re-read configuration: new ones are discovered at once, removed ones end. */
+  updateInputs(inputs: readonly InputStreamConfig[]): void {
+    const { added, removed } = this.streams.update(inputs);
+    if (added.length > 0 || removed.length > 0) {
+      this.forceRound = true;
+      this.wake?.();
     }
   }
+
+  /** Set when the next round discovers every stream, due or not. */
+  private forceRound = false;
 
   /**
    * Joins the coordinators. The leader prepares the EFO consumer and runs the first discovery before
@@ -95,9 +104,13 @@ export class Coordinator {
     const leads = await this.leadership.step();
     metrics().isLeader.set(leads ? 1 : 0);
     if (leads) {
-      await this.efoConsumer?.prepare(this.stopController.signal);
       if (!(await this.stateAllowsDiscovery())) throw new StateLostError(this.opts.keys.app, 'its state marker vanished during the start');
-      await this.discover();
+      await this.upgrade();
+      const round = await this.discover(true);
+      // A start fails on a configuration error (a SELF_MANAGED consumer missing), or when no stream at all could be listed.
+      const failures = [...round.failures.values()];
+      const fatal = failures.find((err) => err instanceof ConfigError) ?? (failures.length === this.streams.size ? failures[0] : undefined);
+      if (fatal !== undefined) throw fatal;
       this.lead({ ready: true });
     } else {
       this.opts.log.info({ leader: await this.leadership.holder() }, 'another coordinator leads; standing by');
@@ -217,30 +230,32 @@ export class Coordinator {
     await this.leadership.resign().catch(() => undefined);
     await this.opts.redis.zrem(this.opts.keys.liveCoordinators, this.opts.id).catch(() => undefined);
     await this.leases.close();
-    this.kinesis.destroy();
+    this.streams.destroy();
   }
 
-  /** While leading: (prepare the consumer,) discover now and then every interval or when woken. */
+  /** While leading: (upgrade the layout,) discover now and then every interval or when woken. */
   private async runLoop(signal: AbortSignal, ready: boolean): Promise<void> {
-    let prepared = ready;
+    let upgraded = ready;
     let due = !ready;
     while (!signal.aborted) {
       if (!due) {
         await new Promise<void>((resolve) => {
           this.wake = resolve;
-          void sleep(this.opts.config.input.discoveryIntervalMs, signal).then(resolve);
+          void sleep(this.streams.intervalMs, signal).then(resolve);
         });
         this.wake = undefined;
       }
       due = false;
       if (signal.aborted) break;
       try {
-        if (!prepared) {
-          await this.efoConsumer?.prepare(signal);
-          prepared = true;
-        }
         if (!(await this.stateAllowsDiscovery()) || signal.aborted) break;
-        await this.discover();
+        if (!upgraded) {
+          await this.upgrade();
+          upgraded = true;
+        }
+        const force = this.forceRound;
+        this.forceRound = false;
+        await this.discover(force);
       } catch (err) {
         this.opts.log.warn({ err: describeError(err) }, 'shard discovery failed; will try again');
       }
@@ -261,8 +276,23 @@ export class Coordinator {
     }
   }
 
-  /** One discovery pass: list shards, plan, create missing leases (see shard-discovery.ts). Idempotent. */
-  discover(): Promise<void> {
-    return this.discovery.discover();
+  /**
+   * One round: discover the streams that are due (all with `force`), then tidy the lease jobs no worker
+   * holds (lease-queue-tidy.ts). Idempotent.
+   */
+  async discover(force = false): Promise<DiscoveryRound> {
+    const round = await this.streams.round(this.stopController.signal, force);
+    // A round cut short by a stop has not seen every stream: tidying then would remove the others' jobs.
+    if (!round.stateHeld || this.stopController.signal.aborted) return round;
+    const { keys, redis, log } = this.opts;
+    await tidyLeaseJobs(round, { leases: this.leases, checkpoint: (arn, shardId) => new CheckpointStore(redis, keys.stream(arn)).get(shardId), log });
+    return round;
+  }
+
+  /** Moves a single-stream application's keys to this layout, once (layout-upgrade.ts). */
+  private async upgrade(): Promise<void> {
+    const { redis, keys, config, log } = this.opts;
+    const moved = await upgradeLayout(redis, keys, this.leases, config.inputs[0].stream.arn, this.opts.id);
+    if (moved) log.info({ stream: config.inputs[0].stream.arn, ...moved }, 'moved the single-stream state of an earlier version to this layout (its stream: the first input stream)');
   }
 }

@@ -19,6 +19,7 @@ import { ConfigError } from '../shared/config/config-error';
 import { DASHBOARD, DASHBOARD_HOST, DASHBOARD_PASSWORD, DASHBOARD_TOKEN, DASHBOARD_USERNAME } from '../shared/config/options';
 import { isLoopback } from '../shared/config/properties';
 import { DEAD_LETTER_QUEUE, LEASE_QUEUE, type AppKeys } from '../shared/redis/keys';
+import { InputStreamRegistry, type InputStreamRecord } from './input-stream-registry';
 import { acceptedHosts, checkHost, checkOrigin, checkRoute, type GuardRequest, type Refusal } from './dashboard-guard';
 
 export function assertDashboardSecure(config: DashboardConfig): void {
@@ -90,9 +91,28 @@ export function leaseTitle(job: { name?: string; id?: string | number; progress?
   return parts.join(' · ');
 }
 
+/** The input streams as the lease queue's description lists them: each name, and the state of those not read. */
+export function streamsLine(records: ReadonlyMap<string, InputStreamRecord>): string {
+  if (records.size === 0) return '';
+  const parts = [...records.values()].map((r) => (r.state === 'active' ? r.name : `${r.name} (${r.state === 'deleted' ? 'DELETED in Kinesis' : 'removed from the configuration'} since ${new Date(r.since).toISOString()})`));
+  return ` Input streams: ${parts.join(', ')}.`;
+}
+
+/** The lease queue's adapter: its description ends with the input streams and their states, refreshed every few seconds. */
+class LeaseQueueAdapter extends BullMQAdapter {
+  streams = '';
+
+  override getDescription(): string {
+    return `${super.getDescription()}${this.streams}`;
+  }
+}
+
 export class Dashboard {
   private server: Server | undefined;
   private readonly queues: Queue[];
+  private readonly leaseAdapter: LeaseQueueAdapter;
+  private readonly registry: InputStreamRegistry;
+  private streamsTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: DashboardConfig,
@@ -106,8 +126,10 @@ export class Dashboard {
     const adapter = new ExpressAdapter();
     adapter.setBasePath(config.path === '/' ? '' : config.path);
     // Lease jobs are managed by shardflow: looking is fine, moving them by hand is not.
-    const leaseAdapter = new BullMQAdapter(leases, { readOnlyMode: true, displayName: `${keys.app}: shard leases`, description: 'One job per shard. Active: leased, titled shard · owner · reader · checkpoint · lag · records read. Completed: finished parent shards.' });
+    const leaseAdapter = new LeaseQueueAdapter(leases, { readOnlyMode: true, displayName: `${keys.app}: shard leases`, description: 'One job per shard of each input stream. Active: leased, titled stream/shard · owner · reader · checkpoint · lag · records read. Completed: finished parent shards.' });
     leaseAdapter.setFormatter('name', leaseTitle);
+    this.leaseAdapter = leaseAdapter;
+    this.registry = new InputStreamRegistry(connection, keys);
     const deadLetterOptions = {
       allowRetries: true,
       // Bull Board's own option, missing from BullMQAdapter's type: a completed letter reached the output
@@ -135,7 +157,20 @@ export class Dashboard {
 
   private readonly app: express.Express;
 
+  /** Reads the input streams' states now and every 5 s, for the lease queue's description. */
+  private watchStreams(): void {
+    const refresh = () =>
+      void this.registry
+        .read()
+        .then((records) => (this.leaseAdapter.streams = streamsLine(records)))
+        .catch(() => undefined);
+    refresh();
+    this.streamsTimer = setInterval(refresh, 5000);
+    this.streamsTimer.unref();
+  }
+
   listen(): Promise<string> {
+    this.watchStreams();
     return new Promise((resolve, reject) => {
       const server = this.app.listen(this.config.port, this.config.host);
       this.server = server;
@@ -149,6 +184,7 @@ export class Dashboard {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.streamsTimer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await Promise.all(this.queues.map((q) => q.close()));
   }

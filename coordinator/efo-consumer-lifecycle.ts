@@ -17,7 +17,7 @@ import { EFO_CONSUMER_NAME, EFO_LIFECYCLE, INPUT } from '../shared/config/option
 import { ConsumerNotReady, waitForActiveConsumer } from '../shared/aws/efo-consumer';
 import type { StreamConsumers } from '../shared/aws/kinesis-gateway';
 import type { Logger } from '../shared/logging';
-import type { AppKeys } from '../shared/redis/keys';
+import type { StreamKeys } from '../shared/redis/keys';
 
 export interface PublishedConsumer {
   name: string;
@@ -30,7 +30,7 @@ export class EfoConsumerLifecycle {
     private readonly api: StreamConsumers,
     private readonly input: InputStreamConfig,
     private readonly redis: RedisClient,
-    private readonly keys: AppKeys,
+    private readonly keys: StreamKeys,
     private readonly log: Logger,
   ) {}
 
@@ -52,7 +52,7 @@ export class EfoConsumerLifecycle {
         onWait: (status, delayMs) => this.log.info({ consumer: efo.consumerName, status, retryInMs: delayMs }, 'EFO consumer not ACTIVE yet'),
       });
     } catch (err) {
-      if (err instanceof ConsumerNotReady && !managed) throw selfManagedError(err, efo.consumerName!);
+      if (err instanceof ConsumerNotReady && !managed) throw selfManagedError(err, efo.consumerName!, this.input.group);
       throw err;
     }
     const published: PublishedConsumer = { name: efo.consumerName!, arn, lifecycle: efo.lifecycle };
@@ -72,9 +72,9 @@ export class EfoConsumerLifecycle {
   }
 }
 
-export function selfManagedError(err: ConsumerNotReady, name: string): ConfigError {
+export function selfManagedError(err: ConsumerNotReady, name: string, group: string = INPUT): ConfigError {
   return ConfigError.invalidValue(
-    INPUT,
+    group,
     EFO_CONSUMER_NAME.key,
     name,
     `the name of an existing ACTIVE stream consumer when ${EFO_LIFECYCLE.key}=SELF_MANAGED (${err.message}; register it first, or use JOB_MANAGED)`,

@@ -1,8 +1,9 @@
 /**
- * One discovery pass of the leading coordinator: list the input stream's shards, plan which get a lease
- * and where each starts (parents first: shard-lineage.ts), and keep exactly one lease job per readable
- * shard: create the missing ones (with their hash-key ranges), put failed ones back, remove the ones of
- * shards the stream no longer lists. Idempotent: a second pass with nothing new changes nothing.
+ * One discovery pass of the leading coordinator over one input stream: list its shards, plan which get a
+ * lease and where each starts (parents first: shard-lineage.ts), and create the missing lease jobs (with
+ * their hash-key ranges). It returns what it listed, so the round's tidy-up (lease-queue-tidy.ts) puts
+ * failed jobs back and removes the jobs of shards the stream no longer lists, in one pass over the queue
+ * for every stream. Idempotent: a second pass with nothing new changes nothing.
  *
  * Storage sits behind ports (the lease jobs, the checkpoints, the record of the first discovery's
  * shards, the application's state check), so the pass is unit-tested on in-memory ones.
@@ -34,11 +35,18 @@ export function shardInfo(shard: Shard): ShardInfo {
   return info;
 }
 
+/** What one pass found: the shards the stream lists, and those finished for good. */
+export interface StreamListing {
+  streamArn: string;
+  listed: ReadonlySet<string>;
+  finished: ReadonlySet<string>;
+}
+
 export interface ShardDiscoveryDeps {
   shards: ShardLister;
   streamArn: string;
   initialPosition: InitialPosition;
-  leases: LeaseJobStore;
+  leases: Pick<LeaseJobStore, 'ensure'>;
   checkpoints: Pick<CheckpointStore, 'finishedShards' | 'skip' | 'get'>;
   initialShards: InitialShards;
   /** False (and the loss reported) unless the application's state is still the one this process saw. */
@@ -47,54 +55,38 @@ export interface ShardDiscoveryDeps {
 }
 
 export class ShardDiscovery {
-  /** Set once this coordinator has added hash-key ranges to lease jobs of earlier versions. */
-  private rangesAdded = false;
-
   constructor(private readonly deps: ShardDiscoveryDeps) {}
 
-  /** One pass: list shards, plan, create missing leases. Idempotent. */
-  async discover(): Promise<void> {
+  /** One pass: list shards, plan, create missing leases. Idempotent. Undefined when the application's state was lost meanwhile. */
+  async discover(): Promise<StreamListing | undefined> {
     const { streamArn, initialPosition, checkpoints, leases, log } = this.deps;
     const shards = (await this.deps.shards.listShards(streamArn)).map(shardInfo);
     // Checked again after the listing, which can take long: Redis may have lost the state meanwhile.
-    if (!(await this.deps.stateAllows())) return;
+    if (!(await this.deps.stateAllows())) return undefined;
     const recorded = await this.deps.initialShards.read();
     const firstDiscovery = recorded.length === 0;
     const initial = firstDiscovery ? shards.map((s) => s.shardId) : recorded;
     const finished = await checkpoints.finishedShards();
     const plan = planLeases({ shards, finished, initialShards: new Set(initial), firstDiscovery, initialPosition });
     const m = metrics();
-    m.shards.set({ state: 'open' }, shards.filter((s) => !s.closed).length);
-    m.shards.set({ state: 'closed' }, shards.filter((s) => s.closed).length);
-    m.shards.set({ state: 'finished' }, finished.size);
+    m.shards.set({ stream: streamArn, state: 'open' }, shards.filter((s) => !s.closed).length);
+    m.shards.set({ stream: streamArn, state: 'closed' }, shards.filter((s) => s.closed).length);
+    m.shards.set({ stream: streamArn, state: 'finished' }, finished.size);
 
     for (const shardId of plan.skip) await checkpoints.skip(shardId);
     // Recorded after the skips: a crash in between repeats this first discovery, with the same result.
     // Written only while the marker holds, atomically: after a loss it would make the emptied Redis look started.
     if (firstDiscovery && initial.length > 0 && !(await this.deps.initialShards.record(initial))) {
       await this.deps.stateAllows();
-      return;
+      return undefined;
     }
     const ranges = new Map(shards.map((s) => [s.shardId, s.hashKeyRange]));
     const jobs = plan.lease.map(({ shardId, parentShardIds, start }) => {
       const hashKeyRange = ranges.get(shardId);
-      return hashKeyRange ? { shardId, parentShardIds, start, hashKeyRange } : { shardId, parentShardIds, start };
+      return hashKeyRange ? { streamArn, shardId, parentShardIds, start, hashKeyRange } : { streamArn, shardId, parentShardIds, start };
     });
     await leases.ensure(jobs);
-    if (!this.rangesAdded) {
-      // Once per coordinator: lease jobs of earlier versions get their shard's range too.
-      const updated = await leases.addHashKeyRanges(jobs);
-      this.rangesAdded = true;
-      if (updated > 0) log.info({ updated }, 'added hash-key ranges to lease jobs created by an earlier version');
-    }
-    const retried = await leases.retryFailed((id) => finished.has(id));
-    const gone = await leases.removeUnlisted(new Set(shards.map((s) => s.shardId)));
-    for (const shardId of gone) {
-      if (finished.has(shardId)) continue;
-      m.shardsTrimmed.inc({ stream: streamArn });
-      const checkpoint = await checkpoints.get(shardId);
-      log.error({ shardId, checkpoint: checkpoint ?? null }, 'shard no longer listed (trimmed past the stream\'s retention period before it was read to its end): removed its lease; records after its checkpoint may have been lost');
-    }
-    log.debug({ shards: shards.length, leasable: plan.lease.length, skipped: plan.skip.length, finished: finished.size, retried }, 'shard discovery');
+    log.debug({ stream: streamArn, shards: shards.length, leasable: plan.lease.length, skipped: plan.skip.length, finished: finished.size }, 'shard discovery');
+    return { streamArn, listed: new Set(shards.map((s) => s.shardId)), finished };
   }
 }

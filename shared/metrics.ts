@@ -49,8 +49,8 @@ export class Metrics {
   readonly sinkBisections = new Counter({ name: 'shardflow_sink_bisections_total', help: 'PutRecords requests refused whole with ValidationException or InvalidArgumentException and bisected to find the records refused, by verdict (records, stream).', labelNames: ['output', 'verdict'], registers: [this.registry] });
   readonly sinkOutputFailing = new Gauge({ name: 'shardflow_sink_output_failing', help: '1 while PutRecords to the output stream fails with a non-retryable error (stream missing, access or KMS key denied, validation): records wait and are retried; 0 otherwise.', labelNames: ['output'], registers: [this.registry] });
   readonly sinkFatalErrors = new Counter({ name: 'shardflow_sink_fatal_errors_total', help: 'PutRecords requests that failed with a non-retryable error, by error name (ResourceNotFoundException, AccessDeniedException, KMSDisabledException, ...).', labelNames: ['output', 'error'], registers: [this.registry] });
-  readonly readThrottles = new Counter({ name: 'shardflow_read_throttles_total', help: 'Throttled or retried reads (GetRecords, SubscribeToShard).', labelNames: ['shard'], registers: [this.registry] });
-  readonly millisBehindLatest = new Gauge({ name: 'shardflow_millis_behind_latest', help: 'How far each held shard is behind the tip of the stream.', labelNames: ['shard', 'reader'], registers: [this.registry] });
+  readonly readThrottles = new Counter({ name: 'shardflow_read_throttles_total', help: 'Throttled or retried reads (GetRecords, SubscribeToShard).', labelNames: ['stream', 'shard'], registers: [this.registry] });
+  readonly millisBehindLatest = new Gauge({ name: 'shardflow_millis_behind_latest', help: 'How far each held shard is behind the tip of its stream.', labelNames: ['stream', 'shard', 'reader'], registers: [this.registry] });
   readonly leasesHeld = new Gauge({ name: 'shardflow_leases_held', help: 'Shard leases this worker holds.', registers: [this.registry] });
   readonly leaseGains = new Counter({ name: 'shardflow_lease_gains_total', help: 'Leases taken.', registers: [this.registry] });
   readonly leaseLosses = new Counter({ name: 'shardflow_lease_losses_total', help: 'Leases lost (expired, fenced or renewal failed).', registers: [this.registry] });
@@ -71,7 +71,25 @@ export class Metrics {
     help: 'Times this coordinator stopped leading because it could not renew its leader lease in time (Redis unreachable or too slow).',
     registers: [this.registry],
   });
-  readonly shards = new Gauge({ name: 'shardflow_shards', help: 'Shards of the input stream at the last discovery, by state.', labelNames: ['state'], registers: [this.registry] });
+  readonly shards = new Gauge({ name: 'shardflow_shards', help: 'Shards of each input stream at its last discovery, by state.', labelNames: ['stream', 'state'], registers: [this.registry] });
+
+  readonly inputStreams = new Gauge({
+    name: 'shardflow_input_streams',
+    help: 'Input streams the leading coordinator knows, by state: active (read), removed (taken out of the configuration; checkpoints kept for Application.removed-stream.retention) or deleted (ResourceNotFound in Kinesis: its leases ended).',
+    labelNames: ['state'],
+    registers: [this.registry],
+  });
+  readonly inputStreamDeleted = new Gauge({
+    name: 'shardflow_input_stream_deleted',
+    help: '1 for each configured input stream Kinesis says does not exist (deleted): its leases ended, the other streams flow. Gone when the stream is back or out of the configuration.',
+    labelNames: ['stream'],
+    registers: [this.registry],
+  });
+  readonly configReloadFailures = new Counter({
+    name: 'shardflow_config_reload_failures_total',
+    help: 'Re-reads of the properties (and streams file) that failed (unreadable or invalid): the process keeps the input streams it had.',
+    registers: [this.registry],
+  });
 
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);

@@ -1,5 +1,6 @@
 /** The record types that flow from a reader through the transform to the sink. */
 import type { Positioned } from './position';
+import { leaseKey } from './redis/keys';
 
 /**
  * A record read from the input stream: a plain Kinesis record, or one user record of a KPL aggregate
@@ -84,11 +85,12 @@ export function deadLetterOf(record: SourceRecord, stream: string, reason: strin
 }
 
 /**
- * The dead letter's job id: `<shard>-<sequence>` for a whole Kinesis record (as before), and
- * `<shard>-<sequence>-<sub>` for one user record of an aggregate, so a record read twice is
- * dead-lettered once. (BullMQ job ids may not contain ':'.)
+ * The dead letter's job id: `<lease key>-<sequence>` (the lease key is `<stream key>|<shard>`) for a whole
+ * Kinesis record, and `<lease key>-<sequence>-<sub>` for one user record of an aggregate, so a record read
+ * twice is dead-lettered once. (BullMQ job ids may not contain ':'.) Letters of the single-stream layout
+ * keep their `<shard>-<sequence>` ids; their data names their stream.
  */
-export function deadLetterId(letter: Pick<DeadLetter, 'shardId' | 'sequenceNumber' | 'subSequenceNumber'>): string {
-  const base = `${letter.shardId}-${letter.sequenceNumber}`;
+export function deadLetterId(letter: Pick<DeadLetter, 'stream' | 'shardId' | 'sequenceNumber' | 'subSequenceNumber'>): string {
+  const base = `${leaseKey(letter.stream, letter.shardId)}-${letter.sequenceNumber}`;
   return letter.subSequenceNumber === undefined ? base : `${base}-${letter.subSequenceNumber}`;
 }

@@ -5,25 +5,21 @@
  * Start and stop in the right order; no lease logic lives here.
  */
 import type { RedisClient } from '../shared/redis/connection';
-import type { AppConfig } from '../shared/config/app-config';
-import { KinesisGateway } from '../shared/aws/kinesis-gateway';
+import type { AppConfig, InputStreamConfig } from '../shared/config/app-config';
 import type { Logger } from '../shared/logging';
-import { CheckpointStore } from '../shared/leases/checkpoint-store';
-import type { AppKeys } from '../shared/redis/keys';
+import { parseLeaseKey, streamKey, type AppKeys } from '../shared/redis/keys';
 import type { StateLostError } from '../shared/redis/app-state';
 import { RedisLiveSet } from '../shared/redis/heartbeats';
 import { monotonicClock, wallClock } from '../shared/clock';
 import { metrics } from '../shared/metrics';
 import { DeadLetterQueue } from './dead-letter/dead-letter-queue';
-import { inputRefetcher } from './dead-letter/input-refetch';
-import { PublishedConsumerArn } from './efo/consumer-arn';
 import { LeaseBalancer } from './leases/lease-balancer';
 import { BullmqLeaseStore } from './leases/bullmq-lease-store';
 import { RedisLeaseLoads } from './leases/lease-loads';
 import { LeaseLoop } from './leases/lease-loop';
 import { WorkerHeartbeat } from './leases/worker-heartbeat';
 import { LeaseHolder } from './lease-holder';
-import { ReaderFactory } from './reader-factory';
+import { WorkerInputStreams } from './input-streams';
 import type { WorkerCounters } from './shard-runner';
 import type { OutputStreamError } from './sink/kinesis-sink';
 import { OutputSinks } from './sink/output-sinks';
@@ -55,8 +51,7 @@ export interface LeaseWorkerOptions {
 }
 
 export class LeaseWorker {
-  private readonly input: KinesisGateway;
-  private readonly subscriber: KinesisGateway | undefined;
+  readonly streams: WorkerInputStreams;
   readonly sink: OutputSinks;
   private readonly deadLetters: DeadLetterQueue;
   private readonly holder: LeaseHolder;
@@ -74,26 +69,17 @@ export class LeaseWorker {
   constructor(private readonly opts: LeaseWorkerOptions) {
     const { config, keys, log } = opts;
     const leaseTimeoutMs = config.cluster.leaseTimeoutMs;
-    this.input = KinesisGateway.fromConfig(config.input.client);
-    let efo: ConstructorParameters<typeof ReaderFactory>[0]['efo'];
-    if (config.input.readerType === 'EFO') {
-      this.subscriber = KinesisGateway.fromConfig(config.input.client, { streaming: true });
-      efo = { subscriber: this.subscriber, consumerArn: new PublishedConsumerArn(opts.redis, keys, this.input, config.input.stream.arn, config.input.efo.consumerName!, log) };
-    }
+    this.streams = new WorkerInputStreams({ redis: opts.redis, keys, preparerFor: (stream) => opts.transform.preparerFor(stream), log });
+    this.streams.update(config.inputs);
     this.sink = OutputSinks.open(config.outputs, log, { component: 'sink', onFatal: opts.onOutputFatal });
     this.deadLetters = new DeadLetterQueue(opts.redis, keys);
     this.holder = new LeaseHolder({
-      checkpoints: new CheckpointStore(opts.redis, keys),
-      readers: new ReaderFactory({ input: config.input, fetcher: this.input, efo }),
-      shards: this.input,
+      streams: this.streams,
       runner: {
-        preparer: opts.transform.preparer,
         concurrency: config.transform.concurrency,
         sink: this.sink,
         deadLetters: this.deadLetters,
         output: config.output,
-        inputStreamArn: config.input.stream.arn,
-        refetch: inputRefetcher(this.input, config.input.stream.arn),
         counters: this.counters,
         // A graceful stop finishes well inside the lease timeout, even while the output fails.
         handOverMs: Math.floor(leaseTimeoutMs / 2),
@@ -121,7 +107,7 @@ export class LeaseWorker {
       maxLeases: config.cluster.maxLeasesPerWorker,
       balance: config.cluster.balance,
       cooldownMs: config.cluster.balanceCooldownMs,
-      bytesRead: (shardId) => this.holder.runners.get(shardId)?.progress.bytesRead,
+      bytesRead: (leaseKey) => this.holder.runners.get(leaseKey)?.progress.bytesRead,
       intervalMs: Math.min(1000, Math.floor(leaseTimeoutMs / 4)),
       clock: monotonicClock,
       held: () => this.loop.leases,
@@ -160,8 +146,7 @@ export class LeaseWorker {
     this.sink.destroy();
     await this.status.stop();
     await this.deadLetters.close();
-    this.input.destroy();
-    this.subscriber?.destroy();
+    this.streams.destroy();
   }
 
   /**
@@ -175,6 +160,20 @@ export class LeaseWorker {
     for (const lease of this.loop.leases) lease.hurry();
   }
 
+  /**
+   * The input streams named by a re-read configuration: a new stream's leases can be taken from now on;
+   * the leases of a removed one are handed back gracefully (final checkpoints written), and the
+   * coordinator removes its lease jobs.
+   */
+  updateInputs(inputs: readonly InputStreamConfig[]): void {
+    const { removed } = this.streams.update(inputs);
+    if (removed.length === 0) return;
+    const gone = new Set(removed.map((arn) => streamKey(arn)));
+    const leases = this.loop.leases.filter((lease) => gone.has(parseLeaseKey(lease.leaseKey)?.streamKey ?? ''));
+    this.opts.log.info({ streams: removed, leases: leases.length }, 'input streams removed from the configuration: handing their leases back');
+    for (const lease of leases) lease.stop();
+  }
+
   /** Readiness of one output: unready from the first non-retryable PutRecords answer until one succeeds. */
   outputReadiness(group: string): { ok: boolean; detail: string } {
     const failure = this.sink.failures().find((f) => f.group === group)?.failure;
@@ -185,7 +184,7 @@ export class LeaseWorker {
   private publishProgress(): void {
     this.progressGate.retain(this.holder.runners);
     const now = Date.now();
-    for (const [shardId, runner] of this.holder.runners) {
+    for (const [leaseKey, runner] of this.holder.runners) {
       const p = runner.progress;
       const progress = {
         owner: this.opts.id,
@@ -196,7 +195,7 @@ export class LeaseWorker {
         recordsDeadLettered: p.recordsDeadLettered,
         millisBehindLatest: p.millisBehindLatest ?? null,
       };
-      if (this.progressGate.due(shardId, progress, now)) void this.loop.publishProgress(shardId, { ...progress, updatedAt: new Date(now).toISOString() });
+      if (this.progressGate.due(leaseKey, progress, now)) void this.loop.publishProgress(leaseKey, { ...progress, updatedAt: new Date(now).toISOString() });
     }
   }
 

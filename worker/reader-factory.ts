@@ -49,6 +49,7 @@ export class ReaderFactory {
       return new EfoReader(
         efo.subscriber,
         efo.consumerArn,
+        input.stream.arn,
         shardId,
         resume.start,
         { subscriptionTimeoutMs: input.efo.subscriptionTimeoutMs, maxSubscriptionMs: input.efo.maxSubscriptionMs, minSubscribeGapMs: 1000 },

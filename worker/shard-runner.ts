@@ -40,6 +40,8 @@ import { OrderedTransforms, type PreparedChunk } from './transform/ordered-trans
 
 
 export interface ShardProgress {
+  /** The input stream's ARN. */
+  stream: string;
   shardId: string;
   reader: 'POLLING' | 'EFO';
   recordsRead: number;
@@ -59,6 +61,8 @@ export interface WorkerCounters {
 }
 
 export interface ShardRunnerDeps {
+  /** The shard read (the lease's key also names its stream). */
+  shardId: string;
   reader: ShardReader;
   /** The transform, with output routing and validation: a built-in's or a module's. */
   preparer: OutputPreparer;
@@ -98,14 +102,14 @@ export class ShardRunner {
     startCheckpoint: string | undefined,
     replayUntil?: string,
   ) {
-    this.progress = { shardId: lease.shardId, reader: deps.reader.kind, recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0, checkpoint: startCheckpoint };
+    this.progress = { stream: deps.inputStreamArn, shardId: deps.shardId, reader: deps.reader.kind, recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0, checkpoint: startCheckpoint };
     const clock = deps.clock;
-    this.acknowledged = new AcknowledgedCheckpoints({ lease, checkpoints: deps.checkpoints, log: deps.log, written: (position) => (this.progress.checkpoint = position) }, startCheckpoint);
+    this.acknowledged = new AcknowledgedCheckpoints({ lease, shardId: deps.shardId, checkpoints: deps.checkpoints, log: deps.log, written: (position) => (this.progress.checkpoint = position) }, startCheckpoint);
     this.handOver = new HandOver({ lease, checkpoints: this.acknowledged, sink: deps.sink, log: deps.log, handOverMs: deps.handOverMs, clock });
     this.deadLetters = new ShardDeadLetters({
       queue: deps.deadLetters,
       streamArn: deps.inputStreamArn,
-      shardId: lease.shardId,
+      shardId: deps.shardId,
       log: deps.log,
       stored: (count) => {
         this.progress.recordsDeadLettered += count;
@@ -140,7 +144,7 @@ export class ShardRunner {
         if (shardEnded) {
           if (!(await this.handOver.drain())) break; // stopped while waiting for the output: hand over instead
           if (this.lease.isLost) return { type: 'lost' };
-          const result = await this.deps.checkpoints.finish(this.lease.shardId, this.lease.token, childShardIds);
+          const result = await this.deps.checkpoints.finish(this.deps.shardId, this.lease.token, childShardIds);
           if (result === 'lease-lost') return this.lost('lease taken over before the shard end was recorded');
           log.info({ children: childShardIds }, 'shard finished: every record delivered');
           return { type: 'finished', childShardIds };
@@ -195,7 +199,7 @@ export class ShardRunner {
     const batch = await reader.next(this.lease.signal, await this.readLimit());
     if (this.lease.isLost) return undefined;
     this.progress.millisBehindLatest = batch.millisBehindLatest;
-    if (batch.millisBehindLatest !== undefined) metrics().millisBehindLatest.set({ shard: this.lease.shardId, reader: reader.kind }, batch.millisBehindLatest);
+    if (batch.millisBehindLatest !== undefined) metrics().millisBehindLatest.set({ stream: this.deps.inputStreamArn, shard: this.deps.shardId, reader: reader.kind }, batch.millisBehindLatest);
     const records = batch.records;
     if (records.length > 0) this.count(records);
     return { records, shardEnded: batch.shardEnded, childShardIds: batch.childShardIds };
@@ -210,7 +214,7 @@ export class ShardRunner {
     this.progress.recordsRead += records.length;
     this.progress.bytesRead += bytes;
     this.deps.counters.recordsRead += records.length;
-    metrics().recordsRead.inc({ stream: this.deps.inputStreamArn, shard: this.lease.shardId }, records.length);
+    metrics().recordsRead.inc({ stream: this.deps.inputStreamArn, shard: this.deps.shardId }, records.length);
   }
 
   /** Dead-letters a chunk's bad records, then hands its good ones to the sink with their own checkpoint ticket. */
@@ -221,7 +225,7 @@ export class ShardRunner {
     if (chunk.filtered > 0) m.recordsFiltered.inc({ stream: this.deps.inputStreamArn }, chunk.filtered);
     // Stored before the checkpoint can pass these records.
     if (letters.length > 0) await this.deadLetters.store(letters);
-    this.deps.checkpoints.markSubmitted(this.lease.shardId, last);
+    this.deps.checkpoints.markSubmitted(this.deps.shardId, last);
     const ticket = this.acknowledged.ticket(last);
     await this.deps.sink.reserve(good.length, this.lease.signal);
     // Records Kinesis refused for themselves are dead-lettered before the checkpoint may pass them.
@@ -237,7 +241,7 @@ export class ShardRunner {
     }
     this.progress.recordsDuplicated += 1;
     this.deps.counters.recordsDuplicated += 1;
-    metrics().recordsDuplicated.inc({ stream: this.deps.inputStreamArn, shard: this.lease.shardId });
+    metrics().recordsDuplicated.inc({ stream: this.deps.inputStreamArn, shard: this.deps.shardId });
   }
 
   private lost(reason: string): RunOutcome {

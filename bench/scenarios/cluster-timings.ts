@@ -127,7 +127,7 @@ async function pass(leaseTimeoutS: number, withCrash: boolean, log: (line: strin
     const handoverS = seconds(termAt);
     const sigtermExitCode = await exit;
     const released = releasedCheckpoints(w3);
-    const keys = new AppKeys(app);
+    const keys = new AppKeys(app).stream(inputArn);
     await waitFor(
       async () => {
         if (handedOver.length === 0) return true;
@@ -169,7 +169,7 @@ async function pass(leaseTimeoutS: number, withCrash: boolean, log: (line: strin
       'every input record in the output',
       500,
     ).catch(async () => compareDelivery(await readAll(client!, inputArn), await readAll(client!, outputArn)));
-    const counted = (await readWorkerStatuses(run.redis, keys)).reduce((sum, s) => sum + s.totals.duplicated, 0);
+    const counted = (await readWorkerStatuses(run.redis, new AppKeys(app))).reduce((sum, s) => sum + s.totals.duplicated, 0);
     log(`  ${tag} delivery: ${delivery.inputCount} in, ${delivery.outputCount} out, ${delivery.duplicates} written twice (${counted} counted as possible duplicates), ${delivery.missing.length} missing`);
 
     return {

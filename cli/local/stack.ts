@@ -158,7 +158,7 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
     const order = [...children].sort((a, b) => rank(a.name) - rank(b.name));
     for (const { child } of order) await stopChild(child, 15_000);
     // Ctrl-C on the local stack stops the whole application on purpose: a JOB_MANAGED EFO consumer goes too.
-    if (config.input.readerType === 'EFO' && redisUrlInUse) await retireConsumer(config, redisUrlInUse, ctx.keys, log).catch(() => undefined);
+    if (config.inputs.some((i) => i.readerType === 'EFO') && redisUrlInUse) await retireConsumer(config, redisUrlInUse, ctx.keys, log).catch(() => undefined);
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
   };
   // Ctrl-C is taken from the first moment: one that comes while the stack is still starting stops it as
@@ -285,11 +285,12 @@ async function addressesOf(config: AppConfig, metrics: Record<string, string>, l
 async function retireConsumer(config: AppConfig, redisUrl: string, keys: AppKeys, log: Logger): Promise<void> {
   const redis = createRedis(redisUrl);
   redis.on('error', () => undefined);
-  const kinesis = KinesisGateway.fromConfig(config.input.client);
   try {
-    await new EfoConsumerLifecycle(kinesis, config.input, redis, keys, log).retire();
+    for (const input of config.inputs.filter((i) => i.readerType === 'EFO')) {
+      const kinesis = KinesisGateway.fromConfig(input.client);
+      await new EfoConsumerLifecycle(kinesis, input, redis, keys.stream(input.stream.arn), log).retire().finally(() => kinesis.destroy());
+    }
   } finally {
-    kinesis.destroy();
     redis.disconnect();
   }
 }

@@ -13,6 +13,8 @@ export interface StatusTotals {
   maxLagMs: number | undefined;
   /** Reader types of the live leases (POLLING, EFO). */
   readers: string[];
+  /** Live leases per input stream (by name), when there are several streams. */
+  leasesByStream: Array<{ stream: string; leases: number }>;
 }
 
 /** Cumulative totals over every worker; leases and lag over those that reported within `freshMs`. */
@@ -31,7 +33,14 @@ export function summarize(statuses: readonly WorkerStatus[], now: number, freshM
     leasesByWorker: live.map((s) => ({ worker: s.worker, leases: s.leases.length })).sort((a, b) => a.worker.localeCompare(b.worker)),
     maxLagMs,
     readers: [...new Set(live.flatMap((s) => s.leases.map((l) => l.reader)))].sort(),
+    leasesByStream: countByStream(live),
   };
+}
+
+function countByStream(live: readonly WorkerStatus[]): Array<{ stream: string; leases: number }> {
+  const counts = new Map<string, number>();
+  for (const s of live) for (const lease of s.leases) if (lease.stream) counts.set(lease.stream, (counts.get(lease.stream) ?? 0) + 1);
+  return [...counts].map(([arn, leases]) => ({ stream: arn.slice(arn.lastIndexOf('/') + 1), leases })).sort((a, b) => a.stream.localeCompare(b.stream));
 }
 
 /** Records per second written to one output, by its property group. */
@@ -48,9 +57,10 @@ export function formatStatus(inPerSecond: number, outPerSecond: number, totals: 
   const leases = totals.leasesByWorker.map((w) => `${w.worker}=${w.leases}`).join(' ') || 'none yet';
   const lag = totals.maxLagMs === undefined ? '-' : `${totals.maxLagMs} ms`;
   const out = outputs.length > 1 ? outputs.map((o) => `${o.output} ${o.perSecond.toFixed(0)}/s`).join(', ') : `${outPerSecond.toFixed(0)}/s`;
+  const byStream = (totals.leasesByStream ?? []).length > 1 ? ` (streams ${totals.leasesByStream.map((s) => `${s.stream}=${s.leases}`).join(' ')})` : '';
   return (
     `in ${inPerSecond.toFixed(0)}/s, out ${out} | read ${totals.read}, written ${totals.written}, ` +
-    `dead-lettered ${totals.deadLettered} | leases${totals.readers.length > 0 ? ` (${totals.readers.join(', ')})` : ''}: ${leases} | max lag ${lag}`
+    `dead-lettered ${totals.deadLettered} | leases${totals.readers.length > 0 ? ` (${totals.readers.join(', ')})` : ''}: ${leases}${byStream} | max lag ${lag}`
   );
 }
 

@@ -50,6 +50,10 @@ export interface EfoConfig {
 }
 
 export interface InputStreamConfig {
+  /** Where it was configured, for messages: `InputStream0`, `InputStream1`, … or `<streams file>[i]`. */
+  group: string;
+  /** The output group its records go to unless a transform module names another. */
+  output: string;
   stream: StreamRef;
   client: AwsClientConfig;
   initialPosition: InitialPosition;
@@ -114,9 +118,20 @@ export interface TransformConfig {
   concurrency: number;
 }
 
+export interface ApplicationConfig {
+  /** Application.streams-file: more input streams, resolved to an absolute path. */
+  streamsFile?: string;
+  /** Application.removed-stream.retention: how long a removed (or deleted) stream's checkpoints are kept. */
+  removedStreamRetentionMs: number;
+}
+
 export interface AppConfig {
+  /** Every input stream: the `InputStream<n>` groups in the order of n, then the streams file's; one per stream ARN. */
+  inputs: InputStreamConfig[];
+  /** The first of `inputs`: the stream of single-stream commands (`generate`, `local`). */
   input: InputStreamConfig;
-  /** The input's default output: `OutputStream0`, the first of `outputs`. */
+  application: ApplicationConfig;
+  /** OutputStream0, the first of `outputs` (the default output of an input that names none). */
   output: OutputStreamConfig;
   /** Every output group, `OutputStream0` first; a transform module's `output` names one. */
   outputs: OutputStreamConfig[];

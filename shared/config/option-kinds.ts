@@ -12,7 +12,8 @@ export const SERIALIZATION = 'SerializationType';
 export const CLUSTER = 'Cluster';
 export const DASHBOARD = 'Dashboard';
 export const TRANSFORM = 'Transform';
-export type GroupId = typeof INPUT | typeof OUTPUT | typeof SERIALIZATION | typeof TRANSFORM | typeof CLUSTER | typeof DASHBOARD;
+export const APPLICATION = 'Application';
+export type GroupId = typeof INPUT | typeof OUTPUT | typeof SERIALIZATION | typeof TRANSFORM | typeof CLUSTER | typeof DASHBOARD | typeof APPLICATION;
 
 export interface Option<T> {
   /** The property groups the key is read from. */

@@ -6,10 +6,12 @@
  */
 import { LEGACY_REGISTRATION, LEGACY_TIMESTAMP, legacyKey, legacySecondsKey } from './legacy-consumer';
 import { CLUSTER, durationOption, enumOption, INPUT, intOption, kinesisStreamArnOption, OUTPUT, SERIALIZATION, sizeOption, stringOption, timestampOption, TRANSFORM, urlOption, type Option } from './option-kinds';
+import { INPUT_OUTPUT, REMOVED_STREAM_RETENTION, STREAMS_FILE } from './application-options';
 import { DASHBOARD_ALLOWED_HOSTS, DASHBOARD_ENABLED, DASHBOARD_HOST, DASHBOARD_PASSWORD, DASHBOARD_PATH, DASHBOARD_PORT, DASHBOARD_TOKEN, DASHBOARD_USERNAME } from './dashboard-options';
 
 export * from './option-kinds';
 export * from './dashboard-options';
+export * from './application-options';
 
 const STREAMS = [INPUT, OUTPUT] as const;
 
@@ -67,7 +69,7 @@ export const PROFILE_NAME = stringOption({ groups: STREAMS, key: 'aws.credential
 export const PROFILE_PATH = stringOption({ groups: STREAMS, key: 'aws.credentials.provider.profile.path', description: 'Credentials file, with `PROFILE`.', defaultText: '`~/.aws/credentials`' });
 export const WEB_IDENTITY_TOKEN_FILE = stringOption({ groups: STREAMS, key: 'aws.credentials.provider.webIdentityToken.file', description: 'Token file, with `WEB_IDENTITY_TOKEN`.', defaultText: '`AWS_WEB_IDENTITY_TOKEN_FILE`' });
 
-// ---- InputStream0: the source -------------------------------------------------------------------
+// ---- InputStream0 (and every InputStream<n>): the source -------------------------------------------------------------------
 
 export const INIT_POSITIONS = ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'] as const;
 export const INIT_POSITION = enumOption(
@@ -334,10 +336,10 @@ export const ALL_OPTIONS: readonly Option<unknown>[] = [
   ROLE_BASE_PROVIDER, ROLE_STS_ENDPOINT, PROFILE_NAME, PROFILE_PATH, WEB_IDENTITY_TOKEN_FILE,
   INIT_POSITION, INIT_TIMESTAMP, READER_TYPE, EFO_CONSUMER_NAME, EFO_LIFECYCLE, EFO_DESCRIBE_DELAY_MIN,
   EFO_DESCRIBE_DELAY_MAX, EFO_DESCRIBE_ATTEMPTS, EFO_SUBSCRIPTION_TIMEOUT, EFO_SUBSCRIPTION_MAX_DURATION, DISCOVERY_INTERVAL,
-  GET_RECORDS_MAX, GET_RECORDS_INTERVAL, EMPTY_FETCH_INTERVAL, IDLE_INTERVAL,
+  GET_RECORDS_MAX, GET_RECORDS_INTERVAL, EMPTY_FETCH_INTERVAL, IDLE_INTERVAL, INPUT_OUTPUT,
   SINK_BATCH_MAX_SIZE, SINK_FLUSH_BUFFER_SIZE, SINK_MAX_RECORD_SIZE, SINK_FLUSH_TIMEOUT, SINK_FLUSH_MODE, SINK_MAX_INFLIGHT,
   SINK_MAX_BUFFERED, SINK_PARTITION_KEY, SINK_ORDERING, SINK_AGGREGATION, SINK_AGGREGATION_MAX_SIZE, SINK_FAIL_ON_ERROR,
   SERIALIZATION_TYPE, TRANSFORM_MODULE, TRANSFORM_TIMEOUT, TRANSFORM_CONCURRENCY, LEASE_TIMEOUT, WORKER_MAX_LEASES, WORKER_BALANCE, WORKER_BALANCE_COOLDOWN,
   DASHBOARD_ENABLED, DASHBOARD_HOST, DASHBOARD_PORT, DASHBOARD_PATH, DASHBOARD_USERNAME, DASHBOARD_PASSWORD, DASHBOARD_TOKEN,
-  DASHBOARD_ALLOWED_HOSTS,
+  DASHBOARD_ALLOWED_HOSTS, STREAMS_FILE, REMOVED_STREAM_RETENTION,
 ];

@@ -8,9 +8,10 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './config-error';
 import { LEGACY_CONSUMER, unusedLegacyKey } from './legacy-consumer';
-import type { AppConfig, AwsClientConfig, CredentialsConfig, InitialPosition, OutputStreamConfig, PartitionKeyRule, StreamRef, TransformConfig } from './app-config';
+import type { AppConfig, ApplicationConfig, AwsClientConfig, CredentialsConfig, InitialPosition, OutputStreamConfig, PartitionKeyRule, StreamRef, TransformConfig } from './app-config';
 import * as o from './options';
 import { GroupReader } from './group-reader';
+import { checkDistinctStreams, inputConfig, inputGroupNames, readStreamsFile } from './input-groups';
 
 const PropertiesFile = z.array(
   z.object({
@@ -68,45 +69,28 @@ export function buildAppConfig(groups: PropertyGroups, env: NodeJS.ProcessEnv = 
     return r;
   };
 
-  for (const group of [o.INPUT, o.OUTPUT]) {
-    if (!groups.has(group)) {
-      throw ConfigError.invalidValue(group, o.STREAM_ARN.key, undefined, `a property group "${group}" with ${o.STREAM_ARN.allowed}`);
-    }
+  if (!groups.has(o.OUTPUT)) throw ConfigError.invalidValue(o.OUTPUT, o.STREAM_ARN.key, undefined, `a property group "${o.OUTPUT}" with ${o.STREAM_ARN.allowed}`);
+  const application = applicationConfig(reader(o.APPLICATION), baseDir);
+  const fileGroups = application.streamsFile ? readStreamsFile(application.streamsFile, reader(o.APPLICATION).optional(o.STREAMS_FILE)!) : new Map<string, Record<string, string>>();
+  const inputNames = inputGroupNames(groups);
+  if (inputNames.length === 0 && fileGroups.size === 0) {
+    throw ConfigError.invalidValue(o.INPUT, o.STREAM_ARN.key, undefined, `a property group "${o.INPUT}" (or another InputStream<n>, or ${o.APPLICATION}.${o.STREAMS_FILE.key}) with ${o.STREAM_ARN.allowed}`);
   }
-
-  const input = reader(o.INPUT);
-  const inputStream = streamRef(input);
-  const readerType = input.get(o.READER_TYPE);
-  const efo = {
-    consumerName: input.optional(o.EFO_CONSUMER_NAME),
-    lifecycle: input.get(o.EFO_LIFECYCLE),
-    describeDelayMinMs: input.get(o.EFO_DESCRIBE_DELAY_MIN),
-    describeDelayMaxMs: input.get(o.EFO_DESCRIBE_DELAY_MAX),
-    describeAttempts: input.get(o.EFO_DESCRIBE_ATTEMPTS),
-    subscriptionTimeoutMs: input.get(o.EFO_SUBSCRIPTION_TIMEOUT),
-    maxSubscriptionMs: input.get(o.EFO_SUBSCRIPTION_MAX_DURATION),
-  };
-  if (readerType === 'EFO' && efo.consumerName === undefined) {
-    input.fail(o.EFO_CONSUMER_NAME.key, undefined, `${o.EFO_CONSUMER_NAME.allowed} (required with ${o.READER_TYPE.key}=EFO)`);
-  }
-  if (efo.describeDelayMaxMs < efo.describeDelayMinMs) {
-    input.fail(o.EFO_DESCRIBE_DELAY_MAX.key, String(efo.describeDelayMaxMs), `at least ${o.EFO_DESCRIBE_DELAY_MIN.key} (${efo.describeDelayMinMs} ms)`);
-  }
-
   const outputs = outputGroupNames(groups).map((group) => outputConfig(reader(group, o.OUTPUT)));
+  const reading = { streamRef, clientConfig, initialPosition, outputGroups: outputs.map((out) => out.group) };
+  const inputs = [
+    ...inputNames.map((group) => inputConfig(reader(group, o.INPUT), reading)),
+    ...[...fileGroups].map(([group, map]) => {
+      const r = new GroupReader(group, map, o.INPUT);
+      readers.set(group, r); // its unknown keys are reported as a group's are
+      return inputConfig(r, reading);
+    }),
+  ];
+  checkDistinctStreams(inputs);
   const config: AppConfig = {
-    input: {
-      stream: inputStream,
-      client: clientConfig(input, inputStream),
-      initialPosition: initialPosition(input),
-      readerType,
-      efo,
-      discoveryIntervalMs: input.get(o.DISCOVERY_INTERVAL),
-      getRecordsMaxCount: input.get(o.GET_RECORDS_MAX),
-      getRecordsIntervalMs: input.get(o.GET_RECORDS_INTERVAL),
-      emptyFetchIntervalMs: input.get(o.EMPTY_FETCH_INTERVAL),
-      idleIntervalMs: input.get(o.IDLE_INTERVAL),
-    },
+    inputs,
+    input: inputs[0],
+    application,
     output: outputs[0],
     outputs,
     serialization: reader(o.SERIALIZATION).get(o.SERIALIZATION_TYPE),
@@ -122,16 +106,16 @@ export function buildAppConfig(groups: PropertyGroups, env: NodeJS.ProcessEnv = 
   };
 
   const warnings: string[] = [];
-  for (const group of groups.keys()) {
+  for (const group of [...groups.keys(), ...fileGroups.keys()]) {
     const r = readers.get(group);
     if (!r) {
       // A transform module may read groups of its own (its open() gets every group): not a typo then.
       if (!config.transform.module.startsWith('builtin:')) continue;
-      warnings.push(`Unknown property group "${group}" is ignored (known groups: ${[o.INPUT, o.OUTPUT, 'OutputStream1 (and any OutputStream<n>)', o.SERIALIZATION, o.TRANSFORM, o.CLUSTER, o.DASHBOARD].join(', ')})`);
+      warnings.push(`Unknown property group "${group}" is ignored (known groups: ${[o.INPUT, 'InputStream1 (and any InputStream<n>)', o.OUTPUT, 'OutputStream1 (and any OutputStream<n>)', o.SERIALIZATION, o.TRANSFORM, o.CLUSTER, o.DASHBOARD, o.APPLICATION].join(', ')})`);
       continue;
     }
     for (const key of r.unknownKeys()) {
-      const legacy = group === o.INPUT ? unusedLegacyKey(key) : undefined;
+      const legacy = /^InputStream\d+$/.test(group) ? unusedLegacyKey(key) : undefined;
       warnings.push(
         legacy
           ? `Unknown key "${key}" in property group "${group}" is ignored: it is a key of Flink's legacy ${LEGACY_CONSUMER} that shardflow does not use${legacy.hint ? ` (${legacy.hint})` : ''}`
@@ -209,6 +193,11 @@ function partitionKeyRule(r: GroupReader): PartitionKeyRule {
   const field = /^field:([A-Za-z0-9_$-]+)$/.exec(text);
   if (field) return { type: 'FIELD', field: field[1] };
   return r.fail(o.SINK_PARTITION_KEY.key, text, o.SINK_PARTITION_KEY.allowed);
+}
+
+function applicationConfig(r: GroupReader, baseDir: string): ApplicationConfig {
+  const file = r.optional(o.STREAMS_FILE);
+  return { streamsFile: file === undefined ? undefined : resolve(baseDir, file), removedStreamRetentionMs: r.get(o.REMOVED_STREAM_RETENTION) };
 }
 
 function transformConfig(r: GroupReader, serialization: 'JSON' | 'STRING', baseDir: string): TransformConfig {

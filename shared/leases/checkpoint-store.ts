@@ -1,6 +1,6 @@
 /**
- * Checkpoints in Redis, fenced by the lease: a write only happens while the BullMQ lock of the
- * shard's lease job (`AppKeys.leaseLock`: BullMQ's layout, pinned by test/integration/bullmq-layout.test.ts)
+ * One input stream's checkpoints in Redis, fenced by the lease: a write only happens while the BullMQ lock of the
+ * shard's lease job (`StreamKeys.leaseLock`: BullMQ's layout, pinned by test/integration/bullmq-layout.test.ts)
  * still holds the writer's token, checked atomically in a Lua script, so a worker
  * that lost its lease (frozen, partitioned, too slow) can never overwrite the new owner's progress.
  * A checkpoint never moves backwards, and a finished shard (SHARD_END) stays finished.
@@ -11,7 +11,7 @@
  * text), then by sub-sequence number, a whole record after all of its sub-sequence numbers.
  */
 import type { RedisClient } from '../redis/connection';
-import type { AppKeys } from '../redis/keys';
+import type { StreamKeys } from '../redis/keys';
 
 export const SHARD_END = 'SHARD_END';
 
@@ -75,7 +75,7 @@ export class CheckpointStore {
 
   constructor(
     redis: RedisClient,
-    private readonly keys: AppKeys,
+    private readonly keys: StreamKeys,
   ) {
     if (!('shardflowSaveCheckpoint' in redis)) {
       redis.defineCommand('shardflowSaveCheckpoint', { numberOfKeys: 2, lua: SAVE });

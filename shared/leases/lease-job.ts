@@ -1,5 +1,5 @@
 /**
- * The lease job: the one BullMQ job per shard that the coordinator creates and workers hold. Its data
+ * The lease job: the one BullMQ job per shard of each input stream, with the lease key as job id that the coordinator creates and workers hold. Its data
  * is the contract between both sides, so it lives below both: the coordinator writes it, a worker
  * reads it to know where a shard without a checkpoint starts.
  */
@@ -9,6 +9,8 @@ import type { StartPosition } from '../position';
 export type LeaseStart = { type: 'LATEST' } | { type: 'TRIM_HORIZON' } | { type: 'AT_TIMESTAMP'; timestamp: string };
 
 export interface LeaseJobData {
+  /** The input stream the shard belongs to. Lease jobs of the single-stream layout have none (the upgrade replaces them). */
+  streamArn?: string;
   shardId: string;
   parentShardIds: string[];
   start: LeaseStart;

@@ -7,12 +7,15 @@ import { waitFor } from '../support/wait';
 
 const ctx = useAppRedis('it-fence');
 const app = ctx.app;
-const keys = new AppKeys(app);
+const STREAM = 'arn:aws:kinesis:us-east-1:123456789012:stream/it-fence-in';
+const appKeys = new AppKeys(app);
+const keys = appKeys.stream(STREAM);
 
 test('only the worker holding the lease job\'s lock can move the checkpoint, and only forwards', async () => {
   const shardId = 'shardId-000000000007';
-  const jobs = await holdLeaseJobs(ctx.redis, keys, [shardId], { lockDuration: 5000 });
-  const token = jobs.tokens.get(shardId);
+  const jobs = await holdLeaseJobs(ctx.redis, appKeys, STREAM, [shardId], { lockDuration: 5000 });
+  const token = jobs.tokens.get(keys.leaseKey(shardId));
+  expect(token).toBeDefined();
   try {
     const store = new CheckpointStore(ctx.redis, keys);
 
@@ -23,6 +26,10 @@ test('only the worker holding the lease job\'s lock can move the checkpoint, and
     expect(await store.save(shardId, token!, '4959033827149025660855969253836157109592157598913658')).toBe('stale');
     expect(await store.save(shardId, token!, '49590338271490256608559692538361571095921575989136588898')).toBe('stale');
     expect(await store.get(shardId)).toBe('49590338271490256608559692538361571095921575989136588898');
+    // The same shard id in another stream is another lease: this lease's token does not write there.
+    const otherStream = new CheckpointStore(ctx.redis, appKeys.stream('arn:aws:kinesis:eu-west-1:123456789012:stream/it-fence-in'));
+    expect(await otherStream.save(shardId, token!, '49590338271490256608559692538361571095921575989136589999')).toBe('lease-lost');
+    expect(await otherStream.get(shardId)).toBeUndefined();
 
     // Positions inside a KPL aggregate: (sequence, sub-sequence), the whole record after its user records.
     const other = 'shardId-000000000099';

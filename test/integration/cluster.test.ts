@@ -141,7 +141,7 @@ test('SIGSTOP past the lease timeout, then SIGCONT: the frozen worker loses its 
   const last = new Map<string, bigint>();
   let backwards = '';
   const watcher = setInterval(() => {
-    void h.redis.hgetall(keys.checkpoints).then((cps) => {
+    void h.redis.hgetall(keys.stream(inputArn).checkpoints).then((cps) => {
       for (const [shard, seq] of Object.entries(cps)) {
         if (seq === 'SHARD_END') continue;
         const value = BigInt(seq);
@@ -198,7 +198,7 @@ test('split and merge mid-stream: every record delivered, per-key order kept, ch
   expect(delivery.outOfOrderKeys).toEqual([]);
   expect(delivery.duplicates).toBe(0);
   // Closed parents are finished for good, with their children recorded.
-  const checkpoints = await h.redis.hgetall(keys.checkpoints);
+  const checkpoints = await h.redis.hgetall(keys.stream(inputArn).checkpoints);
   expect(checkpoints[s0.ShardId!]).toBe('SHARD_END');
   for (const child of children) expect(checkpoints[child.ShardId!]).toBe('SHARD_END');
 });
@@ -223,7 +223,7 @@ test('UpdateShardCount while running: every record delivered in per-key order, t
   expect(delivery.outOfOrderKeys).toEqual([]);
   expect(delivery.duplicates).toBe(0);
   await waitFor(async () => {
-    const checkpoints = await h.redis.hgetall(keys.checkpoints);
+    const checkpoints = await h.redis.hgetall(keys.stream(inputArn).checkpoints);
     return before.every((id) => checkpoints[id] === 'SHARD_END');
   }, 60_000, 'the old shards to be finished');
   // Four open shards, two workers: two leases each, none of them an old shard.

@@ -54,7 +54,7 @@ test('JOB_MANAGED: the coordinator registers the consumer; a coordinator restart
   const worker = start('worker', properties, app);
   await waitForLog(coordinator, 'EFO consumer ACTIVE');
   expect(await consumerStatus(inputArn, name)).toBe('ACTIVE');
-  const published = JSON.parse((await h.redis.get(new AppKeys(app).efoConsumer))!);
+  const published = JSON.parse((await h.redis.get(new AppKeys(app).stream(inputArn).efoConsumer))!);
   expect(published).toMatchObject({ name, lifecycle: 'JOB_MANAGED' });
   expect(published.arn).toContain(name);
 

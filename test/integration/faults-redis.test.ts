@@ -165,7 +165,7 @@ async function delivery(c: Cluster): Promise<{ result: Delivery; input: ReadReco
 /** Records flowing: at least `minimum` produced and every shard checkpointed at least once. */
 async function flowing(c: Cluster, producer: SteadyProducer, minimum: number): Promise<void> {
   await waitFor(
-    async () => producer.produced.length >= minimum && (await c.redis.hlen(c.keys.checkpoints)) === (await statuses(c)).reduce((n, s) => n + s.leases.length, 0),
+    async () => producer.produced.length >= minimum && (await c.redis.hlen(c.keys.stream(c.inArn).checkpoints)) === (await statuses(c)).reduce((n, s) => n + s.leases.length, 0),
     30_000,
     `${minimum} records produced and every shard checkpointed`,
     200,
@@ -261,7 +261,7 @@ describeNeeding('redis-server')('Redis and process faults', () => {
     const producer = h.producer(c.inArn, { perSecond: 300, keys: 16, prefix: c.app });
     await flowing(c, producer, 600);
 
-    const checkpoints = await redis.hgetall(c.keys.checkpoints);
+    const checkpoints = await redis.hgetall(c.keys.stream(c.inArn).checkpoints);
     const frozenAt = Date.now();
     server.process.kill('SIGSTOP');
     // /readyz: the redis check's PING gets no answer (each process's own check, every 2 s, 2 s timeout).
@@ -333,7 +333,7 @@ describeNeeding('redis-server')('Redis and process faults', () => {
     const producer = h.producer(c.inArn, { perSecond: 300, keys: 16, prefix: c.app });
     await flowing(c, producer, 600);
 
-    const checkpoints = await redis.hgetall(c.keys.checkpoints);
+    const checkpoints = await redis.hgetall(c.keys.stream(c.inArn).checkpoints);
     const stoppedAt = Date.now();
     await server.stop(); // SIGTERM: the append-only file is flushed on the way out
     // Down past the lease timeout, no worker sends any more: the output then holds all sent before the restart.
@@ -389,7 +389,7 @@ describeNeeding('redis-server')('Redis and process faults', () => {
     await flowing(c, producer, 600);
 
     const bTakenBefore = logged(b, 'lease taken').length;
-    const checkpoints = await redis.hgetall(c.keys.checkpoints);
+    const checkpoints = await redis.hgetall(c.keys.stream(c.inArn).checkpoints);
     const stoppedAt = Date.now();
     a.child.kill('SIGSTOP');
     // A second on, A's last request has landed: the output holds everything A ever sent.

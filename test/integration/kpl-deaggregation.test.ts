@@ -154,7 +154,7 @@ describe.each(READERS)('$name reader', ({ input }) => {
 
     h.start('coordinator', properties, app);
     const victim = h.start('worker', properties, app);
-    const keys = new AppKeys(app);
+    const keys = new AppKeys(app).stream(inputArn);
     const shardId = inputRecords[0].shardId;
     // The kill lands while the checkpoint is well inside the first aggregate.
     await waitFor(async () => {

@@ -6,12 +6,13 @@ import { useAppRedis } from '../support/redis';
 
 const ctx = useAppRedis('it-renew');
 const keys = new AppKeys(ctx.app);
+const STREAM = 'arn:aws:kinesis:us-east-1:123456789012:stream/it-renew-in';
 
 test('extends only the locks that still hold their token, takes the renewed jobs off the stalled set, and names the others', async () => {
-  const shards = ['shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003'];
   // BullMQ renews nothing by itself here (lockRenewTime far above the test), so only LockRenewal extends.
-  const jobs = await holdLeaseJobs(ctx.redis, keys, shards, { lockDuration: 2000, lockRenewTime: 3_600_000, stalledInterval: 3_600_000 });
-  const { queue, tokens } = jobs;
+  const jobs = await holdLeaseJobs(ctx.redis, keys, STREAM, ['shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003'], { lockDuration: 2000, lockRenewTime: 3_600_000, stalledInterval: 3_600_000 });
+  // The lease jobs' ids: their lease keys.
+  const { queue, tokens, leaseKeys: shards } = jobs;
   try {
     const [a, b, c] = shards;
     const lock = (id: string) => keys.leaseLock(id);

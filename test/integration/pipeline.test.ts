@@ -213,7 +213,7 @@ describe('crash', () => {
     const lastPerShard = new Map<string, string>();
     for (const r of await readAll(h.client, inputArn)) lastPerShard.set(r.shardId, r.sequenceNumber);
     await waitFor(async () => {
-      const checkpoints = await h.redis.hgetall(new AppKeys(app).checkpoints);
+      const checkpoints = await h.redis.hgetall(new AppKeys(app).stream(inputArn).checkpoints);
       return [...lastPerShard].every(([shard, seq]) => checkpoints[shard] === seq);
     }, 30_000, 'checkpoints at the end of the first batch');
     victim.child.kill('SIGKILL');

@@ -105,7 +105,7 @@ clusterTest('a 3-primary Redis Cluster runs the pipeline: records, dead letters,
   expect(dlq.code).toBe(0);
   expect(dlq.output).toContain('1 dead letter(s)');
   expect(dlq.output).toContain('not valid JSON');
-  await waitFor(async () => (await redis!.hlen(keys.checkpoints)) === SHARDS, 20_000, 'a checkpoint for every shard');
+  await waitFor(async () => (await redis!.hlen(keys.stream(inArn).checkpoints)) === SHARDS, 20_000, 'a checkpoint for every shard');
 
   // Hand-over both ways while records flow: a worker leaves (its leases go to the other), a new one joins.
   const producer = h.producer(inArn, { perSecond: 200, keys: 16, prefix: app });
@@ -140,7 +140,7 @@ clusterTest('a 3-primary Redis Cluster runs the pipeline: records, dead letters,
   const tagged = await keysOnNodes(nodes.ports, `shardflow:{${app}}:*`);
   expect(tagged.size).toBe(1);
   const appKeys = [...tagged.values()][0]!;
-  expect(appKeys).toEqual(expect.arrayContaining([keys.checkpoints, keys.state, keys.workerStatus, `${keys.bullPrefix}:leases:meta`]));
+  expect(appKeys).toEqual(expect.arrayContaining([keys.stream(inArn).checkpoints, keys.state, keys.workerStatus, `${keys.bullPrefix}:leases:meta`]));
   expect(new Set(await Promise.all(appKeys.map(async (k) => (await redis!.cluster('KEYSLOT', k)) as number))).size).toBe(1);
   expect((await keysOnNodes(nodes.ports, `shardflow:${app}:*`)).size).toBe(0);
 

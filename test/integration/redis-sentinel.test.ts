@@ -79,7 +79,7 @@ sentinelTest.each(['command', 'kill'] as const)('the primary fails over mid-stre
   await waitFor(async () => (await statuses()).filter((s) => s.leases.length === SHARDS / 2).length === 2, 30_000, 'four leases over two workers', 200, () => assertUp(all));
 
   const producer = h.producer(inArn, { perSecond: 300, keys: 16, prefix: app });
-  await waitFor(async () => producer.produced.length >= 600 && (await redis!.hlen(keys.checkpoints)) === SHARDS, 30_000, '600 records produced and every shard checkpointed', 200, () => assertUp(all));
+  await waitFor(async () => producer.produced.length >= 600 && (await redis!.hlen(keys.stream(inArn).checkpoints)) === SHARDS, 30_000, '600 records produced and every shard checkpointed', 200, () => assertUp(all));
 
   const failoverAt = Date.now();
   const { from, to } = await group.failover(how, 20_000);
@@ -90,7 +90,7 @@ sentinelTest.each(['command', 'kill'] as const)('the primary fails over mid-stre
   // the lease timeout, not scaled by TEST_PATIENCE (3 × 4 s would reach the demotion and prove nothing).
   const oldPrimaryLeft = how === 'command' ? await waitFor(async () => ((await clientsOn(from)) === 0 ? Date.now() - failoverAt - failoverMs : undefined), LEASE_TIMEOUT_MS / PATIENCE, `every connection off the old primary (port ${from})`, 50) : undefined;
   // Flow is back when every shard's checkpoint, read on the new primary itself, has moved past where it stood once that primary took writes.
-  const checkpointsOnPrimary = async () => Object.fromEntries(chunk((await command(to, 'HGETALL', keys.checkpoints)) as string[]));
+  const checkpointsOnPrimary = async () => Object.fromEntries(chunk((await command(to, 'HGETALL', keys.stream(inArn).checkpoints)) as string[]));
   const after = await checkpointsOnPrimary();
   const resumed = await waitFor(
     async () => {

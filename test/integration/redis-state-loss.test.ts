@@ -51,8 +51,8 @@ testNeeding('redis-server')('an emptied Redis stops the coordinator and the work
   }
   // The tombstone stays, and nothing was re-created from the initial position.
   expect(JSON.parse((await redis.get(keys.stateLost))!)).toMatchObject({ by: expect.stringMatching(/worker|coordinator/) });
-  expect(await redis.hlen(keys.checkpoints)).toBe(0);
-  expect(await redis.exists(keys.initialShards)).toBe(0);
+  expect(await redis.hlen(keys.stream(inputArn).checkpoints)).toBe(0);
+  expect(await redis.exists(keys.stream(inputArn).initialShards)).toBe(0);
   expect(await redis.exists(keys.state)).toBe(0);
 
   for (const command of ['coordinator', 'worker']) {
@@ -87,17 +87,18 @@ test('a discovery write that races with the loss is not applied: the initial-sha
   const local = testRedis();
   try {
     const keys = new AppKeys(uniqueName('it-state-race'));
+    const initialShards = keys.stream('arn:aws:kinesis:us-east-1:123456789012:stream/it-state-race-in').initialShards;
     const marker = newMarker('coordinator-x');
     await local.set(keys.state, marker);
     const many = Array.from({ length: 2_500 }, (_, i) => `shardId-${String(i).padStart(12, '0')}`);
-    expect(await addToSetWhileMarked(local, keys, marker, keys.initialShards, many)).toBe(true);
-    expect(await local.scard(keys.initialShards)).toBe(2_500);
+    expect(await addToSetWhileMarked(local, keys, marker, initialShards, many)).toBe(true);
+    expect(await local.scard(initialShards)).toBe(2_500);
 
-    await local.del(keys.initialShards, keys.state); // Redis "lost" the state
-    expect(await addToSetWhileMarked(local, keys, marker, keys.initialShards, many)).toBe(false);
+    await local.del(initialShards, keys.state); // Redis "lost" the state
+    expect(await addToSetWhileMarked(local, keys, marker, initialShards, many)).toBe(false);
     await local.set(keys.state, newMarker('someone-else')); // or another process started the app afresh
-    expect(await addToSetWhileMarked(local, keys, marker, keys.initialShards, many)).toBe(false);
-    expect(await local.exists(keys.initialShards)).toBe(0);
+    expect(await addToSetWhileMarked(local, keys, marker, initialShards, many)).toBe(false);
+    expect(await local.exists(initialShards)).toBe(0);
     await local.del(keys.state);
   } finally {
     local.disconnect();

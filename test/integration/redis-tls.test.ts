@@ -37,7 +37,7 @@ testNeeding('redis-server', 'openssl')('coordinator and worker keep leases and c
   // The state really is in the TLS Redis: both shards have a checkpoint there.
   const client = new Redis(redis.url, { tls: { ca: redis.ca } });
   try {
-    await waitFor(async () => (await client.hlen(new AppKeys(app).checkpoints)) === 2 || undefined, 20_000, 'two checkpoints in the TLS Redis');
+    await waitFor(async () => (await client.hlen(new AppKeys(app).stream(inputArn).checkpoints)) === 2 || undefined, 20_000, 'two checkpoints in the TLS Redis');
   } finally {
     client.disconnect();
   }

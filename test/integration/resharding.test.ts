@@ -10,7 +10,7 @@ import { createStream, json, putAll, readAll } from '../support/kinesis';
 import { localProperties, writeProperties } from '../support/properties';
 import { uniqueName, waitFor } from '../support/wait';
 import { useClusterHarness } from '../support/harness';
-import { AppKeys, LEASE_QUEUE } from '../../shared/redis/keys';
+import { AppKeys, LEASE_QUEUE, leaseKey } from '../../shared/redis/keys';
 
 const h = useClusterHarness();
 
@@ -58,12 +58,12 @@ test.each([
   const shards = (await h.client.send(new ListShardsCommand({ StreamARN: inputArn }))).Shards!;
   const children = shards.filter((s) => s.ParentShardId === parent.ShardId).map((s) => s.ShardId!).sort();
   expect(children).toHaveLength(2);
-  await waitFor(async () => (await h.redis.hget(keys.checkpoints, parent.ShardId!)) === 'SHARD_END', 10_000, 'the parent to be finished');
-  expect(JSON.parse((await h.redis.hget(keys.shardEnds, parent.ShardId!))!).sort()).toEqual(children);
+  await waitFor(async () => (await h.redis.hget(keys.stream(inputArn).checkpoints, parent.ShardId!)) === 'SHARD_END', 10_000, 'the parent to be finished');
+  expect(JSON.parse((await h.redis.hget(keys.stream(inputArn).shardEnds, parent.ShardId!))!).sort()).toEqual(children);
   const queue = new Queue(LEASE_QUEUE, { connection: h.redis, prefix: keys.bullPrefix });
-  expect(await (await queue.getJob(parent.ShardId!))!.getState()).toBe('completed');
+  expect(await (await queue.getJob(leaseKey(inputArn, parent.ShardId!)))!.getState()).toBe('completed');
   for (const child of children) {
-    const job = await queue.getJob(child);
+    const job = await queue.getJob(leaseKey(inputArn, child));
     // A child found after start-up starts at TRIM_HORIZON although the application started at LATEST.
     expect(job!.data.start).toEqual({ type: 'TRIM_HORIZON' });
     expect(job!.data.parentShardIds).toEqual([parent.ShardId]);

@@ -127,9 +127,9 @@ async function ofOutput(url: string, name: string, group: string): Promise<numbe
   return (await series(url, name)).find((s) => s.labels.output === group)?.value;
 }
 
-/** The shard's checkpoint in Redis, as a sequence number (undefined before the first). */
-async function checkpoint(app: string, shardId: string): Promise<bigint | undefined> {
-  const value = await f.h.redis.hget(new AppKeys(app).checkpoints, shardId);
+/** The checkpoint in Redis of the input stream's shard, as a sequence number (undefined before the first). */
+async function checkpoint(app: string, inArn: string, shardId: string): Promise<bigint | undefined> {
+  const value = await f.h.redis.hget(new AppKeys(app).stream(inArn).checkpoints, shardId);
   return value === null ? undefined : BigInt(value.split(':')[0]);
 }
 
@@ -335,7 +335,7 @@ test('a record fanned out to both outputs is checkpointed only once both acknowl
 
   // A first record checkpointed on shard x.
   const [a] = await put(p.inArn, [entry(`${p.app}-a`, undefined, x.hashKey)]);
-  await waitFor(async () => (await checkpoint(p.app, x.id)) === BigInt(a), 30_000, `shard ${x.id} checkpointed at its first record`, 200, alive);
+  await waitFor(async () => (await checkpoint(p.app, p.inArn, x.id)) === BigInt(a), 30_000, `shard ${x.id} checkpointed at its first record`, 200, alive);
 
   // OutputStream1 refuses every request for a while (retryable: the worker keeps reading).
   await f.ep.chaos([{ operation: 'PutRecords', stream: out1.name, userAgent: WORKER_UA, error: 'InternalFailure', message: 'held by the test' }]);
@@ -343,14 +343,14 @@ test('a record fanned out to both outputs is checkpointed only once both acknowl
   await waitFor(async () => (await holds(p.outArn, `${p.app}-b`)) && (await holds(p.outArn, `${p.app}-d`)), 30_000, "OutputStream0's part of b, and d after it", 200, alive);
   // Put after b's OutputStream0 part was acknowledged: once shard y's checkpoint passes c, checkpoints were written since.
   const [c] = await put(p.inArn, [entry(`${p.app}-c`, undefined, y.hashKey)]);
-  await waitFor(async () => ((await checkpoint(p.app, y.id)) ?? 0n) >= BigInt(c), 30_000, `shard ${y.id} checkpointed past c`, 200, alive);
-  expect(await checkpoint(p.app, x.id)).toBe(BigInt(a));
+  await waitFor(async () => ((await checkpoint(p.app, p.inArn, y.id)) ?? 0n) >= BigInt(c), 30_000, `shard ${y.id} checkpointed past c`, 200, alive);
+  expect(await checkpoint(p.app, p.inArn, x.id)).toBe(BigInt(a));
   expect(BigInt(a)).toBeLessThan(BigInt(b));
   expect(await holds(out1.arn, `${p.app}-b`)).toBe(false);
   expect((await f.ep.chaosState())[0].fired).toBeGreaterThan(0);
 
   await f.ep.clearChaos();
-  await waitFor(async () => ((await checkpoint(p.app, x.id)) ?? 0n) >= BigInt(d), 60_000, `shard ${x.id} checkpointed past b and d`, 200, alive);
+  await waitFor(async () => ((await checkpoint(p.app, p.inArn, x.id)) ?? 0n) >= BigInt(d), 60_000, `shard ${x.id} checkpointed past b and d`, 200, alive);
   expect(ids(await readAll(f.ep.client, out1.arn))).toEqual([`${p.app}-b`]);
   expect(await f.h.stopAll()).toEqual([0, 0]);
 });

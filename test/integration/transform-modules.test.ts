@@ -60,7 +60,7 @@ async function exactDelivery(p: Pipeline, out1Arn: string, records: Planned[], p
   const expected = expectationOf(records);
   // The plan's keys reach every shard of the input.
   expect(produced.size).toBe(4);
-  await checkpointedThrough(f.h.redis, p.app, produced, alive);
+  await checkpointedThrough(f.h.redis, p.app, p.inArn, produced, alive);
   const out0 = await stableWritten(f.ep.client, p.outArn, alive);
   const out1 = await stableWritten(f.ep.client, out1Arn, alive);
   expect(deliveryProblems(expected.outputs.OutputStream0, out0, true)).toEqual([]);
@@ -106,7 +106,7 @@ test('the same module in two workers, one killed with SIGKILL mid-run: nothing i
   await victim.exited;
   const produced = new Map([...first, ...(await producing.done)]);
   const alive = () => assertUp([p.coordinator, survivor]);
-  await checkpointedThrough(f.h.redis, p.app, produced, alive);
+  await checkpointedThrough(f.h.redis, p.app, p.inArn, produced, alive);
   const out0 = await stableWritten(f.ep.client, p.outArn, alive);
   const out1 = await stableWritten(f.ep.client, out1Arn!, alive);
   // Duplicates are fine (the victim's unacknowledged records are transformed again); nothing missing or misplaced.
@@ -194,7 +194,7 @@ test('Transform.timeout (300 ms): a record the module never answers, or answers 
   const expected = expectationOf(records);
   const alive = () => assertUp([p.coordinator, ...p.workers]);
   const produced = await produce(f.ep.client, p.inArn, records, { batch: 35, pauseMs: 200 }).done;
-  await checkpointedThrough(f.h.redis, p.app, produced, alive);
+  await checkpointedThrough(f.h.redis, p.app, p.inArn, produced, alive);
   const late = records.filter((r) => r.act === 'late').map((r) => r.id);
   // Every late answer has been given by now, and must not be in the output.
   await waitFor(() => late.every((id) => readFileSync(log, 'utf8').includes(`late ${id}\n`)), 30_000, 'every late answer given');
@@ -215,7 +215,7 @@ test('an output naming an unknown output group, or without data, dead-letters it
   const expected = expectationOf(records);
   const alive = () => assertUp([p.coordinator, ...p.workers]);
   const produced = await produce(f.ep.client, p.inArn, records, { batch: 35, pauseMs: 200 }).done;
-  await checkpointedThrough(f.h.redis, p.app, produced, alive);
+  await checkpointedThrough(f.h.redis, p.app, p.inArn, produced, alive);
   const out0 = await stableWritten(f.ep.client, p.outArn, alive);
   const out1 = await stableWritten(f.ep.client, out1Arn!, alive);
   // All or nothing: the good first output of a fan-out whose second names an unknown group is not written either.
@@ -240,7 +240,7 @@ test('open and close run once per process: a worker stopped with SIGTERM wrote o
   const expected = expectationOf(records);
   const produced = await produce(f.ep.client, p.inArn, records, { batch: 24, pauseMs: 100 }).done;
   const alive = () => assertUp([p.coordinator, worker]);
-  await checkpointedThrough(f.h.redis, p.app, produced, alive);
+  await checkpointedThrough(f.h.redis, p.app, p.inArn, produced, alive);
   expect(deliveryProblems(expected.outputs.OutputStream0, await stableWritten(f.ep.client, p.outArn, alive), true)).toEqual([]);
   const wpid = worker.child.pid!;
   const cpid = p.coordinator.child.pid!;
@@ -286,7 +286,7 @@ test('shardflow dlq replay of a record the module threw for, after the module fi
   const records = plan(p.app, 24, (n) => (n === 7 ? 'throw' : 'pass'));
   const produced = await produce(f.ep.client, p.inArn, records, { batch: 24 }).done;
   const alive = () => assertUp([p.coordinator, ...p.workers]);
-  await checkpointedThrough(f.h.redis, p.app, produced, alive);
+  await checkpointedThrough(f.h.redis, p.app, p.inArn, produced, alive);
   const [letter] = await lettersById(f.h.redis, p.app);
   expect(letter.id).toBe(records[7].id);
   expect(letter.letter.reason).toBe(`transform failed: Error: boom ${records[7].id}`);

@@ -1,6 +1,7 @@
 /**
  * The checkpoint store in unit tests: saves recorded (answers scripted, 'throw' rejecting like a Redis
- * blip), the submitted marks, the shard's end, and a stored checkpoint for `get`. No I/O.
+ * blip), the submitted marks, the shard's end, the shard ids the writes named, and a stored checkpoint
+ * for `get`. No I/O.
  */
 import type { FencedWriteResult } from '../../shared/leases/checkpoint-store';
 
@@ -14,6 +15,8 @@ export class FakeCheckpoints {
   saveCalls = 0;
   /** The children recorded when the shard was finished. */
   finished: string[] | undefined;
+  /** Every shard id a save, mark or finish named (a runner names its shard, never its lease key). */
+  readonly shards = new Set<string>();
   /** What `get` answers. */
   stored: string | undefined;
 
@@ -26,7 +29,8 @@ export class FakeCheckpoints {
     return undefined;
   }
 
-  async save(_shard: string, _token: string, position: string): Promise<FencedWriteResult> {
+  async save(shard: string, _token: string, position: string): Promise<FencedWriteResult> {
+    this.shards.add(shard);
     this.saveCalls += 1;
     const answer = this.answers.shift() ?? 'written';
     if (answer === 'throw') throw new Error('Connection is closed.');
@@ -34,11 +38,13 @@ export class FakeCheckpoints {
     return answer;
   }
 
-  markSubmitted(_shard: string, position: string): void {
+  markSubmitted(shard: string, position: string): void {
+    this.shards.add(shard);
     this.marked.push(position);
   }
 
-  async finish(_shard: string, _token: string, children: readonly string[]): Promise<FencedWriteResult> {
+  async finish(shard: string, _token: string, children: readonly string[]): Promise<FencedWriteResult> {
+    this.shards.add(shard);
     this.finished = [...children];
     return 'written';
   }

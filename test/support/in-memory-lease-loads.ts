@@ -12,16 +12,16 @@ export class InMemoryLeaseLoads implements LeaseLoadStore {
   constructor(private readonly clock: Clock) {}
 
   async read(): Promise<Map<string, LeaseLoadEntry>> {
-    return new Map([...this.fields].map(([shardId, raw]) => [shardId, parseLeaseLoad(shardId, raw)]));
+    return new Map([...this.fields].map(([leaseKey, raw]) => [leaseKey, parseLeaseLoad(leaseKey, raw)]));
   }
 
   async publish(owner: string, writes: readonly LeaseLoadWrite[], dropped: readonly string[], stale: readonly LeaseLoadEntry[]): Promise<void> {
     const now = Math.floor(this.clock());
-    for (const write of writes) this.fields.set(write.shardId, `${formatLeaseLoad(write)}|${now}`);
-    for (const shardId of dropped) {
-      const value = this.fields.get(shardId);
-      if (value?.startsWith(`${owner}|`)) this.fields.set(shardId, value.slice(owner.length));
+    for (const write of writes) this.fields.set(write.leaseKey, `${formatLeaseLoad(write)}|${now}`);
+    for (const leaseKey of dropped) {
+      const value = this.fields.get(leaseKey);
+      if (value?.startsWith(`${owner}|`)) this.fields.set(leaseKey, value.slice(owner.length));
     }
-    for (const entry of stale) if (this.fields.get(entry.shardId) === entry.raw) this.fields.delete(entry.shardId);
+    for (const entry of stale) if (this.fields.get(entry.leaseKey) === entry.raw) this.fields.delete(entry.leaseKey);
   }
 }

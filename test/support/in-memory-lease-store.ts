@@ -4,7 +4,9 @@
  * worker's port (`table.worker(id, timeout)`, a `LeaseStore`). The published lease loads are in
  * in-memory-lease-loads.ts.
  *
- * It keeps the rules shardflow relies on in BullMQ: one job per shard id, created once; a job taken is
+ * It keeps the rules shardflow relies on in BullMQ: one job per shard of each stream, keyed by its lease
+ * key (a bare shard id for a job of the single-stream layout, which has no `streamArn`), created once;
+ * the tidy-up passes over the jobs no worker holds (neither active nor completed); a job taken is
  * locked with a fresh token for the lease timeout; a renewal extends only a lock that still holds its
  * token and has not expired; a lease ends in the store only with its lock's token; a lock that expired
  * leaves its job active until the stalled check (`checkStalled`) puts it back to waiting, never to
@@ -13,7 +15,8 @@
  */
 import type { Clock } from '../../shared/clock';
 import type { LeaseJobData } from '../../shared/leases/lease-job';
-import type { LeaseJobStore } from '../../coordinator/lease-job-store';
+import type { LeaseJobStore, TidyVerdict, UnheldLeaseJob } from '../../coordinator/lease-job-store';
+import { leaseKey } from '../../shared/redis/keys';
 import type { LeaseCounts, LeaseStore, StoredLease } from '../../worker/leases/lease-store';
 
 export type LeaseJobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed';
@@ -36,8 +39,8 @@ export class InMemoryLeaseTable implements LeaseJobStore {
   private waiting: string[] = [];
   private readonly workers: InMemoryLeaseStore[] = [];
   private tokens = 0;
-  /** Every renewal call, in order: who, which shards, and when it was asked. */
-  readonly renewals: Array<{ worker: string; shardIds: string[]; at: number }> = [];
+  /** Every renewal call, in order: who, which leases (lease keys), and when it was asked. */
+  readonly renewals: Array<{ worker: string; leaseKeys: string[]; at: number }> = [];
   /** How long a renewal takes to answer (a timer: jest's fake timers move it). */
   renewalLatencyMs = 0;
   /** Renewals reject, as when Redis is unreachable. */
@@ -52,91 +55,84 @@ export class InMemoryLeaseTable implements LeaseJobStore {
     return store;
   }
 
+  /** A job's key: its lease key when it names its stream, else (a job of the single-stream layout) its bare shard id. */
+  static keyOf(data: LeaseJobData): string {
+    return data.streamArn === undefined ? data.shardId : leaseKey(data.streamArn, data.shardId);
+  }
+
   async ensure(leases: readonly LeaseJobData[]): Promise<number> {
     let created = 0;
     for (const data of leases) {
-      if (this.jobs.has(data.shardId)) continue;
-      this.jobs.set(data.shardId, { data: { ...data }, state: 'waiting' });
-      this.waiting.push(data.shardId);
+      const key = InMemoryLeaseTable.keyOf(data);
+      if (this.jobs.has(key)) continue;
+      this.jobs.set(key, { data: { ...data }, state: 'waiting' });
+      this.waiting.push(key);
       created += 1;
     }
     this.offer();
     return created;
   }
 
-  async addHashKeyRanges(leases: readonly LeaseJobData[]): Promise<number> {
-    let updated = 0;
-    for (const lease of leases) {
-      const job = this.jobs.get(lease.shardId);
-      if (!lease.hashKeyRange || !job || job.data.hashKeyRange) continue;
-      job.data = { ...job.data, hashKeyRange: lease.hashKeyRange };
-      updated += 1;
-    }
-    return updated;
-  }
-
-  async retryFailed(isFinished: (shardId: string) => boolean): Promise<number> {
+  /** One pass over the jobs no worker holds (neither active nor completed): a failed one put back to waiting on 'retry', any removed on 'remove'. */
+  async tidy(verdict: (job: UnheldLeaseJob) => TidyVerdict): Promise<{ removed: string[]; retried: number }> {
+    const removed: string[] = [];
     let retried = 0;
-    for (const [shardId, job] of this.jobs) {
-      if (job.state !== 'failed' || isFinished(shardId)) continue;
-      this.toWaiting(shardId, job, 'back');
-      retried += 1;
+    for (const [key, job] of [...this.jobs]) {
+      if (job.state === 'active' || job.state === 'completed') continue;
+      const decision = verdict({ id: key, failed: job.state === 'failed' });
+      if (decision === 'retry' && job.state === 'failed') {
+        this.toWaiting(key, job, 'back');
+        retried += 1;
+      } else if (decision === 'remove') {
+        this.jobs.delete(key);
+        this.waiting = this.waiting.filter((id) => id !== key);
+        removed.push(key);
+      }
     }
     this.offer();
-    return retried;
-  }
-
-  async removeUnlisted(listed: ReadonlySet<string>): Promise<string[]> {
-    const removed: string[] = [];
-    for (const [shardId, job] of this.jobs) {
-      if (listed.has(shardId) || !['waiting', 'delayed', 'failed'].includes(job.state)) continue;
-      this.jobs.delete(shardId);
-      this.waiting = this.waiting.filter((id) => id !== shardId);
-      removed.push(shardId);
-    }
-    return removed;
+    return { removed, retried };
   }
 
   /** The job's lock as a fencing script reads it: its token while the lock has not expired. */
-  lock(shardId: string): string | undefined {
-    const job = this.jobs.get(shardId);
+  lock(key: string): string | undefined {
+    const job = this.jobs.get(key);
     return job?.token !== undefined && job.lockExpiresAt !== undefined && this.clock() < job.lockExpiresAt ? job.token : undefined;
   }
 
   /** Another worker's token on the lock of a held lease (it took the shard after the lock expired). */
-  steal(shardId: string): void {
-    const job = this.jobs.get(shardId)!;
+  steal(key: string): void {
+    const job = this.jobs.get(key)!;
     job.token = `thief:${++this.tokens}`;
     job.lockExpiresAt = this.clock() + 60_000;
   }
 
   /** Puts a waiting job off for `ms` (as a worker's retry later does). */
-  delay(shardId: string, ms: number): void {
-    const job = this.jobs.get(shardId)!;
-    this.waiting = this.waiting.filter((id) => id !== shardId);
+  delay(key: string, ms: number): void {
+    const job = this.jobs.get(key)!;
+    this.waiting = this.waiting.filter((id) => id !== key);
     job.state = 'delayed';
     job.availableAt = this.clock() + ms;
   }
 
   /** BullMQ's stalled check: an active job whose lock expired goes back to waiting (never to failed). */
   checkStalled(): string[] {
-    const stalled = [...this.jobs].filter(([shardId, job]) => job.state === 'active' && this.lock(shardId) === undefined).map(([shardId]) => shardId);
-    for (const shardId of stalled) this.toWaiting(shardId, this.jobs.get(shardId)!, 'back');
+    const stalled = [...this.jobs].filter(([key, job]) => job.state === 'active' && this.lock(key) === undefined).map(([key]) => key);
+    for (const key of stalled) this.toWaiting(key, this.jobs.get(key)!, 'back');
     this.offer();
     return stalled;
   }
 
   /** Delayed jobs whose time has come wait again, and waiting jobs go to workers with room. */
   offer(): void {
-    for (const [shardId, job] of this.jobs) if (job.state === 'delayed' && job.availableAt! <= this.clock()) this.toWaiting(shardId, job, 'back');
+    for (const [key, job] of this.jobs) if (job.state === 'delayed' && job.availableAt! <= this.clock()) this.toWaiting(key, job, 'back');
     for (const worker of this.workers) {
       while (worker.room > 0 && this.waiting.length > 0) {
-        const shardId = this.waiting.shift()!;
-        const job = this.jobs.get(shardId)!;
+        const key = this.waiting.shift()!;
+        const job = this.jobs.get(key)!;
         job.state = 'active';
         job.token = `${worker.id}:${++this.tokens}`;
         job.lockExpiresAt = this.clock() + worker.leaseTimeoutMs;
-        worker.hand({ shardId, token: job.token, data: job.data });
+        worker.hand({ leaseKey: key, token: job.token, data: job.data });
       }
     }
   }
@@ -146,21 +142,21 @@ export class InMemoryLeaseTable implements LeaseJobStore {
     return { held: states.filter((s) => s === 'active').length, waiting: this.waiting.length, delayed: states.filter((s) => s === 'delayed').length };
   }
 
-  /** Renews the locks that still hold their tokens; returns the shard ids of the others. */
+  /** Renews the locks that still hold their tokens; returns the lease keys of the others. */
   renew(leases: readonly StoredLease[], durationMs: number): string[] {
     const failed: string[] = [];
     for (const lease of leases) {
-      const job = this.jobs.get(lease.shardId);
-      if (job && this.lock(lease.shardId) === lease.token) job.lockExpiresAt = this.clock() + durationMs;
-      else failed.push(lease.shardId);
+      const job = this.jobs.get(lease.leaseKey);
+      if (job && this.lock(lease.leaseKey) === lease.token) job.lockExpiresAt = this.clock() + durationMs;
+      else failed.push(lease.leaseKey);
     }
     return failed;
   }
 
   /** Applies an end to a held job, only with its lock's token (as BullMQ's scripts check it). */
   end(lease: StoredLease, change: (job: LeaseJob) => void): void {
-    const job = this.jobs.get(lease.shardId);
-    if (job?.state === 'active' && this.lock(lease.shardId) === lease.token) {
+    const job = this.jobs.get(lease.leaseKey);
+    if (job?.state === 'active' && this.lock(lease.leaseKey) === lease.token) {
       job.token = undefined;
       job.lockExpiresAt = undefined;
       change(job);
@@ -168,12 +164,12 @@ export class InMemoryLeaseTable implements LeaseJobStore {
     this.offer();
   }
 
-  toWaiting(shardId: string, job: LeaseJob, where: 'front' | 'back'): void {
+  toWaiting(key: string, job: LeaseJob, where: 'front' | 'back'): void {
     job.state = 'waiting';
     job.token = undefined;
     job.lockExpiresAt = undefined;
-    if (where === 'front') this.waiting.unshift(shardId);
-    else this.waiting.push(shardId);
+    if (where === 'front') this.waiting.unshift(key);
+    else this.waiting.push(key);
   }
 }
 
@@ -226,7 +222,7 @@ export class InMemoryLeaseStore implements LeaseStore {
 
   async renew(leases: readonly StoredLease[], durationMs: number): Promise<string[]> {
     const { table } = this;
-    table.renewals.push({ worker: this.id, shardIds: leases.map((l) => l.shardId), at: table.clock() });
+    table.renewals.push({ worker: this.id, leaseKeys: leases.map((l) => l.leaseKey), at: table.clock() });
     if (table.renewalLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, table.renewalLatencyMs));
     if (table.renewalsFail) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
     return table.renew(leases, durationMs);
@@ -235,7 +231,7 @@ export class InMemoryLeaseStore implements LeaseStore {
   async release(lease: StoredLease): Promise<void> {
     this.ended(lease, (job) => {
       if (job.data.failures) job.data = { ...job.data, failures: 0 };
-      this.table.toWaiting(lease.shardId, job, 'front');
+      this.table.toWaiting(lease.leaseKey, job, 'front');
     });
   }
 
@@ -268,7 +264,7 @@ export class InMemoryLeaseStore implements LeaseStore {
   }
 
   async publishProgress(lease: StoredLease, progress: object): Promise<void> {
-    const job = this.table.jobs.get(lease.shardId);
+    const job = this.table.jobs.get(lease.leaseKey);
     if (job) job.progress = progress;
   }
 

@@ -65,7 +65,7 @@ export async function poisonRun(
   try {
     const producer = f.h.producer(p.inArn, { perSecond: 200, keys: 16, prefix: p.app });
     await waitFor(() => producer.produced.length >= 200, 30_000, '200 records produced');
-    const keys = new AppKeys(p.app);
+    const keys = new AppKeys(p.app).stream(p.inArn);
     const before = await f.h.redis.hgetall(keys.checkpoints);
     const { poison, goodIds } = await inject();
     const atPoison = producer.produced.length;

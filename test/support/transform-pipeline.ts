@@ -250,12 +250,12 @@ export function transformOrderProblems(records: readonly Planned[], written: rea
   return problems.slice(0, 20);
 }
 
-/** Waits until every shard's checkpoint is at or past its last position written (everything was submitted: dead letters stored, metrics counted). */
-export async function checkpointedThrough(redis: Redis, app: string, last: ReadonlyMap<string, string>, check: () => void): Promise<void> {
+/** Waits until every shard's checkpoint (in input stream `inArn`) is at or past its last position written (everything was submitted: dead letters stored, metrics counted). */
+export async function checkpointedThrough(redis: Redis, app: string, inArn: string, last: ReadonlyMap<string, string>, check: () => void): Promise<void> {
   let seen: Record<string, string> = {};
   await waitFor(
     async () => {
-      seen = await redis.hgetall(new AppKeys(app).checkpoints);
+      seen = await redis.hgetall(new AppKeys(app).stream(inArn).checkpoints);
       return [...last].every(([shard, position]) => seen[shard] !== undefined && comparePositionStrings(seen[shard], position) >= 0);
     },
     60_000,

@@ -8,14 +8,15 @@ import { AcknowledgedCheckpoints } from '../../worker/checkpoint/acknowledged-ch
 import { Lease } from '../../worker/leases/lease';
 import { FakeCheckpoints } from '../support/fake-checkpoints';
 import { monotonicClock } from '../../shared/clock';
+import { leaseKey } from '../../shared/redis/keys';
 
 const log = pino({ level: 'silent' });
 
 function setup() {
   const store = new FakeCheckpoints();
-  const lease = new Lease('shardId-1', 'token', { timeoutMs: 60_000, clock: monotonicClock });
+  const lease = new Lease(leaseKey('arn:aws:kinesis:us-east-1:123456789012:stream/in', 'shardId-1'), 'token', { timeoutMs: 60_000, clock: monotonicClock });
   const written: string[] = [];
-  const acked = new AcknowledgedCheckpoints({ lease, checkpoints: store, log, written: (p) => void written.push(p) }, 'p0');
+  const acked = new AcknowledgedCheckpoints({ lease, shardId: 'shardId-1', checkpoints: store, log, written: (p) => void written.push(p) }, 'p0');
   return { store, lease, written, acked };
 }
 

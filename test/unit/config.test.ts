@@ -107,6 +107,8 @@ describe('buildAppConfig: defaults', () => {
 
   it('fills every input default', () => {
     expect(config.input).toEqual({
+      group: 'InputStream0',
+      output: 'OutputStream0',
       stream: { arn: IN_ARN, name: 'ExampleInputStream', account: '123456789012', region: 'eu-west-1' },
       client: {
         group: 'InputStream0',
@@ -126,6 +128,11 @@ describe('buildAppConfig: defaults', () => {
       emptyFetchIntervalMs: 250,
       idleIntervalMs: 2000,
     });
+  });
+
+  it('reads the one input group as the only input stream, with the Application defaults', () => {
+    expect(config.inputs).toEqual([config.input]);
+    expect(config.application).toEqual({ streamsFile: undefined, removedStreamRetentionMs: 7 * 24 * 3600 * 1000 });
   });
 
   it('fills every output default', () => {
@@ -228,13 +235,13 @@ describe('buildAppConfig: defaults', () => {
 });
 
 describe('buildAppConfig: streams and region', () => {
-  it('requires the InputStream0 group', () => {
+  it('requires an input stream: the InputStream0 group, another InputStream<n>, or a streams file', () => {
     expectInvalid(
       () => buildAppConfig(parsePropertyGroups(file({ OutputStream0: { 'stream.arn': OUT_ARN } }))),
       'InputStream0',
       'stream.arn',
       undefined,
-      `a property group "InputStream0" with ${o.STREAM_ARN.allowed}`,
+      `a property group "InputStream0" (or another InputStream<n>, or Application.streams-file) with ${o.STREAM_ARN.allowed}`,
     );
   });
 
@@ -734,8 +741,8 @@ describe('buildAppConfig: unknown keys and groups', () => {
   it('warns once for each unknown group, whatever its number of keys', () => {
     const { warnings } = build({ FlinkApplicationProperties: { a: '1', b: '2', c: '3' }, inputstream0: { 'stream.arn': IN_ARN } });
     expect(warnings).toEqual([
-      'Unknown property group "FlinkApplicationProperties" is ignored (known groups: InputStream0, OutputStream0, OutputStream1 (and any OutputStream<n>), SerializationType, Transform, Cluster, Dashboard)',
-      'Unknown property group "inputstream0" is ignored (known groups: InputStream0, OutputStream0, OutputStream1 (and any OutputStream<n>), SerializationType, Transform, Cluster, Dashboard)',
+      'Unknown property group "FlinkApplicationProperties" is ignored (known groups: InputStream0, InputStream1 (and any InputStream<n>), OutputStream0, OutputStream1 (and any OutputStream<n>), SerializationType, Transform, Cluster, Dashboard, Application)',
+      'Unknown property group "inputstream0" is ignored (known groups: InputStream0, InputStream1 (and any InputStream<n>), OutputStream0, OutputStream1 (and any OutputStream<n>), SerializationType, Transform, Cluster, Dashboard, Application)',
     ]);
   });
 

@@ -1,15 +1,19 @@
 /**
- * The coordinator's discovery on the in-memory lease table, scripted shard listings and in-memory
- * checkpoints (no Redis, no Kinesis): one lease job per readable shard with its hash-key range and start,
+ * The coordinator's discovery of one input stream, and the round's tidy-up of the lease jobs, on the
+ * in-memory lease table, scripted shard listings and in-memory checkpoints (no Redis, no Kinesis): one
+ * lease job per readable shard, keyed by stream and shard, with its stream, hash-key range and start,
  * parents before children across a split, closed shards skipped at a LATEST start, failed leases put
- * back, trimmed shards' leases removed unless held, and nothing written once the state is lost.
+ * back, trimmed shards' leases removed unless held, the jobs of streams not read and of the
+ * single-stream layout removed, and nothing written once the state is lost.
  */
 import pino from 'pino';
 import type { Shard } from '@aws-sdk/client-kinesis';
 import { SHARD_END } from '../../shared/leases/checkpoint-store';
 import { initProcessMetrics } from '../../shared/metrics';
 import type { InitialPosition } from '../../shared/config/app-config';
+import { leaseKey, parseLeaseKey, streamKey } from '../../shared/redis/keys';
 import { ShardDiscovery } from '../../coordinator/shard-discovery';
+import { tidyLeaseJobs } from '../../coordinator/lease-queue-tidy';
 import { InMemoryLeaseTable } from '../support/in-memory-lease-store';
 
 const STREAM = 'arn:aws:kinesis:us-east-1:123456789012:stream/in';
@@ -52,15 +56,24 @@ function setup(initialPosition: InitialPosition = { type: 'TRIM_HORIZON' }) {
     stateAllows: async () => (state.checks++, state.allows),
     log,
   });
-  const job = (id: string) => table.jobs.get(id);
-  return { table, listed, checkpoints, initial, state, errors, discovery, job };
+  const job = (id: string) => table.jobs.get(leaseKey(STREAM, id));
+  /** The shard ids of the lease jobs, in the order they were created. */
+  const jobShards = () => [...table.jobs.keys()].map((key) => parseLeaseKey(key)?.shardId ?? key);
+  /** A round as the coordinator runs it: the stream's discovery, then the tidy-up (the streams readable: this one, and `readable`). */
+  const round = async (readable: readonly string[] = []) => {
+    const listing = await discovery.discover();
+    const listings = listing ? [listing] : [];
+    return tidyLeaseJobs({ listings, readable: new Set([STREAM, ...readable].map(streamKey)) }, { leases: table, checkpoint: async (_arn, shardId) => checkpoints.get(shardId), log });
+  };
+  return { table, listed, checkpoints, initial, state, errors, discovery, job, jobShards, round };
 }
 
 test('creates one lease job per shard with its hash-key range and start, records the first shards, and is idempotent', async () => {
   const s = setup({ type: 'LATEST' });
   s.listed.shards = [shard('shardId-0', '0', HALF), shard('shardId-1', String(BigInt(HALF) + 1n), MAX)];
   await s.discovery.discover();
-  expect(s.job('shardId-0')!.data).toEqual({ shardId: 'shardId-0', parentShardIds: [], start: { type: 'LATEST' }, hashKeyRange: { startingHashKey: '0', endingHashKey: HALF } });
+  expect([...s.table.jobs.keys()].sort()).toEqual(['in@123456789012.us-east-1|shardId-0', 'in@123456789012.us-east-1|shardId-1']);
+  expect(s.job('shardId-0')!.data).toEqual({ streamArn: STREAM, shardId: 'shardId-0', parentShardIds: [], start: { type: 'LATEST' }, hashKeyRange: { startingHashKey: '0', endingHashKey: HALF } });
   expect(s.job('shardId-1')!.data.hashKeyRange!.endingHashKey).toBe(MAX);
   expect([...s.initial].sort()).toEqual(['shardId-0', 'shardId-1']);
   const ensure = jest.spyOn(s.table, 'ensure');
@@ -75,7 +88,7 @@ test('parents first: after a split only the parent is leased; its children once 
   await s.discovery.discover();
   s.listed.shards = [shard('shardId-0', '0', MAX, { closed: true }), shard('shardId-1', '0', HALF, { parents: ['shardId-0'] }), shard('shardId-2', String(BigInt(HALF) + 1n), MAX, { parents: ['shardId-0'] })];
   await s.discovery.discover();
-  expect([...s.table.jobs.keys()]).toEqual(['shardId-0']);
+  expect(s.jobShards()).toEqual(['shardId-0']);
 
   // A worker reads the parent to its end: checkpoint SHARD_END, lease job completed.
   const worker = s.table.worker('w1', 10_000);
@@ -92,7 +105,7 @@ test('a merge waits for both parents', async () => {
   const merged = shard('shardId-2', '0', MAX, { parents: ['shardId-0', 'shardId-1'] });
   s.listed.shards = [shard('shardId-0', '0', HALF, { closed: true }), shard('shardId-1', String(BigInt(HALF) + 1n), MAX, { closed: true }), merged];
   await s.discovery.discover();
-  expect([...s.table.jobs.keys()].sort()).toEqual(['shardId-0', 'shardId-1']);
+  expect(s.jobShards().sort()).toEqual(['shardId-0', 'shardId-1']);
   s.checkpoints.set('shardId-0', SHARD_END);
   await s.discovery.discover();
   expect(s.job('shardId-2')).toBeUndefined();
@@ -106,14 +119,14 @@ test('at a LATEST first start, closed shards are finished without a lease', asyn
   s.listed.shards = [shard('shardId-0', '0', MAX, { closed: true }), shard('shardId-1', '0', MAX, { parents: ['shardId-0'] })];
   await s.discovery.discover();
   expect(s.checkpoints.get('shardId-0')).toBe(SHARD_END);
-  expect([...s.table.jobs.keys()]).toEqual(['shardId-1']);
+  expect(s.jobShards()).toEqual(['shardId-1']);
   expect(s.job('shardId-1')!.data.start).toEqual({ type: 'LATEST' });
 });
 
-test('puts failed leases of unfinished shards back, and removes the leases of shards no longer listed unless a worker holds them', async () => {
+test('the tidy-up puts failed leases of unfinished shards back, and removes the leases of shards no longer listed unless a worker holds them', async () => {
   const s = setup();
   s.listed.shards = ['shardId-0', 'shardId-1', 'shardId-2', 'shardId-3'].map((id) => shard(id, '0', MAX));
-  await s.discovery.discover();
+  await s.round();
   const worker = s.table.worker('w1', 10_000);
   const taken: Array<Parameters<typeof worker.fail>[0]> = [];
   await worker.start((lease) => taken.push(lease));
@@ -121,24 +134,62 @@ test('puts failed leases of unfinished shards back, and removes the leases of sh
   await worker.setCapacity(0);
   await worker.fail(taken[0], new Error('boom')); // shardId-0 failed; shardId-1 held
   s.listed.shards = [shard('shardId-0', '0', MAX)];
+  // The discovery alone changes none of that: it only adds what is missing.
   await s.discovery.discover();
+  expect(s.job('shardId-0')!.state).toBe('failed');
+  expect(s.job('shardId-2')!.state).toBe('waiting');
+  expect(await s.round()).toEqual({ removed: 2, retried: 1 });
   expect(s.job('shardId-0')!.state).toBe('waiting');
   expect(s.job('shardId-1')!.state).toBe('active');
   expect(s.job('shardId-2')).toBeUndefined();
   expect(s.job('shardId-3')).toBeUndefined();
   expect(s.errors.sort()).toEqual(['shardId-2', 'shardId-3']);
+  expect(await s.round()).toEqual({ removed: 0, retried: 0 });
 });
 
-test('adds hash-key ranges once to lease jobs created without one (earlier versions)', async () => {
+test("the tidy-up leaves a failed lease of a finished shard failed, and removes an unlisted finished shard's lease without a report", async () => {
   const s = setup();
-  await s.table.ensure([{ shardId: 'shardId-0', parentShardIds: [], start: { type: 'TRIM_HORIZON' } }]);
-  s.initial.add('shardId-0');
+  s.listed.shards = ['shardId-0', 'shardId-1'].map((id) => shard(id, '0', MAX));
+  await s.round();
+  const worker = s.table.worker('w1', 10_000);
+  const taken: Array<Parameters<typeof worker.fail>[0]> = [];
+  await worker.start((lease) => taken.push(lease));
+  await worker.setCapacity(1);
+  await worker.setCapacity(0);
+  await worker.fail(taken[0], new Error('boom')); // shardId-0
+  s.checkpoints.set('shardId-0', SHARD_END);
+  s.checkpoints.set('shardId-1', SHARD_END);
+  s.listed.shards = [shard('shardId-0', '0', MAX, { closed: true })];
+  expect(await s.round()).toEqual({ removed: 1, retried: 0 });
+  expect(s.job('shardId-0')!.state).toBe('failed');
+  expect(s.job('shardId-1')).toBeUndefined();
+  expect(s.errors).toEqual([]);
+});
+
+test('the tidy-up removes the unheld lease jobs of streams not read and of the single-stream layout, and keeps those of readable streams not discovered this round', async () => {
+  const s = setup();
+  const removed = 'arn:aws:kinesis:us-east-1:123456789012:stream/removed';
+  const resting = 'arn:aws:kinesis:eu-west-1:123456789012:stream/in'; // the same name in another region: another stream
+  const data = (streamArn: string | undefined, shardId: string) => ({ ...(streamArn ? { streamArn } : {}), shardId, parentShardIds: [], start: { type: 'TRIM_HORIZON' as const } });
+  await s.table.ensure([data(removed, 'shardId-0'), data(removed, 'shardId-1'), data(resting, 'shardId-0'), data(undefined, 'shardId-0'), data(undefined, 'shardId-1')]);
+  expect(s.table.jobs.has('shardId-0')).toBe(true); // a job of the single-stream layout: its id is the bare shard id
+  // A worker holds one lease of the removed stream: it stays until the worker ends it.
+  const worker = s.table.worker('w1', 10_000);
+  await worker.start(() => undefined);
+  await worker.setCapacity(1);
+  await worker.setCapacity(0);
+  const [held] = [...worker.taken];
+  expect(held.leaseKey).toBe(leaseKey(removed, 'shardId-0'));
   s.listed.shards = [shard('shardId-0', '0', MAX)];
-  const add = jest.spyOn(s.table, 'addHashKeyRanges');
-  await s.discovery.discover();
-  expect(s.job('shardId-0')!.data.hashKeyRange).toEqual({ startingHashKey: '0', endingHashKey: MAX });
-  await s.discovery.discover();
-  expect(add).toHaveBeenCalledTimes(1);
+  expect(await s.round([resting])).toEqual({ removed: 3, retried: 0 });
+  expect([...s.table.jobs.keys()].sort()).toEqual([leaseKey(removed, 'shardId-0'), leaseKey(resting, 'shardId-0'), leaseKey(STREAM, 'shardId-0')].sort());
+  expect(s.table.jobs.get(leaseKey(removed, 'shardId-0'))!.state).toBe('active');
+  // Neither a removed stream's jobs nor the old layout's are reported as trimmed.
+  expect(s.errors).toEqual([]);
+  // Once its holder lets it go, the next round removes it too.
+  await worker.release(held);
+  expect(await s.round([resting])).toEqual({ removed: 1, retried: 0 });
+  expect(s.table.jobs.has(leaseKey(removed, 'shardId-0'))).toBe(false);
 });
 
 test('writes nothing once the application\'s state is lost, after the listing or when recording the first shards', async () => {

@@ -13,7 +13,7 @@ const log = pino({ level: 'silent' });
 const STREAM_ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/in';
 const NAME = 'shardflow-consumer';
 const CONSUMER_ARN = `${STREAM_ARN}/consumer/${NAME}:1714564800`;
-const KEY = 'shardflow:test:efo-consumer';
+const KEY = 'shardflow:test:stream:in@123456789012.us-east-1:efo-consumer';
 
 function efoConfig(overrides: Partial<EfoConfig> = {}): EfoConfig {
   return {
@@ -30,6 +30,8 @@ function efoConfig(overrides: Partial<EfoConfig> = {}): EfoConfig {
 
 function inputConfig(efo: EfoConfig): InputStreamConfig {
   return {
+    group: 'InputStream0',
+    output: 'OutputStream0',
     stream: { arn: STREAM_ARN, name: 'in', account: '123456789012', region: 'us-east-1' },
     client: { group: 'InputStream0', region: 'us-east-1', credentials: { provider: 'AUTO' }, maxConcurrency: 50, readTimeoutMs: 30_000 },
     initialPosition: { type: 'TRIM_HORIZON' },
@@ -225,13 +227,13 @@ describe('waitForActiveConsumer', () => {
 });
 
 describe('EfoConsumerLifecycle', () => {
-  const keys = new AppKeys('test');
+  const keys = new AppKeys('test').stream(STREAM_ARN);
 
   function lifecycle(efo: EfoConfig, api = new FakeConsumers(), redis = new FakeRedis()) {
     return { api, redis, efo: new EfoConsumerLifecycle(api, inputConfig(efo), redis.asRedis(), keys, log) };
   }
 
-  it('uses the key shardflow:<app>:efo-consumer', () => {
+  it('uses the key shardflow:<app>:stream:<stream key>:efo-consumer', () => {
     expect(keys.efoConsumer).toBe(KEY);
   });
 

@@ -229,7 +229,7 @@ const SETTINGS: EfoSettings = { subscriptionTimeoutMs: 3000, maxSubscriptionMs: 
 function setup(opts: { start?: StartPosition; settings?: Partial<EfoSettings>; probe?: ShardEndProbe; arns?: string[] } = {}) {
   const subscriber = new FakeSubscriber(Date.now());
   const consumer = new FakeConsumer(opts.arns);
-  const reader = new EfoReader(subscriber, consumer, SHARD, opts.start ?? { type: 'TRIM_HORIZON' }, { ...SETTINGS, ...opts.settings }, log, () => Date.now(), opts.probe);
+  const reader = new EfoReader(subscriber, consumer, 'arn:aws:kinesis:us-east-1:000000000000:stream/in', SHARD, opts.start ?? { type: 'TRIM_HORIZON' }, { ...SETTINGS, ...opts.settings }, log, () => Date.now(), opts.probe);
   return { subscriber, consumer, reader };
 }
 

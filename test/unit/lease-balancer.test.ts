@@ -6,6 +6,7 @@
  */
 import pino from 'pino';
 import type { LeaseJobData } from '../../shared/leases/lease-job';
+import { leaseKey } from '../../shared/redis/keys';
 import { LeaseBalancer, type LeaseBalancerDeps } from '../../worker/leases/lease-balancer';
 import { LeaseLoop } from '../../worker/leases/lease-loop';
 import type { Membership } from '../../worker/leases/worker-heartbeat';
@@ -16,7 +17,15 @@ const log = pino({ level: 'silent' });
 const TIMEOUT = 10_000;
 const clock = () => Date.now();
 const flush = () => jest.advanceTimersByTimeAsync(0);
-const job = (n: number): LeaseJobData => ({ shardId: `shardId-${String(n).padStart(12, '0')}`, parentShardIds: [], start: { type: 'TRIM_HORIZON' } });
+const STREAM = 'arn:aws:kinesis:us-east-1:123456789012:stream/in';
+const OTHER = 'arn:aws:kinesis:us-east-1:123456789012:stream/other';
+const shard = (n: number) => `shardId-${String(n).padStart(12, '0')}`;
+/** The lease job of shard `n` of STREAM. */
+const job = (n: number): LeaseJobData => otherJob(n, STREAM);
+/** The lease job of shard `n` of `streamArn`. */
+const otherJob = (n: number, streamArn: string): LeaseJobData => ({ streamArn, shardId: shard(n), parentShardIds: [], start: { type: 'TRIM_HORIZON' } });
+/** The lease key of shard `n` (of `streamArn`): what the loop, the table and the loads know a lease by. */
+const key = (n: number, streamArn = STREAM): string => leaseKey(streamArn, shard(n));
 
 beforeEach(() => jest.useFakeTimers({ now: 1_700_000_000_000 }));
 afterEach(() => {
@@ -36,7 +45,7 @@ function cluster(extra: Partial<LeaseBalancerDeps> = {}) {
     const beat = async (): Promise<Membership | undefined> => (membership.live ? { live: membership.live, redisNowMs: clock() } : undefined);
     const balancer = new LeaseBalancer({ membership: { beat }, leases: store, loads, workerId: id, maxLeases: 100, intervalMs: 1000, clock, held: () => loop.leases, setCapacity: (n) => loop.setCapacity(n), log, ...extra });
     await loop.start();
-    return { id, loop, balancer, held: () => loop.leases.map((l) => l.shardId) };
+    return { id, loop, balancer, held: () => loop.leases.map((l) => l.leaseKey) };
   };
   return { table, loads, membership, worker };
 }
@@ -54,11 +63,11 @@ test('COUNT: a worker alone takes every lease; when another joins it hands back 
   c.membership.live = ['a', 'b'];
   expect(await a.balancer.tick()).toBe(3);
   await flush();
-  expect(a.held()).toEqual([0, 1, 2].map((n) => job(n).shardId)); // the oldest stay
+  expect(a.held()).toEqual([0, 1, 2].map((n) => key(n))); // the oldest stay
   expect(c.table.count()).toEqual({ held: 3, waiting: 3, delayed: 0 });
   expect(await b.balancer.tick()).toBe(3);
   await flush();
-  expect(b.held().sort()).toEqual([3, 4, 5].map((n) => job(n).shardId));
+  expect(b.held().sort()).toEqual([3, 4, 5].map((n) => key(n)));
   // Nothing moves while the share holds.
   await a.balancer.tick();
   await b.balancer.tick();
@@ -69,7 +78,7 @@ test('COUNT: a worker alone takes every lease; when another joins it hands back 
 test('COUNT: a lease put off to retry later counts as a shard to share; never more than worker.max-leases', async () => {
   const c = cluster();
   await c.table.ensure([0, 1, 2, 3].map(job));
-  c.table.delay(job(3).shardId, 60_000);
+  c.table.delay(key(3), 60_000);
   c.membership.live = ['a', 'b'];
   const b = await c.worker('b');
   expect(await b.balancer.tick()).toBe(2); // 4 shards over 2 workers, though only 3 can be taken now
@@ -126,11 +135,12 @@ test('start ticks every interval until stop; a tick under way when it stops chan
 });
 
 test('THROUGHPUT: measures and publishes the leases\' rates, moves one hot lease to the idle worker, and publishes it as let go', async () => {
-  const rates: Record<string, number> = { [job(0).shardId]: 200_000, [job(1).shardId]: 200_000, [job(2).shardId]: 2000, [job(3).shardId]: 2000 };
+  // Two streams with the same shard ids: a lease is known by its stream and shard, never by the shard alone.
+  const rates: Record<string, number> = { [key(0)]: 200_000, [key(0, OTHER)]: 200_000, [key(2)]: 2000, [key(2, OTHER)]: 2000 };
   const since = clock();
-  const bytesRead = (shardId: string) => (rates[shardId] * (clock() - since)) / 1000;
+  const bytesRead = (id: string) => (rates[id] * (clock() - since)) / 1000;
   const c = cluster({ balance: 'THROUGHPUT', cooldownMs: 60_000, bytesRead });
-  await c.table.ensure([0, 1, 2, 3].map(job));
+  await c.table.ensure([job(0), otherJob(0, OTHER), job(2), otherJob(2, OTHER)]);
   const a = await c.worker('a');
   const b = await c.worker('b');
   c.membership.live = ['a', 'b'];
@@ -139,26 +149,28 @@ test('THROUGHPUT: measures and publishes the leases\' rates, moves one hot lease
   await flush();
   await b.balancer.tick();
   await flush();
-  expect(a.held()).toEqual([job(0).shardId, job(1).shardId]);
-  const letGo: Array<{ shardId: string; at: number; published: unknown }> = [];
+  expect(a.held()).toEqual([key(0), key(0, OTHER)]);
+  const letGo: Array<{ leaseKey: string; at: number; published: unknown }> = [];
   for (let second = 1; second <= 10; second++) {
     await jest.advanceTimersByTimeAsync(1000);
     const before = a.held();
     await a.balancer.tick();
     await flush();
     // A lease handed over is published as let go (no owner), with when it moved, before anyone takes it.
-    for (const shardId of before.filter((id) => !a.held().includes(id))) letGo.push({ shardId, at: clock(), published: (await c.loads.read()).get(shardId) });
+    for (const id of before.filter((held) => !a.held().includes(held))) letGo.push({ leaseKey: id, at: clock(), published: (await c.loads.read()).get(id) });
     await b.balancer.tick();
     await flush();
   }
   // One hot lease each, after one move.
   expect(a.held()).toHaveLength(1);
   expect(b.held()).toHaveLength(3);
-  const movedId = [job(0).shardId, job(1).shardId].find((id) => b.held().includes(id))!;
-  expect(letGo).toEqual([{ shardId: movedId, at: expect.any(Number), published: expect.objectContaining({ owner: '', movedAt: letGo[0]?.at }) }]);
+  const movedId = [key(0), key(0, OTHER)].find((id) => b.held().includes(id))!;
+  expect(letGo).toEqual([{ leaseKey: movedId, at: expect.any(Number), published: expect.objectContaining({ owner: '', movedAt: letGo[0]?.at }) }]);
   const published = await c.loads.read();
   expect(published.get(movedId)).toMatchObject({ owner: 'b', movedAt: letGo[0].at });
   expect(published.get(movedId)!.bytesPerSecond).toBeGreaterThan(150_000);
   expect(published.get(a.held()[0])).toMatchObject({ owner: 'a', movedAt: undefined });
-  expect(published.get(job(2).shardId)).toMatchObject({ owner: 'b' });
+  expect(published.get(key(2))).toMatchObject({ owner: 'b' });
+  expect(published.get(key(2, OTHER))).toMatchObject({ owner: 'b' });
+  expect(published.size).toBe(4);
 });

@@ -5,12 +5,16 @@
  */
 import pino from 'pino';
 import type { Shard } from '@aws-sdk/client-kinesis';
-import type { OutputStreamConfig } from '../../shared/config/app-config';
+import type { InputStreamConfig, OutputStreamConfig } from '../../shared/config/app-config';
+import type { CheckpointStore } from '../../shared/leases/checkpoint-store';
 import type { LeaseJobData } from '../../shared/leases/lease-job';
 import { initProcessMetrics } from '../../shared/metrics';
 import { fairShareTarget } from '../../worker/leases/fair-share';
 import { Lease, safetyMargin } from '../../worker/leases/lease';
-import { LeaseHolder } from '../../worker/lease-holder';
+import { AppKeys, leaseKey } from '../../shared/redis/keys';
+import { LeaseHolder, STREAM_GONE_RETRY_MS, UNKNOWN_STREAM_RETRY_MS } from '../../worker/lease-holder';
+import type { StreamContext } from '../../worker/input-streams';
+import type { ReaderFactory } from '../../worker/reader-factory';
 import type { ShardReader } from '../../worker/shard-reader';
 import { passThroughTransform } from '../../worker/transform/pass-through-transform';
 import { FakeSink } from '../support/fake-sink';
@@ -134,21 +138,33 @@ describe("Lease's queries do not change it", () => {
 });
 
 describe('LeaseHolder outcomes', () => {
-  const data: LeaseJobData = { shardId: SHARD, parentShardIds: [], start: { type: 'TRIM_HORIZON' } };
+  const data: LeaseJobData = { streamArn: STREAM, shardId: SHARD, parentShardIds: [], start: { type: 'TRIM_HORIZON' } };
 
   function holderSetup(readerError: Error, listed: string[] | Error) {
     const checkpoints = new FakeCheckpoints();
     checkpoints.stored = seq(7);
     const failing: ShardReader = { kind: 'POLLING', next: async () => Promise.reject(readerError), close: async () => undefined };
-    const holder = new LeaseHolder({
-      checkpoints,
-      readers: { create: () => failing },
+    // The worker reads one input stream; its context gives the lease its checkpoints, reader, lister and transform.
+    const stream: StreamContext = {
+      input: { stream: { arn: STREAM, name: 'in', account: '123456789012', region: 'us-east-1' } } as InputStreamConfig,
+      keys: new AppKeys('test').stream(STREAM),
+      checkpoints: checkpoints as unknown as CheckpointStore,
+      readers: { create: () => failing } as unknown as ReaderFactory,
       shards: { listShards: async () => (listed instanceof Error ? Promise.reject(listed) : listed.map((ShardId) => ({ ShardId }) as Shard)) },
-      runner: { preparer: preparerOf(passThroughTransform), concurrency: 16, sink: new FakeSink(), deadLetters: { add: async () => undefined }, output: OUTPUT, inputStreamArn: STREAM, counters: { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 }, handOverMs: 1000, clock },
+      refetch: async () => undefined,
+      preparer: preparerOf(passThroughTransform),
+    };
+    const uses = { acquired: [] as string[], released: 0 };
+    const holder = new LeaseHolder({
+      streams: {
+        acquire: (arn) => (uses.acquired.push(arn), arn === STREAM ? stream : undefined),
+        release: (context) => void (context === stream && (uses.released += 1)),
+      },
+      runner: { concurrency: 16, sink: new FakeSink(), deadLetters: { add: async () => undefined }, output: OUTPUT, counters: { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 }, handOverMs: 1000, clock },
       workerId: 'w1',
       log,
     });
-    return { holder, checkpoints, lease: new Lease(SHARD, 't', { timeoutMs: TIMEOUT, clock }) };
+    return { holder, checkpoints, uses, lease: new Lease(leaseKey(STREAM, SHARD), 't', { timeoutMs: TIMEOUT, clock }) };
   }
 
   const notFound = () => Object.assign(new Error('Shard shardId-000000000001 in stream in under account 123456789012 does not exist'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } });
@@ -160,6 +176,7 @@ describe('LeaseHolder outcomes', () => {
     const before = (await metrics.shardsTrimmed.get()).values.reduce((a, v) => a + v.value, 0);
     expect(await holder.hold(lease, data)).toEqual({ type: 'finished' });
     expect(checkpoints.finished).toEqual([]);
+    expect([...checkpoints.shards]).toEqual([SHARD]);
     const after = (await metrics.shardsTrimmed.get()).values.reduce((a, v) => a + v.value, 0);
     expect(after - before).toBe(1);
     lease.close();
@@ -181,6 +198,30 @@ describe('LeaseHolder outcomes', () => {
     const { holder, checkpoints, lease } = holderSetup(new Error('not read'), []);
     checkpoints.stored = 'SHARD_END';
     expect(await holder.hold(lease, data)).toEqual({ type: 'finished' });
+    lease.close();
+  });
+
+  it('puts back, without counting a failure, a lease of a stream this worker does not read or of the single-stream layout', async () => {
+    jest.useRealTimers();
+    const other = 'arn:aws:kinesis:us-east-1:123456789012:stream/other';
+    for (const streamArn of [other, undefined]) {
+      const { holder, checkpoints, uses, lease } = holderSetup(new Error('not read'), [SHARD]);
+      const { streamArn: _, ...legacy } = data;
+      const outcome = await holder.hold(lease, streamArn === undefined ? { ...legacy, failures: 2 } : { ...data, streamArn, failures: 2 });
+      expect(outcome).toEqual({ type: 'retry', delayMs: UNKNOWN_STREAM_RETRY_MS, failures: 2 });
+      expect(uses).toEqual({ acquired: streamArn === undefined ? [] : [other], released: 0 });
+      expect(checkpoints.shards.size).toBe(0);
+      lease.close();
+    }
+  });
+
+  it('puts back, without counting a failure, a lease whose stream Kinesis no longer finds (deleted), and lets go of the stream', async () => {
+    jest.useRealTimers();
+    const { holder, checkpoints, uses, lease } = holderSetup(notFound(), notFound());
+    expect(await holder.hold(lease, { ...data, failures: 1 })).toEqual({ type: 'retry', delayMs: STREAM_GONE_RETRY_MS, failures: 1 });
+    expect(checkpoints.finished).toBeUndefined();
+    expect(uses).toEqual({ acquired: [STREAM], released: 1 });
+    expect(holder.runners.size).toBe(0);
     lease.close();
   });
 });

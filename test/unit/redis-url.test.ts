@@ -74,9 +74,11 @@ test('passwords never reach a message', () => {
 });
 
 test('keys carry a hash tag on a cluster only, so standalone and Sentinel deployments keep their names', () => {
-  expect(new AppKeys('orders').checkpoints).toBe('shardflow:orders:checkpoints');
-  expect(new AppKeys('orders', { cluster: true }).checkpoints).toBe('shardflow:{orders}:checkpoints');
-  expect(new AppKeys('orders', { cluster: true }).leaseLock('shardId-1')).toBe('shardflow:{orders}:leases:shardId-1:lock');
+  const stream = 'arn:aws:kinesis:us-east-1:123456789012:stream/in';
+  expect(new AppKeys('orders').stream(stream).checkpoints).toBe('shardflow:orders:stream:in@123456789012.us-east-1:checkpoints');
+  expect(new AppKeys('orders', { cluster: true }).stream(stream).checkpoints).toBe('shardflow:{orders}:stream:in@123456789012.us-east-1:checkpoints');
+  expect(new AppKeys('orders', { cluster: true }).stream(stream).leaseLock('shardId-1')).toBe('shardflow:{orders}:leases:in@123456789012.us-east-1|shardId-1:lock');
+  expect(new AppKeys('orders', { cluster: true }).legacy.checkpoints).toBe('shardflow:{orders}:checkpoints');
   expect(resolveContext({ redis: 'redis+sentinel://s1/m', app: 'orders' }, {}).keys.prefix).toBe('shardflow:orders');
   expect(resolveContext({ redis: 'redis+cluster://n1:7000', app: 'orders' }, {}).keys.bullPrefix).toBe('shardflow:{orders}');
 });

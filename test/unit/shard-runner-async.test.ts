@@ -7,6 +7,7 @@
 import pino from 'pino';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
 import type { SourceRecord } from '../../shared/records';
+import { leaseKey } from '../../shared/redis/keys';
 import { Lease } from '../../worker/leases/lease';
 import { ShardRunner, type RunOutcome, type WorkerCounters } from '../../worker/shard-runner';
 import type { OutputPreparer, Prepared } from '../../worker/transform/transform';
@@ -46,8 +47,8 @@ function setup(page: SourceRecord[]) {
   const checkpoints = new FakeCheckpoints();
   const preparer = new HeldPreparer();
   const counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
-  const lease = new Lease(SHARD, 'token-1', { timeoutMs: 60_000, clock: () => performance.now() });
-  const runner = new ShardRunner(lease, { reader: new ScriptedReader([page]), preparer, concurrency: 16, sink, deadLetters: { add: async () => undefined }, checkpoints, output: OUTPUT, inputStreamArn: STREAM, counters, log, handOverMs: 2000, clock: () => performance.now() }, undefined);
+  const lease = new Lease(leaseKey(STREAM, SHARD), 'token-1', { timeoutMs: 60_000, clock: () => performance.now() });
+  const runner = new ShardRunner(lease, { shardId: SHARD, reader: new ScriptedReader([page]), preparer, concurrency: 16, sink, deadLetters: { add: async () => undefined }, checkpoints, output: OUTPUT, inputStreamArn: STREAM, counters, log, handOverMs: 2000, clock: () => performance.now() }, undefined);
   let outcome: RunOutcome | undefined;
   const run = runner.run().then((o) => (outcome = o));
   return { sink, checkpoints, preparer, lease, run, outcome: () => outcome };

@@ -8,6 +8,7 @@ import pino from 'pino';
 import type { OutputStreamConfig } from '../../shared/config/app-config';
 import { initProcessMetrics } from '../../shared/metrics';
 import type { SourceRecord } from '../../shared/records';
+import { leaseKey } from '../../shared/redis/keys';
 import { Lease, safetyMargin } from '../../worker/leases/lease';
 import { ShardRunner, type RunOutcome, type ShardRunnerDeps, type WorkerCounters } from '../../worker/shard-runner';
 import type { RecordTransform } from '../../worker/transform/transform';
@@ -34,8 +35,9 @@ function runnerSetup(batches: SourceRecord[][], handOverMs = 4000, extra: { read
   const checkpoints = new FakeCheckpoints();
   const reader = new ScriptedReader(batches);
   const counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
-  const lease = new Lease(SHARD, 'token-1', { timeoutMs: TIMEOUT, clock });
+  const lease = new Lease(leaseKey(STREAM, SHARD), 'token-1', { timeoutMs: TIMEOUT, clock });
   const runner = new ShardRunner(lease, {
+    shardId: SHARD,
     reader,
     preparer: preparerOf(extra.transform ?? passThroughTransform),
     concurrency: 16,

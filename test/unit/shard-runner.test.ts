@@ -9,6 +9,7 @@ import type { OutputStreamConfig } from '../../shared/config/app-config';
 import type { DeadLetter, SourceRecord } from '../../shared/records';
 import { deadLetterId } from '../../shared/records';
 import { DeaggregatingReader } from '../../worker/deaggregation/deaggregating-reader';
+import { leaseKey } from '../../shared/redis/keys';
 import { Lease } from '../../worker/leases/lease';
 import { ShardRunner, type RunOutcome, type WorkerCounters } from '../../worker/shard-runner';
 
@@ -57,10 +58,11 @@ function setup(batches: SourceRecord[][], opts: { transform?: RecordTransform; r
   const checkpoints = new FakeCheckpoints();
   const deadLetters = new FakeDeadLetters();
   const counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
-  const lease = new Lease(SHARD, 'token-1', { timeoutMs: 60_000, clock: monotonicClock });
+  const lease = new Lease(leaseKey(STREAM, SHARD), 'token-1', { timeoutMs: 60_000, clock: monotonicClock });
   const runner = new ShardRunner(
     lease,
     {
+      shardId: SHARD,
       reader: new DeaggregatingReader(new ScriptedReader(batches, { endsShard: true, childShardIds: ['shardId-000000000002'] }), { streamArn: STREAM, shardId: SHARD, log }),
       preparer: preparerOf(opts.transform ?? passThroughTransform),
       concurrency: 16,
@@ -112,6 +114,9 @@ describe('ShardRunner with KPL aggregates', () => {
       expect(t.checkpoints.saved).toEqual([`${seq(1)}:999`, seq(3)]);
       expect(t.runner.progress.checkpoint).toBe(seq(3));
       expect(t.counters.recordsRead).toBe(1204);
+      // Marks, checkpoints and the shard's end name the shard (its lease's key also names the stream).
+      expect([...t.checkpoints.shards]).toEqual([SHARD]);
+      expect(t.runner.progress).toMatchObject({ stream: STREAM, shardId: SHARD });
     } finally {
       t.lease.stop();
       for (const w of t.sink.writes) w.ack();
@@ -131,7 +136,7 @@ describe('ShardRunner with KPL aggregates', () => {
       expect(letter).toMatchObject({ stream: STREAM, shardId: SHARD, sequenceNumber: seq(2), partitionKey: corrupt.partitionKey, reason: expect.stringMatching(/^corrupt aggregate: /) });
       expect(letter.subSequenceNumber).toBeUndefined();
       expect(Buffer.from(letter.payload, 'base64').equals(corrupt.data as Buffer)).toBe(true);
-      expect(deadLetterId(letter)).toBe(`${SHARD}-${seq(2)}`);
+      expect(deadLetterId(letter)).toBe(`${leaseKey(STREAM, SHARD)}-${seq(2)}`);
       t.sink.writes[0].ack();
       await t.run;
       expect(t.checkpoints.saved).toEqual([seq(3)]);
@@ -150,7 +155,7 @@ describe('ShardRunner with KPL aggregates', () => {
       expect(t.sink.writes[0].records.map((r) => r.partitionKey)).toEqual(['key-0', 'key-2']);
       const [letter] = t.deadLetters.letters;
       expect(letter).toMatchObject({ sequenceNumber: seq(1), subSequenceNumber: 1, partitionKey: 'key-1', payload: Buffer.from('not json').toString('base64') });
-      expect(deadLetterId(letter)).toBe(`${SHARD}-${seq(1)}-1`);
+      expect(deadLetterId(letter)).toBe(`${leaseKey(STREAM, SHARD)}-${seq(1)}-1`);
       t.sink.writes[0].ack();
       await t.run;
       expect(t.checkpoints.saved).toEqual([seq(1)]);

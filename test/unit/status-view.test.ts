@@ -2,11 +2,12 @@ import { formatAddresses, formatStatus, summarize, type StatusTotals } from '../
 import type { WorkerStatus } from '../../worker/status-reporter';
 
 const NOW = 1_714_564_800_000;
+const STREAM = 'arn:aws:kinesis:us-east-1:123456789012:stream/in';
 
 type Lease = WorkerStatus['leases'][number];
 
-function lease(shardId: string, millisBehindLatest?: number): Lease {
-  return { shardId, reader: 'POLLING', recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0, millisBehindLatest };
+function lease(shardId: string, millisBehindLatest?: number, stream = STREAM): Lease {
+  return { stream, shardId, reader: 'POLLING', recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0, millisBehindLatest };
 }
 
 function status(worker: string, ageMs: number, counts: Omit<WorkerStatus['totals'], 'duplicated'>, leases: Lease[] = []): WorkerStatus {
@@ -23,7 +24,7 @@ function status(worker: string, ageMs: number, counts: Omit<WorkerStatus['totals
 
 describe('summarize', () => {
   it('returns zeros and no lag for no workers', () => {
-    expect(summarize([], NOW)).toEqual({ read: 0, written: 0, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined, readers: [] });
+    expect(summarize([], NOW)).toEqual({ read: 0, written: 0, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined, readers: [], leasesByStream: [] });
   });
 
   it('adds the totals of every worker, fresh or not', () => {
@@ -59,8 +60,8 @@ describe('summarize', () => {
 
   it('honours a custom freshMs', () => {
     const statuses = [status('w1', 1500, { read: 1, written: 1, deadLettered: 0 }, [lease('s1', 42)])];
-    expect(summarize(statuses, NOW, 1000)).toEqual({ read: 1, written: 1, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined, readers: [] });
-    expect(summarize(statuses, NOW, 2000)).toEqual({ read: 1, written: 1, deadLettered: 0, leasesByWorker: [{ worker: 'w1', leases: 1 }], maxLagMs: 42, readers: ['POLLING'] });
+    expect(summarize(statuses, NOW, 1000)).toEqual({ read: 1, written: 1, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined, readers: [], leasesByStream: [] });
+    expect(summarize(statuses, NOW, 2000)).toEqual({ read: 1, written: 1, deadLettered: 0, leasesByWorker: [{ worker: 'w1', leases: 1 }], maxLagMs: 42, readers: ['POLLING'], leasesByStream: [{ stream: 'in', leases: 1 }] });
   });
 
   it('takes the largest lag over the live workers leases only', () => {
@@ -79,6 +80,22 @@ describe('summarize', () => {
     expect(summarize([status('w1', 0, { read: 0, written: 0, deadLettered: 0 }, [lease('s1', 0)])], NOW).maxLagMs).toBe(0);
     expect(summarize([status('w1', 0, { read: 0, written: 0, deadLettered: 0 }, [lease('s1')])], NOW).maxLagMs).toBeUndefined();
   });
+
+  it('counts the live leases per input stream, by name (the same shard id in two streams is two leases)', () => {
+    const other = 'arn:aws:kinesis:eu-west-1:123456789012:stream/clicks';
+    const totals = summarize(
+      [
+        status('w1', 0, { read: 0, written: 0, deadLettered: 0 }, [lease('s1'), lease('s1', undefined, other)]),
+        status('w2', 0, { read: 0, written: 0, deadLettered: 0 }, [lease('s2'), lease('s2', undefined, other), lease('s3', undefined, other)]),
+        status('stale', 10_000, { read: 0, written: 0, deadLettered: 0 }, [lease('s4')]),
+      ],
+      NOW,
+    );
+    expect(totals.leasesByStream).toEqual([
+      { stream: 'clicks', leases: 3 },
+      { stream: 'in', leases: 2 },
+    ]);
+  });
 });
 
 describe('formatStatus', () => {
@@ -92,6 +109,7 @@ describe('formatStatus', () => {
     ],
     maxLagMs: 850,
     readers: ['EFO'],
+    leasesByStream: [{ stream: 'in', leases: 3 }],
   };
 
   it('shows rates, totals, leases per worker and the lag', () => {
@@ -99,13 +117,18 @@ describe('formatStatus', () => {
   });
 
   it('shows "none yet" without leases and "-" without a lag', () => {
-    expect(formatStatus(0, 0, { read: 0, written: 0, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined, readers: [] })).toBe(
+    expect(formatStatus(0, 0, { read: 0, written: 0, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined, readers: [], leasesByStream: [] })).toBe(
       'in 0/s, out 0/s | read 0, written 0, dead-lettered 0 | leases: none yet | max lag -',
     );
   });
 
   it('shows a lag of 0 ms as such', () => {
     expect(formatStatus(1, 2, { ...totals, maxLagMs: 0 })).toBe('in 1/s, out 2/s | read 1234, written 1200, dead-lettered 3 | leases (EFO): w1=2 w2=1 | max lag 0 ms');
+  });
+
+  it('shows the leases per stream only when there are several streams', () => {
+    const several = { ...totals, leasesByStream: [{ stream: 'clicks', leases: 1 }, { stream: 'in', leases: 2 }] };
+    expect(formatStatus(100.4, 99.6, several)).toBe('in 100/s, out 100/s | read 1234, written 1200, dead-lettered 3 | leases (EFO): w1=2 w2=1 (streams clicks=1 in=2) | max lag 850 ms');
   });
 
   it('formats what summarize returns', () => {

@@ -20,8 +20,8 @@ function plans(live: string[], leases: LeaseLoad[], extra: Partial<ThroughputSha
   return Object.fromEntries(live.map((w) => [w, plan(w, live, leases, extra)]));
 }
 
-const lease = (shardId: string, owner: string | undefined, kbps?: number, movedAgoMs?: number): LeaseLoad => ({
-  shardId,
+const lease = (leaseKey: string, owner: string | undefined, kbps?: number, movedAgoMs?: number): LeaseLoad => ({
+  leaseKey,
   owner,
   bytesPerSecond: kbps === undefined ? undefined : kbps * KB,
   movedAgoMs,
@@ -190,7 +190,7 @@ describe('a simulated cluster on a fake clock', () => {
     const bytes = new Map<string, number>();
     const published = new Map<string, { bps?: number; movedAt?: number }>();
     const capacity = new Map<string, number>();
-    const moves: Array<{ t: number; shardId: string; from: string }> = [];
+    const moves: Array<{ t: number; leaseKey: string; from: string }> = [];
     let live = [...opts.workers];
     for (let t = 0; t <= opts.seconds * 1000; t += 1000) {
       if (opts.join && t === opts.join.at * 1000) live = [...live, opts.join.worker];
@@ -210,13 +210,13 @@ describe('a simulated cluster on a fake clock', () => {
         meter.retain(new Set(mine));
         const leases = shards
           .filter((s) => owner.get(s) !== undefined || published.has(s))
-          .map((s) => ({ shardId: s, owner: owner.get(s), bytesPerSecond: published.get(s)?.bps, movedAgoMs: published.get(s)?.movedAt === undefined ? undefined : t - published.get(s)!.movedAt! }));
+          .map((s) => ({ leaseKey: s, owner: owner.get(s), bytesPerSecond: published.get(s)?.bps, movedAgoMs: published.get(s)?.movedAt === undefined ? undefined : t - published.get(s)!.movedAt! }));
         const p = planThroughputShare({ ...base, self: w, live, shards: shards.length, leases });
         capacity.set(w, p.capacity);
         for (const s of p.release) {
           owner.set(s, undefined);
           published.set(s, { ...published.get(s), movedAt: t });
-          moves.push({ t, shardId: s, from: w });
+          moves.push({ t, leaseKey: s, from: w });
         }
       }
       // BullMQ: a waiting lease goes to a worker with room.
@@ -242,7 +242,7 @@ describe('a simulated cluster on a fake clock', () => {
     // The first plan with rates is at 3 s (the warm-up); after it, every lease moved at most once.
     const after = moves.filter((m) => m.t >= 3000);
     expect(after.length).toBeLessThanOrEqual(2);
-    expect(new Set(after.map((m) => m.shardId)).size).toBe(after.length);
+    expect(new Set(after.map((m) => m.leaseKey)).size).toBe(after.length);
     expect(moves.filter((m) => m.t > 30_000)).toEqual([]);
   });
 
@@ -255,7 +255,7 @@ describe('a simulated cluster on a fake clock', () => {
     expect(held('c').length).toBeGreaterThan(0);
     expect(moves.filter((m) => m.t > 240_000)).toEqual([]);
     const perLease = new Map<string, number>();
-    for (const m of moves.filter((x) => x.t >= 120_000)) perLease.set(m.shardId, (perLease.get(m.shardId) ?? 0) + 1);
+    for (const m of moves.filter((x) => x.t >= 120_000)) perLease.set(m.leaseKey, (perLease.get(m.leaseKey) ?? 0) + 1);
     expect(Math.max(0, ...perLease.values())).toBeLessThanOrEqual(1);
   });
 

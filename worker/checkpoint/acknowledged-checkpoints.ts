@@ -14,6 +14,8 @@ export type CheckpointWrite = 'written' | 'unchanged' | 'failed' | 'lost';
 
 export interface AcknowledgedCheckpointsDeps {
   lease: Lease;
+  /** The shard whose checkpoint this is (in the checkpoint store's stream). */
+  shardId: string;
   checkpoints: Pick<CheckpointStore, 'save'>;
   log: Logger;
   /** Told of every checkpoint written (the shard's progress). */
@@ -77,7 +79,7 @@ export class AcknowledgedCheckpoints {
     if (target === undefined || target === this.saved) return 'unchanged';
     let result: FencedWriteResult;
     try {
-      result = await checkpoints.save(lease.shardId, lease.token, target);
+      result = await checkpoints.save(this.deps.shardId, lease.token, target);
     } catch (err) {
       // A Redis blip: the next acknowledged chunk (or the final hand-over) writes again.
       log.warn({ err: (err as Error).message }, 'checkpoint write failed; will retry');

@@ -30,6 +30,7 @@ import { OutputSinks } from '../sink/output-sinks';
 import type { RejectedRecord } from '../sink/sink-port';
 import type { TransformRuntime } from '../transform/transform-runtime';
 import { deaggregate } from '../deaggregation/deaggregate';
+import type { OutputPreparer } from '../transform/transform';
 
 /** How long a replayed letter (and its payload) stays in the completed list: 7 days. */
 export const REPLAYED_RETENTION_SECONDS = 7 * 24 * 3600;
@@ -159,13 +160,19 @@ export class DeadLetterReplayer {
     return { replayedAt: new Date().toISOString(), output: streams.join(', ') };
   }
 
+  /** The transform of the letter's input stream (its default output is that input's, or OutputStream0 for a stream no longer configured). */
+  private preparerOf(streamArn: string): OutputPreparer {
+    const input = this.config.inputs.find((i) => i.stream.arn === streamArn);
+    return this.transform.preparerFor({ arn: streamArn, name: streamArn.slice(streamArn.lastIndexOf('/') + 1), output: input?.output });
+  }
+
   /** The letter's output records, through the transform; throws the reason (unrecoverable) when one user record fails. */
   private async prepare(letter: ParkedDeadLetter, record: SourceRecord): Promise<OutputRecord[]> {
     // A user record's letter is one record already; a whole Kinesis record may be a KPL aggregate.
     const records = letter.subSequenceNumber === undefined ? deaggregate([record]).records : [record];
     const outputs: OutputRecord[] = [];
     for (const userRecord of records) {
-      const answer = this.transform.preparer.prepare(userRecord);
+      const answer = this.preparerOf(letter.stream).prepare(userRecord);
       const prepared = answer instanceof Promise ? await answer : answer;
       if (!prepared.ok) {
         metrics().recordsReplayed.inc({ outcome: 'failed' });

@@ -6,7 +6,7 @@ import type { RedisClient } from '../../shared/redis/connection';
 import type { StreamConsumers } from '../../shared/aws/kinesis-gateway';
 import { sleep } from '../../shared/backoff';
 import type { Logger } from '../../shared/logging';
-import type { AppKeys } from '../../shared/redis/keys';
+import type { StreamKeys } from '../../shared/redis/keys';
 import type { ConsumerArnSource } from './efo-reader';
 
 export class PublishedConsumerArn implements ConsumerArnSource {
@@ -14,7 +14,7 @@ export class PublishedConsumerArn implements ConsumerArnSource {
 
   constructor(
     private readonly redis: RedisClient,
-    private readonly keys: AppKeys,
+    private readonly keys: StreamKeys,
     private readonly api: StreamConsumers,
     private readonly streamArn: string,
     private readonly consumerName: string,

@@ -68,6 +68,7 @@ export class EfoReader implements ShardReader {
   constructor(
     private readonly subscriber: ShardSubscriber,
     private readonly consumer: ConsumerArnSource,
+    private readonly streamArn: string,
     private readonly shardId: string,
     private readonly start: StartPosition,
     private readonly settings: EfoSettings,
@@ -195,7 +196,7 @@ export class EfoReader implements ShardReader {
   private async onError(err: unknown, signal: AbortSignal): Promise<void> {
     const name = (err as Error)?.name ?? '';
     const attempt = this.failures++;
-    metrics().readThrottles.inc({ shard: this.shardId });
+    metrics().readThrottles.inc({ stream: this.streamArn, shard: this.shardId });
     let delay: number;
     if (name === 'ResourceInUseException') {
       // The previous subscription on this shard (perhaps the lease's previous owner's) is still open.

@@ -121,7 +121,7 @@ export class BullmqLeaseStore implements LeaseStore {
 
   renew(leases: readonly StoredLease[], durationMs: number): Promise<string[]> {
     return this.renewal.extend(
-      leases.map((lease) => lease.shardId),
+      leases.map((lease) => lease.leaseKey),
       leases.map((lease) => lease.token),
       durationMs,
     );
@@ -166,8 +166,8 @@ export class BullmqLeaseStore implements LeaseStore {
 
   private process(job: Job<LeaseJobData>, token: string): Promise<string> {
     return new Promise<string>((resolve, reject) => {
-      // The job id is the shard id (coordinator/lease-queue.ts).
-      const lease: StoredLease = { shardId: job.id!, token, data: job.data };
+      // The job id is the lease key, `<stream key>|<shard id>` (coordinator/lease-queue.ts).
+      const lease: StoredLease = { leaseKey: job.id!, token, data: job.data };
       this.taken.set(lease, { job, resolve, reject });
       this.onTaken(lease);
     });

@@ -45,7 +45,7 @@ export interface LeaseBalancerDeps {
   /** With THROUGHPUT: a lease moved for load stays this long where it went. */
   cooldownMs?: number;
   /** With THROUGHPUT: the bytes read so far by the lease's runner. */
-  bytesRead?(shardId: string): number | undefined;
+  bytesRead?(leaseKey: string): number | undefined;
   /** Monotonic time, for the rate measurement. */
   clock: Clock;
   /** Leases this worker holds, oldest first. */
@@ -94,7 +94,7 @@ export class LeaseBalancer {
 
     const held = this.deps.held().filter((lease) => !lease.isStopping);
     for (const lease of held.slice(target).reverse()) {
-      this.deps.log.info({ shardId: lease.shardId, target, held: held.length }, 'over fair share: handing the lease back');
+      this.deps.log.info({ leaseKey: lease.leaseKey, target, held: held.length }, 'over fair share: handing the lease back');
       lease.stop();
     }
     return target;
@@ -109,28 +109,28 @@ export class LeaseBalancer {
     const { loads: store, workerId, log } = this.deps;
     const loads = await store.read();
     const held = this.deps.held().filter((lease) => !lease.isStopping);
-    const heldIds = new Set(held.map((lease) => lease.shardId));
+    const heldIds = new Set(held.map((lease) => lease.leaseKey));
     const now = this.deps.clock();
     for (const lease of held) {
-      const known = loads.get(lease.shardId);
+      const known = loads.get(lease.leaseKey);
       // A lease new here starts from what its last owner measured, and remembers when it last moved.
-      if (!this.movedAt.has(lease.shardId)) this.movedAt.set(lease.shardId, known?.movedAt);
-      this.meter.sample(lease.shardId, this.deps.bytesRead?.(lease.shardId) ?? 0, now, known?.bytesPerSecond);
+      if (!this.movedAt.has(lease.leaseKey)) this.movedAt.set(lease.leaseKey, known?.movedAt);
+      this.meter.sample(lease.leaseKey, this.deps.bytesRead?.(lease.leaseKey) ?? 0, now, known?.bytesPerSecond);
     }
     this.meter.retain(heldIds);
-    for (const shardId of this.movedAt.keys()) if (!heldIds.has(shardId)) this.movedAt.delete(shardId);
+    for (const leaseKey of this.movedAt.keys()) if (!heldIds.has(leaseKey)) this.movedAt.delete(leaseKey);
 
     const liveSet = new Set(live);
-    const leases: LeaseLoad[] = held.map((lease) => this.ownLoad(lease.shardId, redisNowMs));
+    const leases: LeaseLoad[] = held.map((lease) => this.ownLoad(lease.leaseKey, redisNowMs));
     const stale: LeaseLoadEntry[] = [];
     for (const entry of loads.values()) {
-      if (heldIds.has(entry.shardId)) continue;
+      if (heldIds.has(entry.leaseKey)) continue;
       const owner = entry.owner !== '' && entry.owner !== workerId && liveSet.has(entry.owner) ? entry.owner : undefined;
       if (owner === undefined && redisNowMs - entry.updatedAt > LOAD_STALE_MS) {
         stale.push(entry);
         continue;
       }
-      leases.push({ shardId: entry.shardId, owner, bytesPerSecond: entry.bytesPerSecond, movedAgoMs: entry.movedAt === undefined ? undefined : redisNowMs - entry.movedAt });
+      leases.push({ leaseKey: entry.leaseKey, owner, bytesPerSecond: entry.bytesPerSecond, movedAgoMs: entry.movedAt === undefined ? undefined : redisNowMs - entry.movedAt });
     }
     const plan = planThroughputShare({
       self: workerId,
@@ -146,30 +146,30 @@ export class LeaseBalancer {
 
     const release = new Set(plan.release);
     const writes: LeaseLoadWrite[] = held.map((lease) => ({
-      shardId: lease.shardId,
-      owner: release.has(lease.shardId) ? '' : workerId,
-      bytesPerSecond: this.meter.rate(lease.shardId),
-      movedAt: release.has(lease.shardId) ? redisNowMs : this.movedAt.get(lease.shardId),
+      leaseKey: lease.leaseKey,
+      owner: release.has(lease.leaseKey) ? '' : workerId,
+      bytesPerSecond: this.meter.rate(lease.leaseKey),
+      movedAt: release.has(lease.leaseKey) ? redisNowMs : this.movedAt.get(lease.leaseKey),
     }));
-    const dropped = [...this.published].filter((shardId) => !heldIds.has(shardId));
+    const dropped = [...this.published].filter((leaseKey) => !heldIds.has(leaseKey));
     await store.publish(workerId, writes, dropped, stale);
-    this.published = new Set([...heldIds].filter((shardId) => !release.has(shardId)));
+    this.published = new Set([...heldIds].filter((leaseKey) => !release.has(leaseKey)));
 
     if (plan.capacity !== this.target) log.info({ shards, workers: live.length, target: plan.capacity, load: Math.round(plan.load), share: Math.round(plan.share) }, 'load share changed');
     this.target = plan.capacity;
     await this.deps.setCapacity(plan.capacity);
     for (const lease of held) {
-      if (!release.has(lease.shardId)) continue;
-      const move = plan.moves.find((m) => m.shardId === lease.shardId)!;
-      log.info({ shardId: lease.shardId, bytesPerSecond: Math.round(move.weight), load: Math.round(plan.load + move.weight), share: Math.round(plan.share), to: move.to }, 'over load share: handing the lease over');
+      if (!release.has(lease.leaseKey)) continue;
+      const move = plan.moves.find((m) => m.leaseKey === lease.leaseKey)!;
+      log.info({ leaseKey: lease.leaseKey, bytesPerSecond: Math.round(move.weight), load: Math.round(plan.load + move.weight), share: Math.round(plan.share), to: move.to }, 'over load share: handing the lease over');
       lease.stop();
     }
     return plan.capacity;
   }
 
-  private ownLoad(shardId: string, redisNowMs: number): LeaseLoad {
-    const movedAt = this.movedAt.get(shardId);
-    return { shardId, owner: this.deps.workerId, bytesPerSecond: this.meter.rate(shardId), movedAgoMs: movedAt === undefined ? undefined : redisNowMs - movedAt };
+  private ownLoad(leaseKey: string, redisNowMs: number): LeaseLoad {
+    const movedAt = this.movedAt.get(leaseKey);
+    return { leaseKey, owner: this.deps.workerId, bytesPerSecond: this.meter.rate(leaseKey), movedAgoMs: movedAt === undefined ? undefined : redisNowMs - movedAt };
   }
 
   /** Stops balancing (the worker's heartbeat leaves the live set on its own). */

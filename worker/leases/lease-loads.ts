@@ -17,7 +17,7 @@ import type { RedisClient } from '../../shared/redis/connection';
 import type { AppKeys } from '../../shared/redis/keys';
 
 export interface LeaseLoadEntry {
-  shardId: string;
+  leaseKey: string;
   /** Empty when nobody holds the lease (as far as the field knows). */
   owner: string;
   bytesPerSecond?: number;
@@ -28,7 +28,7 @@ export interface LeaseLoadEntry {
 }
 
 export interface LeaseLoadWrite {
-  shardId: string;
+  leaseKey: string;
   /** Empty to publish the lease as let go. */
   owner: string;
   bytesPerSecond?: number;
@@ -84,9 +84,9 @@ function optionalNumber(text: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-export function parseLeaseLoad(shardId: string, raw: string): LeaseLoadEntry {
+export function parseLeaseLoad(leaseKey: string, raw: string): LeaseLoadEntry {
   const [owner = '', rate, movedAt, updatedAt] = raw.split('|');
-  return { shardId, owner, bytesPerSecond: optionalNumber(rate), movedAt: optionalNumber(movedAt), updatedAt: optionalNumber(updatedAt) ?? 0, raw };
+  return { leaseKey, owner, bytesPerSecond: optionalNumber(rate), movedAt: optionalNumber(movedAt), updatedAt: optionalNumber(updatedAt) ?? 0, raw };
 }
 
 /** A write's field value without its update time ("owner|bytes per second|moved at"), which the store appends. */
@@ -115,15 +115,15 @@ export class RedisLeaseLoads implements LeaseLoadStore {
 
   async read(): Promise<Map<string, LeaseLoadEntry>> {
     const fields = await this.redis.hgetall(this.keys.leaseLoads);
-    return new Map(Object.entries(fields).map(([shardId, raw]) => [shardId, parseLeaseLoad(shardId, raw)]));
+    return new Map(Object.entries(fields).map(([leaseKey, raw]) => [leaseKey, parseLeaseLoad(leaseKey, raw)]));
   }
 
   async publish(owner: string, writes: readonly LeaseLoadWrite[], dropped: readonly string[], stale: readonly LeaseLoadEntry[]): Promise<void> {
     if (writes.length === 0 && dropped.length === 0 && stale.length === 0) return;
     const args: (string | number)[] = [owner, writes.length, dropped.length];
-    for (const w of writes) args.push(w.shardId, formatLeaseLoad(w));
+    for (const w of writes) args.push(w.leaseKey, formatLeaseLoad(w));
     args.push(...dropped);
-    for (const s of stale) args.push(s.shardId, s.raw);
+    for (const s of stale) args.push(s.leaseKey, s.raw);
     await withScript(this.redis).shardflowPublishLoads(this.keys.leaseLoads, ...args);
   }
 }

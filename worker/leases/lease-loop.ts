@@ -46,7 +46,7 @@ export class LeaseLoop {
     this.renewer = new LeaseRenewer({
       store: deps.store,
       held: () => this.held.values(),
-      isHeld: (held) => this.held.get(held.stored.shardId) === held,
+      isHeld: (held) => this.held.get(held.stored.leaseKey) === held,
       timeoutMs: deps.leaseTimeoutMs,
       clock: deps.clock,
       log: deps.log,
@@ -62,7 +62,7 @@ export class LeaseLoop {
   async start(): Promise<void> {
     this.renewer.start();
     await this.deps.store.start((lease) => {
-      this.take(lease).catch((err) => this.deps.log.error({ shardId: lease.shardId, err: (err as Error).message }, 'ending the lease failed'));
+      this.take(lease).catch((err) => this.deps.log.error({ leaseKey: lease.leaseKey, err: (err as Error).message }, 'ending the lease failed'));
     });
   }
 
@@ -84,8 +84,8 @@ export class LeaseLoop {
   }
 
   /** Publishes a held lease's progress (the dashboard shows it); best effort. */
-  async publishProgress(shardId: string, progress: object): Promise<void> {
-    const held = this.held.get(shardId);
+  async publishProgress(leaseKey: string, progress: object): Promise<void> {
+    const held = this.held.get(leaseKey);
     if (held) await this.deps.store.publishProgress(held.stored, progress);
   }
 
@@ -94,26 +94,26 @@ export class LeaseLoop {
     // The call that took the lock may have waited long (a Redis outage): one renewal now gives the
     // lease a start it can count from, and finds out at once whether the lock is still ours.
     const acquiredAt = clock();
-    const failed = await store.renew([stored], leaseTimeoutMs).catch(() => [stored.shardId]);
-    const lease = new Lease(stored.shardId, stored.token, { timeoutMs: leaseTimeoutMs, clock, acquiredAt });
+    const failed = await store.renew([stored], leaseTimeoutMs).catch(() => [stored.leaseKey]);
+    const lease = new Lease(stored.leaseKey, stored.token, { timeoutMs: leaseTimeoutMs, clock, acquiredAt });
     if (failed.length > 0) lease.lose('the lock was gone before the lease started');
     if (this.closing || lease.isLost) {
       lease.close();
       return this.end(stored, lease, lease.isLost ? { type: 'lost' } : { type: 'released' });
     }
     const held: HeldLease = { lease, stored, renewedAt: acquiredAt };
-    this.held.set(stored.shardId, held);
+    this.held.set(stored.leaseKey, held);
     let outcome: LeaseOutcome | Error;
     try {
       outcome = await this.deps.hold(lease, stored.data);
     } catch (err) {
       outcome = err instanceof Error ? err : new Error(String(err));
     } finally {
-      if (this.held.get(stored.shardId) === held) this.held.delete(stored.shardId);
+      if (this.held.get(stored.leaseKey) === held) this.held.delete(stored.leaseKey);
       lease.close();
     }
     if (outcome instanceof Error) {
-      this.deps.log.error({ shardId: stored.shardId, err: outcome.message }, 'holding the lease failed; its lease job fails, and the coordinator puts it back at its next discovery');
+      this.deps.log.error({ leaseKey: stored.leaseKey, err: outcome.message }, 'holding the lease failed; its lease job fails, and the coordinator puts it back at its next discovery');
       return store.fail(stored, outcome);
     }
     return this.end(stored, lease, outcome);

@@ -87,7 +87,7 @@ export class LeaseRenewer {
     }
     const lost = new Set(failed);
     for (const held of due) {
-      if (!lost.has(held.stored.shardId)) held.lease.renewed(startedAt);
+      if (!lost.has(held.stored.leaseKey)) held.lease.renewed(startedAt);
       else if (this.deps.isHeld(held)) held.lease.lose('lock renewal failed: another worker may own the shard');
     }
   }

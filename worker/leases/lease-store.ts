@@ -13,7 +13,7 @@ import type { LeaseJobData } from '../../shared/leases/lease-job';
 
 /** A lease as the store handed it out. The store knows it by this object until the lease ends. */
 export interface StoredLease {
-  readonly shardId: string;
+  readonly leaseKey: string;
   /** The lock's token: the fencing token of every write for this lease. */
   readonly token: string;
   readonly data: LeaseJobData;

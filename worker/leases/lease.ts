@@ -48,7 +48,7 @@ export class Lease {
   readonly hurried: Promise<void> = new Promise((resolve) => (this.hurryNow = resolve));
 
   constructor(
-    readonly shardId: string,
+    readonly leaseKey: string,
     readonly token: string,
     timing: LeaseTiming,
   ) {

@@ -28,11 +28,11 @@ export class ThroughputMeter {
    * Records that the lease's runner has read `bytesRead` bytes in total by `now`. `seed` is the rate
    * published by the lease's previous owner, used only when the lease is new here.
    */
-  sample(shardId: string, bytesRead: number, now: number, seed?: number): void {
-    const last = this.leases.get(shardId);
+  sample(leaseKey: string, bytesRead: number, now: number, seed?: number): void {
+    const last = this.leases.get(leaseKey);
     // A new lease, or a new runner of the same shard (its count started again at zero).
     if (!last || bytesRead < last.bytes) {
-      this.leases.set(shardId, { bytes: bytesRead, at: now, rate: last?.rate ?? seed });
+      this.leases.set(leaseKey, { bytes: bytesRead, at: now, rate: last?.rate ?? seed });
       return;
     }
     const elapsed = now - last.at;
@@ -40,20 +40,20 @@ export class ThroughputMeter {
     const rate = ((bytesRead - last.bytes) * 1000) / elapsed;
     if (last.rate === undefined) {
       // Not warm yet: keep the first sample's start, so the first rate covers the whole warm-up.
-      if (elapsed >= this.settings.warmupMs) this.leases.set(shardId, { bytes: bytesRead, at: now, rate });
+      if (elapsed >= this.settings.warmupMs) this.leases.set(leaseKey, { bytes: bytesRead, at: now, rate });
       return;
     }
     const alpha = 1 - Math.exp(-elapsed / this.settings.tauMs);
-    this.leases.set(shardId, { bytes: bytesRead, at: now, rate: last.rate + alpha * (rate - last.rate) });
+    this.leases.set(leaseKey, { bytes: bytesRead, at: now, rate: last.rate + alpha * (rate - last.rate) });
   }
 
   /** The lease's bytes per second, or undefined while it has no measurement. */
-  rate(shardId: string): number | undefined {
-    return this.leases.get(shardId)?.rate;
+  rate(leaseKey: string): number | undefined {
+    return this.leases.get(leaseKey)?.rate;
   }
 
   /** Forgets the leases not held any more. */
   retain(held: ReadonlySet<string>): void {
-    for (const shardId of this.leases.keys()) if (!held.has(shardId)) this.leases.delete(shardId);
+    for (const leaseKey of this.leases.keys()) if (!held.has(leaseKey)) this.leases.delete(leaseKey);
   }
 }

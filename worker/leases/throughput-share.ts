@@ -20,7 +20,7 @@
  * balance: every worker within one lease of the others, as with COUNT.
  */
 export interface LeaseLoad {
-  shardId: string;
+  leaseKey: string;
   /** The live worker holding the lease; undefined while it waits for one. */
   owner?: string;
   /** Measured input bytes per second; undefined while not measured. */
@@ -45,7 +45,7 @@ export interface ThroughputShareInput {
 }
 
 export interface LoadMove {
-  shardId: string;
+  leaseKey: string;
   from: string;
   to: string;
   weight: number;
@@ -115,29 +115,29 @@ export function planThroughputShare(input: ThroughputShareInput): ThroughputPlan
     const gap = load.get(giver)! - load.get(to)!;
     let best: { lease: LeaseLoad; weight: number; gap: number } | undefined;
     for (const lease of owned.get(giver)!) {
-      if (moved.has(lease.shardId) || (lease.movedAgoMs !== undefined && lease.movedAgoMs < input.cooldownMs)) continue;
+      if (moved.has(lease.leaseKey) || (lease.movedAgoMs !== undefined && lease.movedAgoMs < input.cooldownMs)) continue;
       const weight = weightOf(lease);
       const after = Math.abs(gap - 2 * weight);
       // Only a move that narrows the gap; of those, the one that narrows it most (lighter, then by id, on ties).
       if (!(after < gap)) continue;
-      if (!best || after < best.gap || (after === best.gap && (weight < best.weight || (weight === best.weight && lease.shardId < best.lease.shardId)))) {
+      if (!best || after < best.gap || (after === best.gap && (weight < best.weight || (weight === best.weight && lease.leaseKey < best.lease.leaseKey)))) {
         best = { lease, weight, gap: after };
       }
     }
     if (!best) break;
-    moved.add(best.lease.shardId);
+    moved.add(best.lease.leaseKey);
     owned.set(giver, owned.get(giver)!.filter((l) => l !== best.lease));
     owned.get(to)!.push(best.lease);
     load.set(giver, load.get(giver)! - best.weight);
     load.set(to, load.get(to)! + best.weight);
     count.set(giver, count.get(giver)! - 1);
     count.set(to, count.get(to)! + 1);
-    moves.push({ shardId: best.lease.shardId, from: giver, to, weight: best.weight });
+    moves.push({ leaseKey: best.lease.leaseKey, from: giver, to, weight: best.weight });
   }
 
   return {
     capacity: Math.min(input.maxPerWorker, count.get(input.self)!),
-    release: moves.filter((m) => m.from === input.self).map((m) => m.shardId),
+    release: moves.filter((m) => m.from === input.self).map((m) => m.leaseKey),
     moves,
     share,
     load: load.get(input.self)!,

@@ -92,7 +92,7 @@ export class PollingReader implements ShardReader {
         }
         if (kind === 'fatal' || kind === 'not-found') throw err;
         const delay = backoffDelay(this.failures++, { baseMs: 200, maxMs: 10_000 });
-        metrics().readThrottles.inc({ shard: this.shardId });
+        metrics().readThrottles.inc({ stream: this.streamArn, shard: this.shardId });
         this.log.warn({ err: describeError(err), kind, retryInMs: delay }, 'GetRecords failed; retrying');
         await sleep(delay, signal);
       }

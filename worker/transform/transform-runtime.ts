@@ -12,8 +12,19 @@ import { OutputRoutes } from './output-routes';
 import { BuiltinPreparer } from './prepare-output';
 import { builtinTransform, type BuiltinName, type OutputPreparer } from './transform';
 
+/** The input stream a preparer is for: its identity (a module's records name it) and its default output group. */
+export interface PreparerStream {
+  arn: string;
+  name: string;
+  /** The output group its records go to unless a module names another (`InputStream<n>.output`). */
+  output?: string;
+}
+
 export interface TransformRuntime {
+  /** The preparer of the first input stream's records. */
   readonly preparer: OutputPreparer;
+  /** The preparer of one input stream's records (made once per stream and kept). */
+  preparerFor(stream: PreparerStream): OutputPreparer;
   /** Calls the module's `close` once (a throw there is logged, not thrown). */
   close(): Promise<void>;
 }
@@ -24,12 +35,24 @@ export interface TransformRuntimeDeps {
   log: Logger;
 }
 
+/** One preparer per stream ARN, made on first use. */
+function perStream(make: (stream: PreparerStream) => OutputPreparer): (stream: PreparerStream) => OutputPreparer {
+  const made = new Map<string, OutputPreparer>();
+  return (stream) => {
+    let preparer = made.get(stream.arn);
+    if (!preparer) made.set(stream.arn, (preparer = make(stream)));
+    return preparer;
+  };
+}
+
 export async function openTransform(config: Pick<AppConfig, 'transform' | 'input' | 'outputs' | 'properties'>, deps: TransformRuntimeDeps): Promise<TransformRuntime> {
-  // The input's default output is OutputStream0 (the first) until inputs name their own.
-  const routes = OutputRoutes.of(config.outputs);
+  const routesFor = (stream: PreparerStream) => OutputRoutes.of(config.outputs, stream.output);
+  const first = { arn: config.input.stream.arn, name: config.input.stream.name, output: config.input.output };
   const spec = config.transform.module;
   if (spec.startsWith('builtin:')) {
-    return { preparer: new BuiltinPreparer(builtinTransform(spec.slice('builtin:'.length) as BuiltinName), routes.fallback), close: async () => {} };
+    const transform = builtinTransform(spec.slice('builtin:'.length) as BuiltinName);
+    const preparerFor = perStream((stream) => new BuiltinPreparer(transform, routesFor(stream).fallback));
+    return { preparer: preparerFor(first), preparerFor, close: async () => {} };
   }
   const loaded = await loadTransformModule(spec);
   const log = deps.log.child({ component: 'transform', module: spec });
@@ -40,10 +63,11 @@ export async function openTransform(config: Pick<AppConfig, 'transform' | 'input
       throw new TransformModuleError(spec, `could not open: its open() failed: ${errorLine(err)}`);
     }
   }
-  const preparer = new ModulePreparer({ name: spec, fn: loaded.transform, routes, stream: config.input.stream, timeoutMs: config.transform.timeoutMs });
+  const preparerFor = perStream((stream) => new ModulePreparer({ name: spec, fn: loaded.transform, routes: routesFor(stream), stream, timeoutMs: config.transform.timeoutMs }));
   let closed = false;
   return {
-    preparer,
+    preparer: preparerFor(first),
+    preparerFor,
     async close() {
       if (closed || !loaded.close) return;
       closed = true;

@@ -8,8 +8,6 @@
  * output's group and stream; readiness, `sink.fail-on-error` and credentials are per output; and a
  * record that goes to both is checkpointed only once both acknowledged it.
  */
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ListShardsCommand, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { json, readAll, type ReadRecord } from '../support/kinesis';
@@ -17,6 +15,7 @@ import { assertUp, metric, opsUrl, readiness, useFaultPipelines, WORKER_UA, type
 import { localClientProperties, localProperties, writeProperties, type Groups } from '../support/properties';
 import { stopCli, type CliProcess } from '../support/cli';
 import { startStsServer } from '../support/sts-server';
+import { startSigningLog } from '../support/signing-log';
 import { uniqueName, waitFor } from '../support/wait';
 import { AppKeys } from '../../shared/redis/keys';
 
@@ -131,50 +130,6 @@ async function ofOutput(url: string, name: string, group: string): Promise<numbe
 async function checkpoint(app: string, inArn: string, shardId: string): Promise<bigint | undefined> {
   const value = await f.h.redis.hget(new AppKeys(app).stream(inArn).checkpoints, shardId);
   return value === null ? undefined : BigInt(value.split(':')[0]);
-}
-
-/** The PutRecords requests a recording proxy passed on: which stream, signed with which credentials. */
-interface SignedPut {
-  stream: string;
-  accessKeyId: string | undefined;
-  sessionToken: string | undefined;
-}
-
-/**
- * An HTTP proxy in front of the in-memory endpoint that notes who signed each PutRecords request (the
- * access key id in its SigV4 Authorization header, and its session token) before passing it on.
- */
-async function startSigningLog(target: string): Promise<{ endpoint: string; puts: SignedPut[]; close(): Promise<void> }> {
-  const puts: SignedPut[] = [];
-  const upstream = new URL(target);
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      if (String(req.headers['x-amz-target'] ?? '').endsWith('.PutRecords')) {
-        const parsed = JSON.parse(body.toString('utf8')) as { StreamARN?: string; StreamName?: string };
-        const stream = parsed.StreamName ?? parsed.StreamARN?.split(':stream/')[1] ?? '';
-        puts.push({ stream, accessKeyId: /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1], sessionToken: req.headers['x-amz-security-token'] as string | undefined });
-      }
-      const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up: IncomingMessage) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
-      forward.on('error', () => res.destroy());
-      forward.end(body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    puts,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 test('records routed to OutputStream0 and OutputStream1 reach exactly their stream; records_written counts each with its output and stream', async () => {

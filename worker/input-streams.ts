@@ -47,6 +47,8 @@ export interface WorkerInputStreamsDeps {
 
 export class WorkerInputStreams {
   private readonly entries = new Map<string, Entry>();
+  /** Contexts of streams removed and added again while a lease still used the old one: closed at its last release. */
+  private readonly retired = new Set<Entry>();
 
   constructor(private readonly deps: WorkerInputStreamsDeps) {}
 
@@ -69,7 +71,7 @@ export class WorkerInputStreams {
     for (const [arn, input] of wanted) {
       const entry = this.entries.get(arn);
       if (entry && !entry.removed) continue;
-      if (entry) this.close(arn, entry); // removed, not closed yet, and back: start afresh with the new settings
+      if (entry) this.retired.add(entry); // removed, still in use, and back: start afresh; the old one closes at its last release
       this.entries.set(arn, this.open(input));
       added.push(arn);
     }
@@ -86,8 +88,9 @@ export class WorkerInputStreams {
 
   release(context: StreamContext): void {
     const arn = context.input.stream.arn;
-    const entry = this.entries.get(arn);
-    if (!entry || entry.context !== context) return;
+    const current = this.entries.get(arn);
+    const entry = current?.context === context ? current : [...this.retired].find((e) => e.context === context);
+    if (!entry) return;
     entry.users -= 1;
     if (entry.removed && entry.users === 0) this.close(arn, entry);
   }
@@ -95,6 +98,7 @@ export class WorkerInputStreams {
   /** Closes every stream's clients (the worker has stopped). */
   destroy(): void {
     for (const [arn, entry] of this.entries) this.close(arn, entry);
+    for (const entry of this.retired) this.close(entry.context.input.stream.arn, entry);
   }
 
   private open(input: InputStreamConfig): Entry {
@@ -122,6 +126,7 @@ export class WorkerInputStreams {
 
   private close(arn: string, entry: Entry): void {
     for (const client of entry.clients) client.destroy();
+    this.retired.delete(entry);
     if (this.entries.get(arn) === entry) this.entries.delete(arn);
   }
 }

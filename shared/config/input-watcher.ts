@@ -61,7 +61,14 @@ export class InputWatcher {
       this.once(`bad:${(err as Error).message}`, () => log.error({ file: this.deps.file, err: (err as Error).message }, 'cannot re-read the configuration: keeping the input streams read now'));
       return undefined;
     }
-    const next = snapshot(config.inputs);
+    // A new input whose output group this process does not have yet (added in the same edit) waits for a restart.
+    const outputs = new Set(this.deps.initial.outputs.map((out) => out.group));
+    const inputs = config.inputs.filter((input) => {
+      if (outputs.has(input.output) || this.current.has(input.stream.arn)) return true;
+      this.once(`output:${input.stream.arn}:${input.output}`, () => log.error({ stream: input.stream.arn, group: input.group, output: input.output }, 'an added input stream names an output group this process started without: not read until a restart'));
+      return false;
+    });
+    const next = snapshot(inputs);
     for (const [arn, settings] of next) {
       const before = this.current.get(arn);
       if (before !== undefined && before !== settings) this.once(`changed:${arn}:${settings}`, () => log.warn({ stream: arn }, 'the settings of an input stream changed: they take effect after a restart (only adding and removing streams does not need one)'));
@@ -73,8 +80,8 @@ export class InputWatcher {
     // Kept settings stay as they were read at the start: only the list changes.
     this.current = new Map([...next].map(([arn, settings]) => [arn, this.current.get(arn) ?? settings]));
     log.info({ added, removed }, 'input streams changed');
-    this.deps.onInputs(config.inputs);
-    return config.inputs;
+    this.deps.onInputs(inputs);
+    return inputs;
   }
 
   private once(key: string, say: () => void): void {
@@ -84,6 +91,7 @@ export class InputWatcher {
   }
 }
 
+/** Each input's settings by ARN, without where it was configured (a renumbered group or a shifted streams-file entry is the same stream). */
 function snapshot(inputs: readonly InputStreamConfig[]): Map<string, string> {
-  return new Map(inputs.map((input) => [input.stream.arn, JSON.stringify({ ...input, group: undefined })]));
+  return new Map(inputs.map((input) => [input.stream.arn, JSON.stringify({ ...input, group: undefined, client: { ...input.client, group: undefined } })]));
 }

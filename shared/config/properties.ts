@@ -133,10 +133,12 @@ export function buildAppConfig(groups: PropertyGroups, env: NodeJS.ProcessEnv = 
 /** Typed values compared as values: two Dates are equal when they are the same instant. */
 
 function streamRef(r: GroupReader): StreamRef {
-  const arn = r.get(o.STREAM_ARN);
-  const [, , , arnRegion, account, resource] = arn.split(':');
+  const given = r.get(o.STREAM_ARN);
+  const [, partition, service, arnRegion, account, resource] = given.split(':');
   const region = r.optional(o.AWS_REGION) ?? arnRegion;
-  if (!region) r.fail(o.AWS_REGION.key, undefined, `${o.AWS_REGION.allowed} (the ARN "${arn}" names no region)`);
+  if (!region) r.fail(o.AWS_REGION.key, undefined, `${o.AWS_REGION.allowed} (the ARN "${given}" names no region)`);
+  // An ARN without its region (given by aws.region instead) is completed, so a stream has one ARN everywhere: in its keys too.
+  const arn = arnRegion ? given : ['arn', partition, service, region, account, resource].join(':');
   return { arn, name: resource.slice('stream/'.length), account, region };
 }
 

@@ -35,12 +35,13 @@ export interface TransformRuntimeDeps {
   log: Logger;
 }
 
-/** One preparer per stream ARN, made on first use. */
+/** One preparer per stream ARN and default output, made on first use. */
 function perStream(make: (stream: PreparerStream) => OutputPreparer): (stream: PreparerStream) => OutputPreparer {
   const made = new Map<string, OutputPreparer>();
   return (stream) => {
-    let preparer = made.get(stream.arn);
-    if (!preparer) made.set(stream.arn, (preparer = make(stream)));
+    const key = `${stream.arn}\n${stream.output ?? ''}`;
+    let preparer = made.get(key);
+    if (!preparer) made.set(key, (preparer = make(stream)));
     return preparer;
   };
 }

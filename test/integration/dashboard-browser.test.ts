@@ -103,7 +103,8 @@ test('headless Chromium sees one active lease job per shard with its progress on
   // The shards of the input stream, as Kinesis lists them.
   const kinesis = localClient(endpoint);
   const listed = await kinesis.send(new ListShardsCommand({ StreamName: 'LocalIn' })).finally(() => kinesis.destroy());
-  const shards = (listed.Shards ?? []).map((s) => s.ShardId!).sort();
+  // A lease job's name is its stream's name and its shard (a fleet may read several streams).
+  const shards = (listed.Shards ?? []).map((s) => `LocalIn/${s.ShardId!}`).sort();
   expect(shards).toHaveLength(SHARDS);
 
   userDataDir = mkdtempSync(join(tmpdir(), 'shardflow-chromium-'));
@@ -124,6 +125,8 @@ test('headless Chromium sees one active lease job per shard with its progress on
   await page.getByRole('navigation').getByRole('link', { name: LEASE_QUEUE, exact: true }).click();
   await page.waitForURL(`**/queue/${LEASE_QUEUE}`);
   await page.getByRole('heading', { level: 1, name: `${app}: shard leases` }).waitFor();
+  // The queue's description names the input streams (and says which are deleted or removed).
+  await page.getByText(/Input streams: LocalIn\./).first().waitFor();
   await page.getByRole('main').getByRole('link', { name: /^active\b/i }).click();
   await page.waitForURL(`**/queue/${LEASE_QUEUE}?status=active`);
 

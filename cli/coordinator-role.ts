@@ -76,6 +76,7 @@ export class CoordinatorRole {
   /** The input streams named by a re-read configuration (see shared/config/input-watcher.ts). */
   updateInputs(inputs: readonly InputStreamConfig[]): void {
     this.coordinator.updateInputs(inputs);
+    this.replayer.updateInputs(inputs);
   }
 
   async stop(): Promise<void> {

@@ -21,7 +21,7 @@
  */
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../../shared/redis/connection';
-import type { AppConfig } from '../../shared/config/app-config';
+import type { AppConfig, InputStreamConfig } from '../../shared/config/app-config';
 import type { Logger } from '../../shared/logging';
 import { metrics } from '../../shared/metrics';
 import type { DeadLetter, OutputRecord, SourceRecord } from '../../shared/records';
@@ -160,9 +160,16 @@ export class DeadLetterReplayer {
     return { replayedAt: new Date().toISOString(), output: streams.join(', ') };
   }
 
+  /** The input streams named now (a re-read configuration may add some): a letter goes to its input's default output. */
+  updateInputs(inputs: readonly InputStreamConfig[]): void {
+    this.inputs = inputs;
+  }
+
+  private inputs: readonly InputStreamConfig[] | undefined;
+
   /** The transform of the letter's input stream (its default output is that input's, or OutputStream0 for a stream no longer configured). */
   private preparerOf(streamArn: string): OutputPreparer {
-    const input = this.config.inputs.find((i) => i.stream.arn === streamArn);
+    const input = (this.inputs ?? this.config.inputs).find((i) => i.stream.arn === streamArn);
     return this.transform.preparerFor({ arn: streamArn, name: streamArn.slice(streamArn.lastIndexOf('/') + 1), output: input?.output });
   }
 

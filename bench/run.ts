@@ -20,6 +20,7 @@ const SCENARIOS: Record<string, { full: boolean; quick: boolean; load: () => Pro
   aggregation: { full: true, quick: true, load: async () => (await import('./scenarios/aggregation')).aggregation },
   linger: { full: true, quick: true, load: async () => (await import('./scenarios/linger')).linger },
   scale: { full: true, quick: true, load: async () => (await import('./scenarios/scale')).scale },
+  'many-streams': { full: true, quick: true, load: async () => (await import('./scenarios/many-streams')).manyStreams },
   transform: { full: true, quick: true, load: async () => (await import('./scenarios/transform')).transform },
 };
 

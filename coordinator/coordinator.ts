@@ -28,6 +28,9 @@ import { metrics } from '../shared/metrics';
 import { pruneWorkerStatuses, WORKER_STATUS_MAX_AGE_MS, WORKER_STATUS_PRUNE_INTERVAL_MS } from './worker-status-pruner';
 import { monotonicClock } from '../shared/clock';
 
+/** How long a state check before a discovery stands for the next ones. */
+const STATE_CHECK_REUSE_MS = 1000;
+
 export interface CoordinatorOptions {
   config: AppConfig;
   keys: AppKeys;
@@ -179,9 +182,17 @@ export class Coordinator {
   /** Right before each discovery: false (and the loss reported) unless the marker this process saw is still there. */
   private async stateAllowsDiscovery(): Promise<boolean> {
     if (this.stateLost) return false;
+    // Asked after every stream's listing: with hundreds of streams, one read a second answers them all
+    // (the heartbeat checks the state every second anyway).
+    const now = Date.now();
+    if (now - this.stateCheckedAt < STATE_CHECK_REUSE_MS) return true;
     this.observeAppState(await readAppState(this.opts.redis, this.opts.keys));
+    this.stateCheckedAt = now;
     return !this.stateLost;
   }
+
+  /** When the last state check before a discovery read Redis (ms, wall clock). */
+  private stateCheckedAt = -Infinity;
 
   private observeAppState(state: AppStateObservation): void {
     if (this.stateLost) return;

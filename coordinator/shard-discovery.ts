@@ -55,6 +55,8 @@ export interface ShardDiscoveryDeps {
 }
 
 export class ShardDiscovery {
+  /** The stream's initial shards once recorded (one SMEMBERS per stream per round saved). */
+  private initial: string[] | undefined;
   constructor(private readonly deps: ShardDiscoveryDeps) {}
 
   /** One pass: list shards, plan, create missing leases. Idempotent. Undefined when the application's state was lost meanwhile. */
@@ -63,7 +65,9 @@ export class ShardDiscovery {
     const shards = (await this.deps.shards.listShards(streamArn)).map(shardInfo);
     // Checked again after the listing, which can take long: Redis may have lost the state meanwhile.
     if (!(await this.deps.stateAllows())) return undefined;
-    const recorded = await this.deps.initialShards.read();
+    // Recorded once, at the stream's first discovery, and never changed: read until it is there, then kept.
+    const recorded = this.initial ?? (await this.deps.initialShards.read());
+    if (recorded.length > 0) this.initial = recorded;
     const firstDiscovery = recorded.length === 0;
     const initial = firstDiscovery ? shards.map((s) => s.shardId) : recorded;
     const finished = await checkpoints.finishedShards();

@@ -70,24 +70,40 @@ interface LeaseJobProgress {
   checkpoint?: string | null;
   recordsRead?: number;
   millisBehindLatest?: number;
+  recordsFiltered?: number;
+  deadLetteredByReason?: Record<string, number>;
+  /** The owner's sink counters that are not zero (order violations, misplaced records): they are the worker's, for every lease it holds. */
+  ownerSink?: { orderViolations?: number; misplacedRecords?: number };
 }
 
+const count = (n: number) => n.toLocaleString('en-US');
+
 /**
- * A lease job's title in the dashboard's job list: the shard, and for a held lease what an operator looks
- * at first (owner, reader, checkpoint, lag, records read), so it reads without opening the Progress tab.
- * The checkpoint is shortened to its last digits: enough to see it move and to tell shards apart.
+ * A lease job's title in the dashboard's job list: the stream and shard, and for a held lease what an
+ * operator looks at first (owner, reader, checkpoint, lag, records read; then, when not zero, records
+ * filtered, dead letters by reason, and the owner's sink order violations and misplaced records), so it
+ * reads without opening the Progress tab. The checkpoint is shortened to its last digits: enough to see it
+ * move and to tell shards apart.
  */
 export function leaseTitle(job: { name?: string; id?: string | number; progress?: unknown }): string {
   const shard = job.name || String(job.id ?? '');
   const p = job.progress;
   if (!p || typeof p !== 'object') return shard;
-  const { owner, reader, checkpoint, millisBehindLatest, recordsRead } = p as LeaseJobProgress;
+  const { owner, reader, checkpoint, millisBehindLatest, recordsRead, recordsFiltered, deadLetteredByReason, ownerSink } = p as LeaseJobProgress;
   if (!owner) return shard;
   const parts = [shard, owner];
   if (reader) parts.push(reader);
   parts.push(checkpoint ? `checkpoint …${checkpoint.slice(-10)}` : 'no checkpoint yet');
   if (typeof millisBehindLatest === 'number') parts.push(`lag ${millisBehindLatest.toLocaleString('en-US')} ms`);
-  if (typeof recordsRead === 'number') parts.push(`${recordsRead.toLocaleString('en-US')} read`);
+  if (typeof recordsRead === 'number') parts.push(`${count(recordsRead)} read`);
+  if (recordsFiltered) parts.push(`${count(recordsFiltered)} filtered`);
+  const reasons = Object.entries(deadLetteredByReason ?? {}).filter(([, n]) => n > 0);
+  if (reasons.length > 0) {
+    const total = reasons.reduce((sum, [, n]) => sum + n, 0);
+    parts.push(`${count(total)} dead-lettered (${reasons.map(([reason, n]) => `${reason}: ${count(n)}`).join(', ')})`);
+  }
+  const sink = [ownerSink?.orderViolations ? `${count(ownerSink.orderViolations)} order violations` : '', ownerSink?.misplacedRecords ? `${count(ownerSink.misplacedRecords)} misplaced` : ''].filter(Boolean);
+  if (sink.length > 0) parts.push(`owner's sink: ${sink.join(', ')}`);
   return parts.join(' · ');
 }
 

@@ -64,7 +64,7 @@ export class LeaseWorker {
   private readonly progressGate = new ProgressGate(PROGRESS_REFRESH_MS);
   private stopping = false;
   private hurried = false;
-  private readonly counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
+  private readonly counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, deadLetteredByReason: {}, recordsFiltered: 0, recordsDuplicated: 0 };
 
   constructor(private readonly opts: LeaseWorkerOptions) {
     const { config, keys, log } = opts;
@@ -184,6 +184,8 @@ export class LeaseWorker {
   private publishProgress(): void {
     this.progressGate.retain(this.holder.runners);
     const now = Date.now();
+    const { orderViolations, misplacedRecords } = this.sink.stats;
+    const ownerSink = orderViolations || misplacedRecords ? { orderViolations, misplacedRecords } : undefined;
     for (const [leaseKey, runner] of this.holder.runners) {
       const p = runner.progress;
       const progress = {
@@ -193,6 +195,9 @@ export class LeaseWorker {
         recordsRead: p.recordsRead,
         bytesRead: p.bytesRead,
         recordsDeadLettered: p.recordsDeadLettered,
+        deadLetteredByReason: p.deadLetteredByReason,
+        recordsFiltered: p.recordsFiltered,
+        ownerSink,
         millisBehindLatest: p.millisBehindLatest ?? null,
       };
       if (this.progressGate.due(leaseKey, progress, now)) void this.loop.publishProgress(leaseKey, { ...progress, updatedAt: new Date(now).toISOString() });
@@ -204,7 +209,14 @@ export class LeaseWorker {
     return {
       worker: this.opts.id,
       updatedAt: Date.now(),
-      totals: { read: this.counters.recordsRead, written: this.sink.stats.recordsWritten, deadLettered: this.counters.recordsDeadLettered, duplicated: this.counters.recordsDuplicated },
+      totals: {
+        read: this.counters.recordsRead,
+        written: this.sink.stats.recordsWritten,
+        deadLettered: this.counters.recordsDeadLettered,
+        deadLetteredByReason: { ...this.counters.deadLetteredByReason },
+        filtered: this.counters.recordsFiltered,
+        duplicated: this.counters.recordsDuplicated,
+      },
       sinkBuffered: this.sink.buffered,
       sink: { ...this.sink.stats },
       leases: [...this.holder.runners.values()].map((runner) => ({ ...runner.progress })),

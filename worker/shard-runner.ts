@@ -47,6 +47,10 @@ export interface ShardProgress {
   recordsRead: number;
   bytesRead: number;
   recordsDeadLettered: number;
+  /** Dead letters by reason (the reason's text before its first colon, as the metric's label). */
+  deadLetteredByReason: Record<string, number>;
+  /** Records a transform module filtered out (answered nothing). */
+  recordsFiltered: number;
   recordsDuplicated: number;
   checkpoint?: string;
   millisBehindLatest?: number;
@@ -56,6 +60,9 @@ export interface ShardProgress {
 export interface WorkerCounters {
   recordsRead: number;
   recordsDeadLettered: number;
+  /** Dead letters by reason, over the worker's life. */
+  deadLetteredByReason: Record<string, number>;
+  recordsFiltered: number;
   /** Records read again after an unclean hand-over that the previous owner had already sent on. */
   recordsDuplicated: number;
 }
@@ -102,7 +109,7 @@ export class ShardRunner {
     startCheckpoint: string | undefined,
     replayUntil?: string,
   ) {
-    this.progress = { stream: deps.inputStreamArn, shardId: deps.shardId, reader: deps.reader.kind, recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0, checkpoint: startCheckpoint };
+    this.progress = { stream: deps.inputStreamArn, shardId: deps.shardId, reader: deps.reader.kind, recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, deadLetteredByReason: {}, recordsFiltered: 0, recordsDuplicated: 0, checkpoint: startCheckpoint };
     const clock = deps.clock;
     this.acknowledged = new AcknowledgedCheckpoints({ lease, shardId: deps.shardId, checkpoints: deps.checkpoints, log: deps.log, written: (position) => (this.progress.checkpoint = position) }, startCheckpoint);
     this.handOver = new HandOver({ lease, checkpoints: this.acknowledged, sink: deps.sink, log: deps.log, handOverMs: deps.handOverMs, clock });
@@ -111,9 +118,13 @@ export class ShardRunner {
       streamArn: deps.inputStreamArn,
       shardId: deps.shardId,
       log: deps.log,
-      stored: (count) => {
+      stored: (count, byReason) => {
         this.progress.recordsDeadLettered += count;
         deps.counters.recordsDeadLettered += count;
+        for (const [reason, n] of byReason) {
+          this.progress.deadLetteredByReason[reason] = (this.progress.deadLetteredByReason[reason] ?? 0) + n;
+          deps.counters.deadLetteredByReason[reason] = (deps.counters.deadLetteredByReason[reason] ?? 0) + n;
+        }
       },
       held: () => !lease.isLost && !lease.isStopping,
       refetch: deps.refetch,
@@ -222,7 +233,11 @@ export class ShardRunner {
     const { good, letters, last } = chunk;
     const m = metrics();
     m.recordsTransformed.inc({ stream: this.deps.inputStreamArn }, good.length);
-    if (chunk.filtered > 0) m.recordsFiltered.inc({ stream: this.deps.inputStreamArn }, chunk.filtered);
+    if (chunk.filtered > 0) {
+      m.recordsFiltered.inc({ stream: this.deps.inputStreamArn }, chunk.filtered);
+      this.progress.recordsFiltered += chunk.filtered;
+      this.deps.counters.recordsFiltered += chunk.filtered;
+    }
     // Stored before the checkpoint can pass these records.
     if (letters.length > 0) await this.deadLetters.store(letters);
     this.deps.checkpoints.markSubmitted(this.deps.shardId, last);

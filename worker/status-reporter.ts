@@ -13,7 +13,7 @@ import type { ShardProgress } from './shard-runner';
 export interface WorkerStatus {
   worker: string;
   updatedAt: number;
-  totals: { read: number; written: number; deadLettered: number; duplicated: number };
+  totals: { read: number; written: number; deadLettered: number; deadLetteredByReason?: Record<string, number>; filtered?: number; duplicated: number };
   sinkBuffered: number;
   sink: SinkStats;
   leases: ShardProgress[];

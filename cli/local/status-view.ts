@@ -9,6 +9,13 @@ export interface StatusTotals {
   read: number;
   written: number;
   deadLettered: number;
+  /** Dead letters by reason, every worker together. */
+  deadLetteredByReason?: Record<string, number>;
+  /** Records a transform module filtered out. */
+  filtered?: number;
+  /** The sinks' order violations and misplaced records (KPL after a reshard). */
+  orderViolations?: number;
+  misplacedRecords?: number;
   leasesByWorker: Array<{ worker: string; leases: number }>;
   maxLagMs: number | undefined;
   /** Reader types of the live leases (POLLING, EFO). */
@@ -30,11 +37,33 @@ export function summarize(statuses: readonly WorkerStatus[], now: number, freshM
     read: statuses.reduce((sum, s) => sum + s.totals.read, 0),
     written: statuses.reduce((sum, s) => sum + s.totals.written, 0),
     deadLettered: statuses.reduce((sum, s) => sum + s.totals.deadLettered, 0),
+    deadLetteredByReason: sumByKey(statuses.map((s) => s.totals.deadLetteredByReason ?? {})),
+    filtered: statuses.reduce((sum, s) => sum + (s.totals.filtered ?? 0), 0),
+    orderViolations: statuses.reduce((sum, s) => sum + (s.sink?.orderViolations ?? 0), 0),
+    misplacedRecords: statuses.reduce((sum, s) => sum + (s.sink?.misplacedRecords ?? 0), 0),
     leasesByWorker: live.map((s) => ({ worker: s.worker, leases: s.leases.length })).sort((a, b) => a.worker.localeCompare(b.worker)),
     maxLagMs,
     readers: [...new Set(live.flatMap((s) => s.leases.map((l) => l.reader)))].sort(),
     leasesByStream: countByStream(live),
   };
+}
+
+function sumByKey(maps: ReadonlyArray<Record<string, number>>): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const map of maps) for (const [key, n] of Object.entries(map)) sum[key] = (sum[key] ?? 0) + n;
+  return sum;
+}
+
+/** `dead-lettered N` and, when there are any, the reasons; then the counters shown only when not zero. */
+function countersText(totals: StatusTotals): string {
+  const reasons = Object.entries(totals.deadLetteredByReason ?? {}).filter(([, n]) => n > 0);
+  const dead = `dead-lettered ${totals.deadLettered}${reasons.length > 0 ? ` (${reasons.map(([reason, n]) => `${reason}: ${n}`).join(', ')})` : ''}`;
+  const extra = [
+    totals.filtered ? `filtered ${totals.filtered}` : '',
+    totals.orderViolations ? `order violations ${totals.orderViolations}` : '',
+    totals.misplacedRecords ? `misplaced ${totals.misplacedRecords}` : '',
+  ].filter(Boolean);
+  return [dead, ...extra].join(', ');
 }
 
 function countByStream(live: readonly WorkerStatus[]): Array<{ stream: string; leases: number }> {
@@ -60,7 +89,7 @@ export function formatStatus(inPerSecond: number, outPerSecond: number, totals: 
   const byStream = (totals.leasesByStream ?? []).length > 1 ? ` (streams ${totals.leasesByStream.map((s) => `${s.stream}=${s.leases}`).join(' ')})` : '';
   return (
     `in ${inPerSecond.toFixed(0)}/s, out ${out} | read ${totals.read}, written ${totals.written}, ` +
-    `dead-lettered ${totals.deadLettered} | leases${totals.readers.length > 0 ? ` (${totals.readers.join(', ')})` : ''}: ${leases}${byStream} | max lag ${lag}`
+    `${countersText(totals)} | leases${totals.readers.length > 0 ? ` (${totals.readers.join(', ')})` : ''}: ${leases}${byStream} | max lag ${lag}`
   );
 }
 

@@ -308,7 +308,7 @@ describe('buildAppConfig: streams and region', () => {
       `an AWS region such as "us-east-1" (the ARN "${arn}" names no region)`,
     );
     const { config } = build({ InputStream0: { 'stream.arn': arn, 'aws.region': 'us-east-2' } });
-    expect(config.input.stream).toEqual({ arn, name: 'NoRegion', account: '123456789012', region: 'us-east-2' });
+    expect(config.input.stream).toEqual({ arn: 'arn:aws:kinesis:us-east-2:123456789012:stream/NoRegion', name: 'NoRegion', account: '123456789012', region: 'us-east-2' });
   });
 
   it('rejects an empty aws.region', () => {

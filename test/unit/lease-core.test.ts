@@ -160,7 +160,7 @@ describe('LeaseHolder outcomes', () => {
         acquire: (arn) => (uses.acquired.push(arn), arn === STREAM ? stream : undefined),
         release: (context) => void (context === stream && (uses.released += 1)),
       },
-      runner: { concurrency: 16, sink: new FakeSink(), deadLetters: { add: async () => undefined }, output: OUTPUT, counters: { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 }, handOverMs: 1000, clock },
+      runner: { concurrency: 16, sink: new FakeSink(), deadLetters: { add: async () => undefined }, output: OUTPUT, counters: { recordsRead: 0, recordsDeadLettered: 0, deadLetteredByReason: {}, recordsFiltered: 0, recordsDuplicated: 0 }, handOverMs: 1000, clock },
       workerId: 'w1',
       log,
     });

@@ -14,3 +14,21 @@ test('a lease without a checkpoint yet says so; one without progress (waiting, f
   expect(leaseTitle({ name: 'shardId-1', progress: 0 })).toBe('shardId-1');
   expect(leaseTitle({ id: 'shardId-2', progress: {} })).toBe('shardId-2');
 });
+
+test('a held lease\'s title adds, when not zero, records filtered, dead letters by reason and its owner\'s sink order violations and misplaced records', () => {
+  const title = leaseTitle({
+    name: 'orders/shardId-000000000001',
+    progress: {
+      owner: 'worker-b-2',
+      reader: 'POLLING',
+      checkpoint: '4968',
+      recordsRead: 2000,
+      recordsFiltered: 150,
+      deadLetteredByReason: { 'transform failed': 3, 'record too large': 1, 'unused reason': 0 },
+      ownerSink: { orderViolations: 2, misplacedRecords: 0 },
+    },
+  });
+  expect(title).toBe('orders/shardId-000000000001 · worker-b-2 · POLLING · checkpoint …4968 · 2,000 read · 150 filtered · 4 dead-lettered (transform failed: 3, record too large: 1) · owner\'s sink: 2 order violations');
+  // All zero: nothing added.
+  expect(leaseTitle({ name: 's', progress: { owner: 'w', reader: 'EFO', checkpoint: null, recordsRead: 1, recordsFiltered: 0, deadLetteredByReason: {} } })).toBe('s · w · EFO · no checkpoint yet · 1 read');
+});

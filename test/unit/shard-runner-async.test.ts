@@ -46,7 +46,7 @@ function setup(page: SourceRecord[]) {
   const sink = new FakeSink();
   const checkpoints = new FakeCheckpoints();
   const preparer = new HeldPreparer();
-  const counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
+  const counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, deadLetteredByReason: {}, recordsFiltered: 0, recordsDuplicated: 0 };
   const lease = new Lease(leaseKey(STREAM, SHARD), 'token-1', { timeoutMs: 60_000, clock: () => performance.now() });
   const runner = new ShardRunner(lease, { shardId: SHARD, reader: new ScriptedReader([page]), preparer, concurrency: 16, sink, deadLetters: { add: async () => undefined }, checkpoints, output: OUTPUT, inputStreamArn: STREAM, counters, log, handOverMs: 2000, clock: () => performance.now() }, undefined);
   let outcome: RunOutcome | undefined;

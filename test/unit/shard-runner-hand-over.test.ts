@@ -34,7 +34,7 @@ function runnerSetup(batches: SourceRecord[][], handOverMs = 4000, extra: { read
   const sink = extra.sink ?? new FakeSink();
   const checkpoints = new FakeCheckpoints();
   const reader = new ScriptedReader(batches);
-  const counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
+  const counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, deadLetteredByReason: {}, recordsFiltered: 0, recordsDuplicated: 0 };
   const lease = new Lease(leaseKey(STREAM, SHARD), 'token-1', { timeoutMs: TIMEOUT, clock });
   const runner = new ShardRunner(lease, {
     shardId: SHARD,

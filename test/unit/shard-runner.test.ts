@@ -57,7 +57,7 @@ function setup(batches: SourceRecord[][], opts: { transform?: RecordTransform; r
   const sink = new FakeSink();
   const checkpoints = new FakeCheckpoints();
   const deadLetters = new FakeDeadLetters();
-  const counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0 };
+  const counters: WorkerCounters = { recordsRead: 0, recordsDeadLettered: 0, deadLetteredByReason: {}, recordsFiltered: 0, recordsDuplicated: 0 };
   const lease = new Lease(leaseKey(STREAM, SHARD), 'token-1', { timeoutMs: 60_000, clock: monotonicClock });
   const runner = new ShardRunner(
     lease,
@@ -141,6 +141,9 @@ describe('ShardRunner with KPL aggregates', () => {
       await t.run;
       expect(t.checkpoints.saved).toEqual([seq(3)]);
       expect(t.counters.recordsDeadLettered).toBe(1);
+      // Counted by reason too (the dashboard's lease title and the status line show them).
+      expect(t.counters.deadLetteredByReason).toEqual({ 'corrupt aggregate': 1 });
+      expect(t.runner.progress.deadLetteredByReason).toEqual({ 'corrupt aggregate': 1 });
     } finally {
       for (const w of t.sink.writes) w.ack();
     }

@@ -7,7 +7,7 @@ const STREAM = 'arn:aws:kinesis:us-east-1:123456789012:stream/in';
 type Lease = WorkerStatus['leases'][number];
 
 function lease(shardId: string, millisBehindLatest?: number, stream = STREAM): Lease {
-  return { stream, shardId, reader: 'POLLING', recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, recordsDuplicated: 0, millisBehindLatest };
+  return { stream, shardId, reader: 'POLLING', recordsRead: 0, bytesRead: 0, recordsDeadLettered: 0, deadLetteredByReason: {}, recordsFiltered: 0, recordsDuplicated: 0, millisBehindLatest };
 }
 
 function status(worker: string, ageMs: number, counts: Omit<WorkerStatus['totals'], 'duplicated'>, leases: Lease[] = []): WorkerStatus {
@@ -24,7 +24,7 @@ function status(worker: string, ageMs: number, counts: Omit<WorkerStatus['totals
 
 describe('summarize', () => {
   it('returns zeros and no lag for no workers', () => {
-    expect(summarize([], NOW)).toEqual({ read: 0, written: 0, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined, readers: [], leasesByStream: [] });
+    expect(summarize([], NOW)).toEqual({ read: 0, written: 0, deadLettered: 0, deadLetteredByReason: {}, filtered: 0, orderViolations: 0, misplacedRecords: 0, leasesByWorker: [], maxLagMs: undefined, readers: [], leasesByStream: [] });
   });
 
   it('adds the totals of every worker, fresh or not', () => {
@@ -60,8 +60,8 @@ describe('summarize', () => {
 
   it('honours a custom freshMs', () => {
     const statuses = [status('w1', 1500, { read: 1, written: 1, deadLettered: 0 }, [lease('s1', 42)])];
-    expect(summarize(statuses, NOW, 1000)).toEqual({ read: 1, written: 1, deadLettered: 0, leasesByWorker: [], maxLagMs: undefined, readers: [], leasesByStream: [] });
-    expect(summarize(statuses, NOW, 2000)).toEqual({ read: 1, written: 1, deadLettered: 0, leasesByWorker: [{ worker: 'w1', leases: 1 }], maxLagMs: 42, readers: ['POLLING'], leasesByStream: [{ stream: 'in', leases: 1 }] });
+    expect(summarize(statuses, NOW, 1000)).toEqual({ read: 1, written: 1, deadLettered: 0, deadLetteredByReason: {}, filtered: 0, orderViolations: 0, misplacedRecords: 0, leasesByWorker: [], maxLagMs: undefined, readers: [], leasesByStream: [] });
+    expect(summarize(statuses, NOW, 2000)).toEqual({ read: 1, written: 1, deadLettered: 0, deadLetteredByReason: {}, filtered: 0, orderViolations: 0, misplacedRecords: 0, leasesByWorker: [{ worker: 'w1', leases: 1 }], maxLagMs: 42, readers: ['POLLING'], leasesByStream: [{ stream: 'in', leases: 1 }] });
   });
 
   it('takes the largest lag over the live workers leases only', () => {
@@ -155,5 +155,18 @@ describe('formatAddresses', () => {
     expect(formatAddresses({ dashboardUrl: 'http://0:3000/', dashboardAuth: { type: 'basic', username: 'ops' }, metrics, logDir: 'l' })).toContain('basic auth, user "ops"');
     expect(formatAddresses({ dashboardUrl: 'http://0:3000/', dashboardAuth: { type: 'token' }, metrics, logDir: 'l' })).toContain('bearer token');
     expect(formatAddresses({ dashboardUrl: undefined, dashboardAuth: { type: 'none' }, metrics, logDir: 'l' })).toContain('dashboard  off');
+  });
+});
+
+describe('the newer counters', () => {
+  it('adds dead letters by reason, filtered records and the sinks\' order violations and misplaced records over every worker, and shows those not zero', () => {
+    const a = status('w1', 100, { read: 10, written: 5, deadLettered: 3, deadLetteredByReason: { 'transform failed': 2, 'record too large': 1 }, filtered: 4 });
+    const b = status('w2', 100, { read: 10, written: 5, deadLettered: 1, deadLetteredByReason: { 'transform failed': 1 }, filtered: 0 });
+    b.sink = { ...b.sink, orderViolations: 2, misplacedRecords: 0 };
+    const totals = summarize([a, b], NOW);
+    expect(totals).toMatchObject({ deadLettered: 4, deadLetteredByReason: { 'transform failed': 3, 'record too large': 1 }, filtered: 4, orderViolations: 2, misplacedRecords: 0 });
+    const line = formatStatus(1, 1, totals);
+    expect(line).toContain('dead-lettered 4 (transform failed: 3, record too large: 1), filtered 4, order violations 2 |');
+    expect(line).not.toContain('misplaced');
   });
 });

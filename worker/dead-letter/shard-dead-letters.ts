@@ -26,8 +26,8 @@ export interface ShardDeadLettersDeps {
   streamArn: string;
   shardId: string;
   log: Logger;
-  /** Called with how many letters were just stored (the runner's and the worker's counters). */
-  stored: (count: number) => void;
+  /** Called with how many letters were just stored, by reason (the runner's and the worker's counters). */
+  stored: (count: number, byReason: ReadonlyMap<string, number>) => void;
   /** True while the lease is held and not stopping: a failed store may be retried. */
   held: () => boolean;
   /** Reads an input record again by its position (the dead letter of a record Kinesis refused). */
@@ -52,7 +52,7 @@ export class ShardDeadLetters {
     }
     const m = metrics();
     for (const [reason, count] of byReason) m.recordsDeadLettered.inc({ stream: this.deps.streamArn, reason }, count);
-    this.deps.stored(letters.length);
+    this.deps.stored(letters.length, byReason);
     const count = this.logThrottle.take(letters.length);
     if (count !== undefined) {
       const first = letters[0];

@@ -2,7 +2,8 @@
  * The common command-line contract: `--properties`, `--redis` and `--app`, each with its
  * environment variable and default, resolved and validated in one place.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '../shared/config/config-error';
 import { loadAppConfig } from '../shared/config/properties';
 import type { AppConfig } from '../shared/config/app-config';
@@ -24,8 +25,18 @@ export interface Context {
   keys: AppKeys;
 }
 
+/**
+ * The default properties file: `config/application-properties-dev.json` of the working directory (a
+ * clone), else the one the package ships (installed with npm, run by `npx shardflow local` in any folder).
+ */
+export function defaultProperties(cwd = process.cwd()): string {
+  const own = resolve(cwd, DEFAULT_PROPERTIES);
+  const packaged = join(__dirname, '..', '..', DEFAULT_PROPERTIES);
+  return existsSync(own) || !existsSync(packaged) ? own : packaged;
+}
+
 export function resolveContext(opts: CommonOptions, env: NodeJS.ProcessEnv = process.env): Context {
-  const propertiesFile = resolve(opts.properties ?? env.APPLICATION_PROPERTIES_FILE ?? DEFAULT_PROPERTIES);
+  const propertiesFile = resolve(opts.properties ?? env.APPLICATION_PROPERTIES_FILE ?? defaultProperties());
   const redisUrl = opts.redis ?? env.REDIS_URL ?? DEFAULT_REDIS;
   let target: RedisTarget;
   try {

@@ -167,6 +167,7 @@ export class Coordinator {
   private stopLeading(): void {
     this.leading?.abort();
     this.leading = undefined;
+    this.streams.forgetSeries();
     this.wake?.();
   }
 

@@ -22,6 +22,13 @@ import type { InputStreamRecord, InputStreamRegistry, InputStreamState } from '.
 import type { LeaseJobStore } from './lease-job-store';
 import { ShardDiscovery, type StreamListing } from './shard-discovery';
 
+/** Removes the gauges a leader keeps per input stream. */
+function forgetStreamSeries(arn: string): void {
+  const m = metrics();
+  m.inputStreamDeleted.remove({ stream: arn });
+  for (const state of ['open', 'closed', 'finished']) m.shards.remove({ stream: arn, state });
+}
+
 interface StreamEntry {
   input: InputStreamConfig;
   kinesis: KinesisGateway;
@@ -79,7 +86,7 @@ export class CoordinatorInputStreams {
     for (const arn of removed) {
       const entry = this.entries.get(arn)!;
       this.entries.delete(arn);
-      metrics().inputStreamDeleted.remove({ stream: arn });
+      forgetStreamSeries(arn);
       void (entry.efo?.retire() ?? Promise.resolve(false))
         .catch((err) => this.deps.log.warn({ stream: arn, err: describeError(err) }, 'could not deregister the removed stream\'s EFO consumer'))
         .finally(() => entry.kinesis.destroy());
@@ -115,6 +122,12 @@ export class CoordinatorInputStreams {
     }
     await this.syncRegistry(now);
     return round;
+  }
+
+  /** This coordinator stopped leading: its per-stream gauges would go stale (the new leader's are the ones that count). */
+  forgetSeries(): void {
+    for (const arn of this.entries.keys()) forgetStreamSeries(arn);
+    metrics().inputStreams.reset();
   }
 
   /** Closes every stream's client. */

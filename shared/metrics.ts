@@ -61,6 +61,12 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly leaseReleases = new Counter({ name: 'shardflow_lease_releases_total', help: 'Leases handed back gracefully (rebalance or stop).', registers: [this.registry] });
+  readonly sinkRequestLimit = new Gauge({
+    name: 'shardflow_sink_requests_in_flight_limit',
+    help: 'PutRecords requests the sink allows in flight now (AIMD: halved when throttled, +1 per request accepted whole, 1 while the output fails), up to sink.requests.max-inflight.',
+    labelNames: ['output'],
+    registers: [this.registry],
+  });
   readonly sinkBuffered = new Gauge({ name: 'shardflow_sink_buffered_records', help: 'Records accepted by the sink and not yet acknowledged.', registers: [this.registry] });
   readonly sinkCapacity = new Gauge({ name: 'shardflow_sink_buffer_capacity_records', help: 'The sink buffer size (sink.requests.max-buffered).', registers: [this.registry] });
   readonly redisErrors = new Counter({ name: 'shardflow_redis_errors_total', help: 'Redis errors seen by shardflow.', registers: [this.registry] });

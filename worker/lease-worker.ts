@@ -205,7 +205,9 @@ export class LeaseWorker {
   }
 
   snapshot(): WorkerStatus {
-    metrics().sinkBuffered.set(this.sink.buffered);
+    const m = metrics();
+    m.sinkBuffered.set(this.sink.buffered);
+    for (const { group, limit } of this.sink.requestLimits()) m.sinkRequestLimit.set({ output: group }, limit);
     return {
       worker: this.opts.id,
       updatedAt: Date.now(),

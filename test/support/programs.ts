@@ -29,10 +29,13 @@ function missingPrograms(programs: readonly string[]): string[] {
 function checkOrSkip(absent: string[]): void {
   const names = `${absent.join(' and ')} ${absent.length > 1 ? 'are' : 'is'} not on the PATH`;
   if (process.env.SHARDFLOW_TEST_REQUIRE_PROGRAMS === '1') throw new Error(`${names}, and SHARDFLOW_TEST_REQUIRE_PROGRAMS=1 asks for them`);
-  const from = absent.includes('openssl') ? "Debian's redis-server and openssl packages" : "Debian's redis-server package, which brings redis-server and redis-cli";
+  const packages = [...new Set(absent.map((program) => PACKAGE_OF[program] ?? program))];
   // Straight to stderr: Jest drops the console output of a file whose tests are all skipped.
-  process.stderr.write(`${names}: skipping the tests in this file that start private Redis processes (${from})\n`);
+  process.stderr.write(`${names}: skipping the tests in this file that need ${absent.length > 1 ? 'them' : 'it'} (Debian's ${packages.join(' and ')} package${packages.length > 1 ? 's' : ''})\n`);
 }
+
+/** The Debian package that brings each program the tests may need. */
+const PACKAGE_OF: Record<string, string> = { 'redis-server': 'redis-server', 'redis-cli': 'redis-server', openssl: 'openssl', promtool: 'prometheus', prometheus: 'prometheus' };
 
 /** `test` when every one of `programs` is on the PATH; otherwise `test.skip`, after one line saying which is missing. */
 export function testNeeding(...programs: string[]): jest.It {

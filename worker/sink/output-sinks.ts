@@ -114,6 +114,11 @@ export class OutputSinks implements SinkPort {
   }
 
   /** Each output that does not take writes now, with since when and why. */
+  /** Each output's PutRecords requests allowed in flight now (its AIMD window). */
+  requestLimits(): Array<{ group: string; limit: number }> {
+    return this.outputs.map((o) => ({ group: o.group, limit: o.sink.requestLimit }));
+  }
+
   failures(): Array<{ group: string; failure: OutputFailure }> {
     return this.outputs.flatMap((o) => (o.sink.outputFailure ? [{ group: o.group, failure: o.sink.outputFailure }] : []));
   }

@@ -31,12 +31,15 @@ export function buildProgram(): Command {
       letYoungGenerationGrow();
       return (await import('./run-worker')).runWorker(opts);
     });
-  withCommon(program.command('generate').description('write stock records like the reference stock.py to the input stream'))
-    .option('--count <n>', 'records to write (default: until stopped)')
+  withCommon(program.command('generate').description('write records to the input stream: stock records like the reference stock.py, a Kinesis Data Generator template\'s, or a captured file\'s'))
+    .option('--count <n>', 'records to write (default: until stopped; with --from, until the end of the file)')
     .option('--rate <r>', 'records per second', '100')
     .option('--stream <arn>', 'stream to write to (default: InputStream0 stream.arn)')
-    .option('--partition-key <mode>', 'random (spread over all shards), ticker, or constant (stock.py\'s one key "partitionkey")', 'random')
+    .option('--partition-key <mode>', 'random (spread over all shards), ticker (the record\'s "ticker"), or constant (stock.py\'s one key "partitionkey"); --from lines with a PartitionKey keep theirs', 'random')
     .option('--aggregate', 'pack the records into KPL aggregated records (up to 50 KiB each, keyed by their first record)')
+    .option('--template <file>', 'records from a Kinesis Data Generator record template ({{random.number(100)}}, {{name.firstName}}, {{date.now("YYYY-MM-DD")}}…; docs/generator.md lists the helpers)')
+    .option('--from <file>', 'replay a JSON Lines file in order, one record a line as `shardflow transform --input` reads them (the data as JSON, or {"Data": "<base64>", "PartitionKey": "..."}); stops at its end')
+    .option('--loop', 'with --from: start the file over at its end, until stopped or --count')
     .action(async (opts) => {
       letYoungGenerationGrow();
       return (await import('./run-generate')).runGenerate(opts);
@@ -69,6 +72,9 @@ export function buildProgram(): Command {
     .option('--rate <r>', 'generator records per second', '50')
     .option('--partition-key <mode>', 'generator partition keys: random, ticker or constant', 'random')
     .option('--aggregate', 'the generator writes KPL aggregated records')
+    .option('--template <file>', 'the generator writes records of this Kinesis Data Generator record template (as generate --template)')
+    .option('--from <file>', 'the generator replays this JSON Lines file (as generate --from); it stops at the end of the file unless --loop')
+    .option('--loop', 'with --from: the generator replays the file over and over')
     .option('--logs <dir>', 'where the processes\' logs go (default .local/logs/<app>)')
     .option('--module <file>', 'the workers\' transform module (Transform.module), relative to where the command runs; the processes then run with properties the stack writes into the logs folder')
     .option('--outputs <n>', 'output streams: the stack creates OutputStream0..OutputStream<n-1>, each group the properties lack made like OutputStream0 on a stream named after its own, and the status line shows each output\'s rate (default: 2 with --module, else 1)')

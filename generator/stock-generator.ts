@@ -1,81 +1,15 @@
-/**
- * Writes stock records to a stream at a steady rate, batched in PutRecords calls, re-sending the
- * entries of a partial failure; optionally packed into KPL aggregated records.
- */
+/** Writes stock records like the reference example's `stock.py` (the generator's default source). */
 import type { RecordPutter } from '../shared/aws/kinesis-gateway';
-import { classifyKinesisError, describeError } from '../shared/aws/kinesis-errors';
-import { backoffDelay, sleep } from '../shared/backoff';
-import { aggregateEntries, plainEntries, type CountedEntry } from './aggregate-entries';
-import { randomStock, stockUserRecord, type PartitionKeyMode } from './stock-records';
+import { writeRecords, type GeneratorResult, type WriteOptions } from './record-writer';
+import { stockSource } from './record-sources';
+import type { PartitionKeyMode } from './stock-records';
 
-export interface GeneratorOptions {
-  streamArn: string;
-  /** Records to write; Infinity runs until stopped. */
-  count: number;
-  /** Records per second. */
-  rate: number;
+export type { GeneratorResult } from './record-writer';
+
+export interface GeneratorOptions extends WriteOptions {
   partitionKeys: PartitionKeyMode;
-  /** Pack each batch into KPL aggregates of at most this many bytes; undefined writes plain records. */
-  aggregateMaxBytes?: number;
-  signal: AbortSignal;
-  /** Called after each batch with the stock (user) records sent so far. */
-  onProgress?: (sent: number) => void;
-  onRetry?: (message: string) => void;
-}
-
-export interface GeneratorResult {
-  /** Stock records written (user records, whether aggregated or not). */
-  sent: number;
-  /** Kinesis records written: equal to `sent` unless aggregating. */
-  kinesisRecords: number;
-  /** Stock records re-sent after throttling or errors. */
-  retried: number;
-  elapsedMs: number;
 }
 
 export async function generateStocks(putter: RecordPutter, opts: GeneratorOptions): Promise<GeneratorResult> {
-  const started = Date.now();
-  let sent = 0;
-  let kinesisRecords = 0;
-  let retried = 0;
-  // Ten batches a second at most, so the rate is smooth.
-  const batchSize = Math.max(1, Math.min(500, Math.ceil(opts.rate / 10)));
-  while (sent < opts.count && !opts.signal.aborted) {
-    const due = started + (sent / opts.rate) * 1000;
-    await sleep(due - Date.now(), opts.signal);
-    if (opts.signal.aborted) break;
-    const size = Math.min(batchSize, opts.count - sent);
-    const stocks = Array.from({ length: size }, () => stockUserRecord(randomStock(), opts.partitionKeys));
-    let batch: CountedEntry[] = opts.aggregateMaxBytes === undefined ? plainEntries(stocks) : aggregateEntries(stocks, opts.aggregateMaxBytes);
-    for (let attempt = 0; batch.length > 0 && !opts.signal.aborted; attempt++) {
-      try {
-        const result = await putter.putRecords(
-          opts.streamArn,
-          batch.map((b) => b.entry),
-        );
-        const failed = batch.filter((_, i) => result.entries[i]?.ErrorCode || !result.entries[i]?.SequenceNumber);
-        sent += userRecordsIn(batch) - userRecordsIn(failed);
-        kinesisRecords += batch.length - failed.length;
-        batch = failed;
-        if (failed.length > 0) {
-          retried += userRecordsIn(failed);
-          opts.onRetry?.(`${failed.length} records throttled; re-sending`);
-        }
-      } catch (err) {
-        const kind = classifyKinesisError(err);
-        if (kind === 'fatal' || kind === 'not-found') throw err;
-        opts.onRetry?.(`PutRecords failed (${describeError(err)}); retrying`);
-        retried += userRecordsIn(batch);
-      }
-      if (batch.length > 0) await sleep(backoffDelay(attempt, { baseMs: 100, maxMs: 5000 }), opts.signal);
-    }
-    opts.onProgress?.(sent);
-  }
-  return { sent, kinesisRecords, retried, elapsedMs: Date.now() - started };
-}
-
-function userRecordsIn(entries: readonly CountedEntry[]): number {
-  let n = 0;
-  for (const e of entries) n += e.userRecords;
-  return n;
+  return writeRecords(putter, stockSource(opts.partitionKeys), opts);
 }

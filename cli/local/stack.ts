@@ -23,12 +23,13 @@ import { safeRedisUrl } from '../../shared/logging';
 import { readWorkerStatuses } from '../../worker/status-reporter';
 import { loadConfig, resolveContext, type CommonOptions } from '../context';
 import { FatalError } from '../lifecycle';
-import { partitionKeyMode } from '../run-generate';
 import { createLogger } from '../../shared/logging';
 import { freePort, portAnswers } from './free-port';
+import { finishedOnItsOwn, generatorArgs } from './generator-args';
 import { startKinesisLocal, stopChild, type KinesisLocal } from './kinesis-local';
 import { startRedisServer, type RedisServer } from './redis-server';
-import { formatAddresses, formatStatus, summarize, writtenByOutput, type OutputRate, type StackAddresses } from './status-view';
+import { OutputCounter } from './output-counter';
+import { formatAddresses, formatStatus, summarize, type OutputRate, type StackAddresses } from './status-view';
 import { EfoConsumerLifecycle } from '../../coordinator/efo-consumer-lifecycle';
 import { KinesisGateway } from '../../shared/aws/kinesis-gateway';
 import type { AppConfig } from '../../shared/config/app-config';
@@ -44,6 +45,9 @@ export interface LocalOptions extends CommonOptions {
   aggregate?: boolean;
   module?: string;
   outputs?: string;
+  template?: string;
+  from?: string;
+  loop?: boolean;
 }
 
 const BIN = resolve(__dirname, '..', '..', '..', 'bin', 'shardflow.js');
@@ -95,29 +99,6 @@ function moduleOption(value: string | undefined): string | undefined {
   return file;
 }
 
-/** Each worker's records written so far by output, from its /metrics (the last known count of one that does not answer). */
-class OutputCounter {
-  private readonly known = new Map<string, Map<string, number>>();
-
-  constructor(private readonly urls: readonly string[]) {}
-
-  async totals(groups: readonly string[]): Promise<Map<string, number>> {
-    await Promise.all(
-      this.urls.map(async (url) => {
-        try {
-          const res = await fetch(url, { signal: AbortSignal.timeout(900) });
-          if (res.ok) this.known.set(url, writtenByOutput(await res.text()));
-        } catch {
-          // not up yet, or busy: its last known counts stand
-        }
-      }),
-    );
-    const totals = new Map(groups.map((g) => [g, 0]));
-    for (const counts of this.known.values()) for (const [group, n] of counts) totals.set(group, (totals.get(group) ?? 0) + n);
-    return totals;
-  }
-}
-
 function localPort(endpoint: string | undefined, group: string): number {
   const match = endpoint && /^http:\/\/(127\.0\.0\.1|localhost):(\d+)\/?$/.exec(endpoint);
   if (!match) {
@@ -135,7 +116,7 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
   const workers = count('--workers', opts.workers, 2, 32);
   const shards = count('--shards', opts.shards, 4, 64);
   const rate = count('--rate', opts.rate, 50, 5000);
-  const generatorFlags = ['--partition-key', partitionKeyMode(opts.partitionKey), ...(opts.aggregate ? ['--aggregate'] : [])];
+  const generator = await generatorArgs(opts);
   const logDir = resolve(opts.logs ?? join('.local', 'logs', ctx.app));
   mkdirSync(logDir, { recursive: true });
   // The processes' own properties, when the options ask for more than the file gives.
@@ -229,7 +210,8 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
       child.stdout!.pipe(out);
       child.stderr!.pipe(out);
       child.once('exit', (code, signal) => {
-        if (!stopping) {
+        if (!stopping && finishedOnItsOwn(name, code)) log.info({ process: name }, 'the generator has written every record it had; the rest of the stack keeps running');
+        else if (!stopping) {
           log.error({ process: name, code, signal, log: join(logDir, `${name}.log`) }, 'a local stack process exited unexpectedly; stopping the stack');
           process.stderr.write(tail(join(logDir, `${name}.log`)));
           void stopAll().then(() => process.exit(1));
@@ -239,9 +221,9 @@ export async function runLocal(opts: LocalOptions): Promise<void> {
     };
     await spawnChild('coordinator', ['coordinator', ...common]);
     for (let i = 1; i <= workers; i++) await spawnChild(`worker-${i}`, ['worker', ...common]);
-    await spawnChild('generator', ['generate', ...common, '--rate', String(rate), ...generatorFlags]);
+    await spawnChild('generator', ['generate', ...common, '--rate', String(rate), ...generator.flags]);
     log.info({ workers, shards, rate, logs: logDir, metrics: endpoints }, 'coordinator, workers and generator started; Ctrl-C stops everything');
-    process.stdout.write(`started: a coordinator, ${workers} workers and the generator (${rate} records/s) on ${shards} shards; Ctrl-C stops everything\n`);
+    process.stdout.write(`started: a coordinator, ${workers} workers and the generator (${rate} records/s${generator.describe}) on ${shards} shards; Ctrl-C stops everything\n`);
     process.stdout.write(formatAddresses(await addressesOf(config, endpoints, logDir)));
     if (propertiesFile !== ctx.propertiesFile) {
       process.stdout.write(

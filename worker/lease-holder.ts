@@ -116,7 +116,8 @@ export class LeaseHolder {
       log.error({ err: describeError(err), retryInMs: delayMs, failures }, 'shard reader failed; releasing the lease to retry later');
       return { type: 'retry', delayMs, failures };
     } finally {
-      this.runners.delete(lease.leaseKey);
+      // Only this hold's runner: a hand-over that outlived its lock may end after the same lease was taken again.
+      if (this.runners.get(lease.leaseKey) === runner) this.runners.delete(lease.leaseKey);
       m.leasesHeld.set(this.runners.size);
       await m.removeShardSeries(streamArn, shardId);
     }

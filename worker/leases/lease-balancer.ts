@@ -5,6 +5,11 @@
  * reading, flush, checkpoint, release), so another worker takes them at once. A worker that stops
  * leaves the live set, so the others grow their share without waiting for a timeout.
  *
+ * The capacity rises towards the share in steps (`ShareRamp`, fair-share.ts): a few leases in the tick
+ * after a worker joined, doubling every tick without a newcomer, and (COUNT) never more than a step
+ * above the mean a live worker holds, so the first workers of a fleet that is still starting do not
+ * take the share of the few workers they see and hand most of it back later.
+ *
  * The share is the lease count (`worker.balance = COUNT`: see fair-share.ts), or the measured input
  * bytes per second (`THROUGHPUT`: see throughput-share.ts), for which the balancer also measures its
  * leases' rates and publishes them with each tick (lease-loads.ts). Either way a lease is handed back
@@ -12,7 +17,7 @@
  */
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging';
-import { fairShareTarget } from './fair-share';
+import { fairShareTarget, rampedCapacity, ShareRamp } from './fair-share';
 import type { Lease } from './lease';
 import type { LeaseLoadEntry, LeaseLoadStore, LeaseLoadWrite } from './lease-loads';
 import { unfinished, type LeaseCounting } from './lease-store';
@@ -57,7 +62,11 @@ export interface LeaseBalancerDeps {
 export class LeaseBalancer {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The share (COUNT) or the plan's capacity (THROUGHPUT) at the last tick. */
   target = 0;
+  /** The capacity set at the last tick: the target, or less while the ramp holds it back. */
+  capacity = 0;
+  private readonly ramp = new ShareRamp();
   private readonly meter = new ThroughputMeter({ tauMs: LOAD_TAU_MS, warmupMs: LOAD_WARMUP_MS });
   /** Redis time of the last move for load of each lease held, as published with it. */
   private readonly movedAt = new Map<string, number | undefined>();
@@ -84,13 +93,18 @@ export class LeaseBalancer {
     const membership = await this.deps.membership.beat();
     if (!membership) return this.target;
     const { live, redisNowMs } = membership;
-    const shards = unfinished(await this.deps.leases.count());
-    if (this.deps.balance === 'THROUGHPUT') return this.balanceThroughput(shards, live, redisNowMs);
+    const step = this.ramp.step(live);
+    const counts = await this.deps.leases.count();
+    const shards = unfinished(counts);
+    if (this.deps.balance === 'THROUGHPUT') return this.balanceThroughput(shards, live, redisNowMs, step);
     const target = fairShareTarget(shards, live, workerId, this.deps.maxLeases);
     if (this.stopped) return target;
-    if (target !== this.target) this.deps.log.info({ shards, workers: live.length, target }, 'fair share changed');
+    const workers = live.includes(workerId) ? live.length : live.length + 1;
+    const capacity = rampedCapacity({ target, held: this.deps.held().length, step, meanHeld: counts.held / workers });
+    if (target !== this.target) this.deps.log.info({ shards, workers: live.length, target, capacity }, 'fair share changed');
     this.target = target;
-    await this.deps.setCapacity(target);
+    this.capacity = capacity;
+    await this.deps.setCapacity(capacity);
 
     const held = this.deps.held().filter((lease) => !lease.isStopping);
     for (const lease of held.slice(target).reverse()) {
@@ -105,7 +119,7 @@ export class LeaseBalancer {
    * every worker computes), publish this worker's leases (the ones it hands over as let go, with
    * the time they moved), set the capacity, and hand the planned leases over.
    */
-  private async balanceThroughput(shards: number, live: string[], redisNowMs: number): Promise<number> {
+  private async balanceThroughput(shards: number, live: string[], redisNowMs: number, step: number): Promise<number> {
     const { loads: store, workerId, log } = this.deps;
     const loads = await store.read();
     const held = this.deps.held().filter((lease) => !lease.isStopping);
@@ -157,7 +171,9 @@ export class LeaseBalancer {
 
     if (plan.capacity !== this.target) log.info({ shards, workers: live.length, target: plan.capacity, load: Math.round(plan.load), share: Math.round(plan.share) }, 'load share changed');
     this.target = plan.capacity;
-    await this.deps.setCapacity(plan.capacity);
+    // The leases about to be handed over are still held: they keep their slots until released.
+    this.capacity = rampedCapacity({ target: plan.capacity, held: this.deps.held().length, step });
+    await this.deps.setCapacity(this.capacity);
     for (const lease of held) {
       if (!release.has(lease.leaseKey)) continue;
       const move = plan.moves.find((m) => m.leaseKey === lease.leaseKey)!;

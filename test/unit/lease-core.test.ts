@@ -137,10 +137,16 @@ describe("Lease's queries do not change it", () => {
   });
 });
 
+/** Resolves once `ready` holds, checking every turn of the event loop (at most 200 turns). */
+async function waitUntil(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ready(); i++) await new Promise((r) => setImmediate(r));
+  if (!ready()) throw new Error('the condition never held');
+}
+
 describe('LeaseHolder outcomes', () => {
   const data: LeaseJobData = { streamArn: STREAM, shardId: SHARD, parentShardIds: [], start: { type: 'TRIM_HORIZON' } };
 
-  function holderSetup(readerError: Error, listed: string[] | Error) {
+  function holderSetup(readerError: Error, listed: string[] | Error, reader?: () => ShardReader) {
     const checkpoints = new FakeCheckpoints();
     checkpoints.stored = seq(7);
     const failing: ShardReader = { kind: 'POLLING', next: async () => Promise.reject(readerError), close: async () => undefined };
@@ -149,7 +155,7 @@ describe('LeaseHolder outcomes', () => {
       input: { stream: { arn: STREAM, name: 'in', account: '123456789012', region: 'us-east-1' } } as InputStreamConfig,
       keys: new AppKeys('test').stream(STREAM),
       checkpoints: checkpoints as unknown as CheckpointStore,
-      readers: { create: () => failing } as unknown as ReaderFactory,
+      readers: { create: reader ?? (() => failing) } as unknown as ReaderFactory,
       shards: { listShards: async () => (listed instanceof Error ? Promise.reject(listed) : listed.map((ShardId) => ({ ShardId }) as Shard)) },
       refetch: async () => undefined,
       preparer: preparerOf(passThroughTransform),
@@ -213,6 +219,28 @@ describe('LeaseHolder outcomes', () => {
       expect(checkpoints.shards.size).toBe(0);
       lease.close();
     }
+  });
+
+  it('forgets only its own runner: a hold that ends after the same lease was taken again leaves the new one\'s runner', async () => {
+    jest.useRealTimers();
+    const fails: Array<(err: Error) => void> = [];
+    // Each reader waits until the test fails it: the first hold outlives the second's start.
+    const waiting = (): ShardReader => ({ kind: 'POLLING', next: () => new Promise((_, reject) => fails.push(reject)), close: async () => undefined });
+    const { holder, lease } = holderSetup(new Error('unused'), [SHARD], waiting);
+    const again = new Lease(lease.leaseKey, 't2', { timeoutMs: TIMEOUT, clock });
+    const firstHold = holder.hold(lease, data);
+    await new Promise((r) => setImmediate(r));
+    const secondHold = holder.hold(again, data);
+    await waitUntil(() => fails.length === 2);
+    const secondRunner = holder.runners.get(lease.leaseKey);
+    fails[0](new Error('the first hold ends late'));
+    await firstHold;
+    expect(holder.runners.get(lease.leaseKey)).toBe(secondRunner);
+    fails[1](new Error('the second hold ends'));
+    await secondHold;
+    expect(holder.runners.size).toBe(0);
+    lease.close();
+    again.close();
   });
 
   it('puts back, without counting a failure, a lease whose stream Kinesis no longer finds (deleted), and lets go of the stream', async () => {

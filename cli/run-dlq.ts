@@ -5,7 +5,7 @@
  */
 import { duplicateRedis } from '../shared/redis/connection';
 import { Job, Queue, type JobType } from 'bullmq';
-import { DEAD_LETTER_QUEUE } from '../shared/redis/keys';
+import { DEAD_LETTER_QUEUE, streamNameOf } from '../shared/redis/keys';
 import { createLogger } from '../shared/logging';
 import { sleep } from '../shared/backoff';
 import { DeadLetterReplayer, type ParkedDeadLetter } from '../worker/dead-letter/dead-letter-replayer';
@@ -31,17 +31,12 @@ function reasonOf(job: Job<ParkedDeadLetter>): string {
   return job.failedReason || job.data.reason;
 }
 
-/** The stream's name from its ARN (`…:stream/<name>`). */
-function streamName(arn: string): string {
-  return arn.slice(arn.lastIndexOf('/') + 1);
-}
-
 async function matching(queue: Queue<ParkedDeadLetter>, reason?: string, stream?: string): Promise<Array<{ job: Job<ParkedDeadLetter>; state: string }>> {
   const found: Array<{ job: Job<ParkedDeadLetter>; state: string }> = [];
   for (const state of PENDING) {
     for (const job of await queue.getJobs([state])) {
       if (reason && !reasonOf(job).includes(reason)) continue;
-      if (stream && job.data.stream !== stream && streamName(job.data.stream) !== stream) continue;
+      if (stream && job.data.stream !== stream && streamNameOf(job.data.stream) !== stream) continue;
       found.push({ job, state: state === 'waiting' ? 'waiting' : state });
     }
   }
@@ -70,7 +65,7 @@ export async function runDlq(action: string, opts: DlqOptions): Promise<void> {
       } else {
         for (const { job, state } of jobs) {
           const d = job.data;
-          process.stdout.write(`${job.id}\t${state}\t${streamName(d.stream)}\t${d.shardId}\t${d.sequenceNumber}\t${d.arrivalTime ?? '-'}\t${reasonOf(job)}${d.stack ? ` (${d.stack})` : ''}\n`);
+          process.stdout.write(`${job.id}\t${state}\t${streamNameOf(d.stream)}\t${d.shardId}\t${d.sequenceNumber}\t${d.arrivalTime ?? '-'}\t${reasonOf(job)}${d.stack ? ` (${d.stack})` : ''}\n`);
         }
         process.stdout.write(`${jobs.length} dead letter(s)${selection(opts)} in application "${ctx.app}"\n`);
       }

@@ -6,7 +6,7 @@
  */
 import { Queue, QueueEvents } from 'bullmq';
 import type { RedisClient } from '../shared/redis/connection';
-import { LEASE_QUEUE, leaseKey, type AppKeys } from '../shared/redis/keys';
+import { LEASE_QUEUE, leaseKey, streamNameOf, type AppKeys } from '../shared/redis/keys';
 import type { LeaseJobData } from '../shared/leases/lease-job';
 import type { LeaseJobStore, TidyVerdict, UnheldLeaseJob } from './lease-job-store';
 
@@ -84,9 +84,4 @@ export class LeaseQueue implements LeaseJobStore {
     await this.events?.close();
     await this.queue.close();
   }
-}
-
-/** The stream's name from its ARN (`…:stream/<name>`). */
-function streamNameOf(streamArn: string): string {
-  return streamArn.slice(streamArn.lastIndexOf('/') + 1);
 }

@@ -3,6 +3,7 @@
  * several, from the workers' /metrics), leases per worker, lag and the dead-lettered count, from the
  * workers' published status. Pure.
  */
+import { streamNameOf } from '../../shared/redis/keys';
 import type { WorkerStatus } from '../../worker/status-reporter';
 
 export interface StatusTotals {
@@ -69,7 +70,7 @@ function countersText(totals: StatusTotals): string {
 function countByStream(live: readonly WorkerStatus[]): Array<{ stream: string; leases: number }> {
   const counts = new Map<string, number>();
   for (const s of live) for (const lease of s.leases) if (lease.stream) counts.set(lease.stream, (counts.get(lease.stream) ?? 0) + 1);
-  return [...counts].map(([arn, leases]) => ({ stream: arn.slice(arn.lastIndexOf('/') + 1), leases })).sort((a, b) => a.stream.localeCompare(b.stream));
+  return [...counts].map(([arn, leases]) => ({ stream: streamNameOf(arn), leases })).sort((a, b) => a.stream.localeCompare(b.stream));
 }
 
 /** Records per second written to one output, by its property group. */

@@ -32,6 +32,11 @@ export function streamKey(streamArn: string): string {
   return `${name}@${account}.${region}`;
 }
 
+/** A stream's name from its ARN (`…:stream/<name>`): what logs, lease titles and `dlq list` show. */
+export function streamNameOf(streamArn: string): string {
+  return streamArn.slice(streamArn.lastIndexOf('/') + 1);
+}
+
 /** What separates the stream key from the shard id in a lease key. */
 export const LEASE_KEY_SEPARATOR = '|';
 

@@ -25,7 +25,7 @@ import type { AppConfig, InputStreamConfig } from '../../shared/config/app-confi
 import type { Logger } from '../../shared/logging';
 import { metrics } from '../../shared/metrics';
 import type { DeadLetter, OutputRecord, SourceRecord } from '../../shared/records';
-import { DEAD_LETTER_QUEUE, type AppKeys } from '../../shared/redis/keys';
+import { DEAD_LETTER_QUEUE, streamNameOf, type AppKeys } from '../../shared/redis/keys';
 import { OutputSinks } from '../sink/output-sinks';
 import type { RejectedRecord } from '../sink/sink-port';
 import type { TransformRuntime } from '../transform/transform-runtime';
@@ -170,7 +170,7 @@ export class DeadLetterReplayer {
   /** The transform of the letter's input stream (its default output is that input's, or OutputStream0 for a stream no longer configured). */
   private preparerOf(streamArn: string): OutputPreparer {
     const input = (this.inputs ?? this.config.inputs).find((i) => i.stream.arn === streamArn);
-    return this.transform.preparerFor({ arn: streamArn, name: streamArn.slice(streamArn.lastIndexOf('/') + 1), output: input?.output });
+    return this.transform.preparerFor({ arn: streamArn, name: streamNameOf(streamArn), output: input?.output });
   }
 
   /** The letter's output records, through the transform; throws the reason (unrecoverable) when one user record fails. */

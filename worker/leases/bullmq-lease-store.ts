@@ -3,24 +3,26 @@
  * queue, the job's lock is the lease and the lock's token the fencing token. The only code on the
  * worker's side that knows BullMQ.
  *
- * - Taking: a BullMQ Worker whose concurrency is the capacity. Its processor hands each job over and
- *   stays pending until the lease ends, so BullMQ counts the job against the concurrency until then.
+ * - Taking: BullMQ's manual fetching (a Worker without a processor, `getNextJob`), driven by
+ *   `LeaseTaker`, which asks for several waiting jobs at once (one pipelined round trip) up to the
+ *   capacity, and blocks on the queue's marker when none wait. BullMQ's stalled check runs as in its
+ *   own loop (`startStalledCheckTimer`).
  * - Renewing: `LockRenewal`, one script for all the leases of a round. BullMQ's own lock manager is off:
  *   the lease loop decides when to renew (`LeaseRenewer`) and stamps each renewal with its start.
- * - Ending: release moves the job back to wait (`moveToWait`) and ends the processor with a
- *   `WaitingError`; retry moves it to delayed with its failure count and ends with a `DelayedError`;
- *   complete returns from the processor (BullMQ completes the job); fail throws the holder's error
- *   (BullMQ fails the job); abandon ends with a `WaitingError` and no move, which BullMQ leaves alone.
+ * - Ending: release moves the job back to wait (`moveToWait`); retry moves it to delayed with its
+ *   failure count; complete and fail move it to completed or failed (with the Worker's options, as its
+ *   own loop would); abandon leaves it exactly as it is.
  * - A stalled lease job (its worker died) goes back to wait and never fails (`maxStalledCount`): a stall
  *   is the normal failover path.
  */
-import { Queue, Worker, WaitingError, DelayedError, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging';
 import type { LeaseJobData } from '../../shared/leases/lease-job';
 import type { RedisClient } from '../../shared/redis/connection';
 import { LEASE_QUEUE, type AppKeys } from '../../shared/redis/keys';
 import type { LeaseCounts, LeaseStore, StoredLease } from './lease-store';
+import { LeaseTaker, type LeaseSource } from './lease-taker';
 import { LockRenewal } from './lock-renewal';
 
 export interface BullmqLeaseStoreOptions {
@@ -36,31 +38,29 @@ export interface BullmqLeaseStoreOptions {
   log: Logger;
 }
 
-/** A job taken and not ended yet: its pending processor call, to settle when the lease ends. */
-interface Taken {
-  job: Job<LeaseJobData>;
-  resolve: (result: string) => void;
-  reject: (err: Error) => void;
-}
-
-export class BullmqLeaseStore implements LeaseStore {
+export class BullmqLeaseStore implements LeaseStore, LeaseSource {
   private readonly worker: Worker<LeaseJobData, string>;
   private readonly queue: Queue<LeaseJobData>;
   private readonly renewal: LockRenewal;
-  private readonly taken = new Map<StoredLease, Taken>();
+  private readonly taker: LeaseTaker;
+  /** The jobs taken and not ended yet. */
+  private readonly taken = new Map<StoredLease, Job<LeaseJobData>>();
+  /** Leases whose end is being written: they count against the capacity until it is. */
+  private ending = 0;
+  /** Resolved when no lease is held or ending (close waits for it). */
+  private allEnded: (() => void) | undefined;
   private onTaken: (lease: StoredLease) => void = () => undefined;
   private capacity = 0;
-  private started = false;
   private closing = false;
+  private tokens = 0;
 
   constructor(private readonly opts: BullmqLeaseStoreOptions) {
     const timeout = opts.leaseTimeoutMs;
-    this.worker = new Worker<LeaseJobData, string>(LEASE_QUEUE, (job, token) => this.process(job, token!), {
+    // No processor: jobs are fetched by `getNextJob` (BullMQ's manual fetching pattern).
+    this.worker = new Worker<LeaseJobData, string>(LEASE_QUEUE, null, {
       connection: opts.connection,
       prefix: opts.keys.bullPrefix,
       name: opts.workerId,
-      autorun: false,
-      concurrency: 1,
       lockDuration: timeout,
       // The lease loop renews the locks (LeaseRenewer, through `renew` below).
       skipLockRenewal: true,
@@ -68,12 +68,14 @@ export class BullmqLeaseStore implements LeaseStore {
       stalledInterval: Math.max(250, Math.floor(timeout / 4)),
       // A stalled lease job is the normal failover path after a crash: it must go back to wait, never fail.
       maxStalledCount: Number.MAX_SAFE_INTEGER,
+      // The longest block on the queue's marker when no lease job waits (seconds).
       drainDelay: 1,
       removeOnComplete: { count: 100_000 },
     });
     this.worker.on('error', (err) => opts.log.warn({ err: err.message }, 'lease worker error'));
     this.queue = new Queue<LeaseJobData>(LEASE_QUEUE, { connection: opts.redis, prefix: opts.keys.bullPrefix });
     this.renewal = new LockRenewal(opts.redis, opts.keys);
+    this.taker = new LeaseTaker({ source: this, held: () => this.taken.size + this.ending, onTaken: (lease) => this.onTaken(lease), log: opts.log });
   }
 
   waitUntilReady(): Promise<unknown> {
@@ -82,41 +84,50 @@ export class BullmqLeaseStore implements LeaseStore {
 
   async start(onTaken: (lease: StoredLease) => void): Promise<void> {
     this.onTaken = onTaken;
-    this.started = true;
-    if (this.capacity > 0) {
-      this.worker.concurrency = this.capacity;
-      void this.worker.run().catch((err) => this.opts.log.error({ err: (err as Error).message }, 'lease worker loop failed'));
-    } else {
-      // resume() starts the loop once there is a share to take.
-      await this.worker.pause(true);
-    }
+    await this.worker.startStalledCheckTimer();
+    this.taker.start();
   }
 
   async setCapacity(leases: number): Promise<void> {
     if (this.closing || leases === this.capacity) return;
-    const grow = leases > this.capacity;
     this.capacity = leases;
-    if (!this.started) return; // start() applies the first share
-    if (leases === 0) {
-      await this.worker.pause(true);
-      return;
-    }
-    this.worker.concurrency = leases;
-    // BullMQ's fetch loop only sees a higher concurrency once it wakes up; pause+resume wakes it.
-    if (grow || this.worker.isPaused()) {
-      await this.worker.pause(true);
-      await this.worker.resume();
-    }
+    this.taker.setCapacity(leases);
   }
 
   async pause(): Promise<void> {
     this.closing = true;
-    await this.worker.pause(true);
+    this.taker.setCapacity(0);
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    this.taker.setCapacity(0);
+    await this.heldEnded();
+    // Closing the Worker ends a fetch blocked on the queue's marker; a job such a fetch took just
+    // before is handed on like any (the lease loop releases it when closing), so wait for it too.
     await this.worker.close();
+    await this.taker.stop();
+    await this.heldEnded();
     await this.queue.close();
+  }
+
+  private heldEnded(): Promise<void> {
+    if (this.taken.size + this.ending === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.allEnded = resolve));
+  }
+
+  async takeWaiting(count: number): Promise<StoredLease[]> {
+    // Issued together, the calls share one write and one read on the connection (ioredis pipelines them).
+    const fetched = await Promise.allSettled(Array.from({ length: count }, () => this.fetch(false)));
+    const leases = fetched.flatMap((f) => (f.status === 'fulfilled' && f.value ? [f.value] : []));
+    const failed = fetched.find((f): f is PromiseRejectedResult => f.status === 'rejected');
+    // A partial failure hands on what was taken; the next call finds out whether Redis still answers.
+    if (failed && leases.length === 0) throw failed.reason;
+    return leases;
+  }
+
+  awaitOne(): Promise<StoredLease | undefined> {
+    return this.fetch(true);
   }
 
   renew(leases: readonly StoredLease[], durationMs: number): Promise<string[]> {
@@ -127,32 +138,30 @@ export class BullmqLeaseStore implements LeaseStore {
     );
   }
 
-  async release(lease: StoredLease): Promise<void> {
-    await this.end(lease, async ({ job, reject }) => {
+  release(lease: StoredLease): Promise<void> {
+    return this.end(lease, async (job) => {
       if (job.data.failures) await job.updateData({ ...job.data, failures: 0 }).catch(() => undefined);
       await job.moveToWait(lease.token);
-      reject(new WaitingError());
     });
   }
 
-  async retryLater(lease: StoredLease, delayMs: number, failures: number): Promise<void> {
-    await this.end(lease, async ({ job, reject }) => {
+  retryLater(lease: StoredLease, delayMs: number, failures: number): Promise<void> {
+    return this.end(lease, async (job) => {
       await job.updateData({ ...job.data, failures }).catch(() => undefined);
       await job.moveToDelayed(this.opts.wallClock() + delayMs, lease.token);
-      reject(new DelayedError());
     });
   }
 
-  async complete(lease: StoredLease): Promise<void> {
-    await this.end(lease, ({ resolve }) => resolve('finished'));
+  complete(lease: StoredLease): Promise<void> {
+    return this.end(lease, (job) => job.moveToCompleted('finished', lease.token, false));
   }
 
-  async fail(lease: StoredLease, err: Error): Promise<void> {
-    await this.end(lease, ({ reject }) => reject(err));
+  fail(lease: StoredLease, err: Error): Promise<void> {
+    return this.end(lease, (job) => job.moveToFailed(err, lease.token, false));
   }
 
-  async abandon(lease: StoredLease): Promise<void> {
-    await this.end(lease, ({ reject }) => reject(new WaitingError()));
+  abandon(lease: StoredLease): Promise<void> {
+    return this.end(lease, () => undefined);
   }
 
   async count(): Promise<LeaseCounts> {
@@ -161,30 +170,37 @@ export class BullmqLeaseStore implements LeaseStore {
   }
 
   async publishProgress(lease: StoredLease, progress: object): Promise<void> {
-    await this.taken.get(lease)?.job.updateProgress(progress).catch(() => undefined);
+    await this.taken.get(lease)?.updateProgress(progress).catch(() => undefined);
   }
 
-  private process(job: Job<LeaseJobData>, token: string): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
-      // The job id is the lease key, `<stream key>|<shard id>` (coordinator/lease-queue.ts).
-      const lease: StoredLease = { leaseKey: job.id!, token, data: job.data };
-      this.taken.set(lease, { job, resolve, reject });
-      this.onTaken(lease);
-    });
+  /** Takes the next waiting job with a fresh token (blocking on the queue's marker when asked to wait). */
+  private async fetch(block: boolean): Promise<StoredLease | undefined> {
+    const token = `${this.worker.id}:${this.tokens++}`;
+    const job = await this.worker.getNextJob(token, { block });
+    if (!job) return undefined;
+    // The job id is the lease key, `<stream key>|<shard id>` (coordinator/lease-queue.ts).
+    const lease: StoredLease = { leaseKey: job.id!, token, data: job.data };
+    this.taken.set(lease, job);
+    return lease;
   }
 
   /**
-   * Ends a taken lease's processor call as `how` says. A move that fails ends it with that error, which
-   * BullMQ takes as the job's failure (as it did when the processor itself awaited the move).
+   * Ends a taken lease as `how` says. A move that fails is logged and left: the lease's lock expires
+   * and the stalled check puts it back to waiting (the port's failover path).
    */
-  private async end(lease: StoredLease, how: (taken: Taken) => Promise<void> | void): Promise<void> {
-    const taken = this.taken.get(lease);
-    if (!taken) return;
+  private async end(lease: StoredLease, how: (job: Job<LeaseJobData>) => Promise<unknown> | void): Promise<void> {
+    const job = this.taken.get(lease);
+    if (!job) return;
     this.taken.delete(lease);
+    this.ending++;
     try {
-      await how(taken);
+      await how(job);
     } catch (err) {
-      taken.reject(err as Error);
+      this.opts.log.warn({ leaseKey: lease.leaseKey, err: (err as Error).message }, 'ending the lease in Redis failed; its lock expires and the lease goes back to waiting');
+    } finally {
+      this.ending--;
+      this.taker.ended();
+      if (this.taken.size + this.ending === 0) this.allEnded?.();
     }
   }
 }

@@ -41,46 +41,24 @@ import { Redis } from 'ioredis';
 import { freePort } from '../../cli/local/free-port';
 import { startRedisServer, type RedisServer } from '../../cli/local/redis-server';
 import { parseDuration } from '../../shared/config/units';
-import { AppKeys, LEASE_QUEUE } from '../../shared/redis/keys';
+import { LEASE_QUEUE } from '../../shared/redis/keys';
 import { spawnCli, stopCli, type CliProcess } from '../../test/support/cli';
 import { SteadyProducer } from '../../test/support/producer';
 import { writeProperties } from '../../test/support/properties';
 import { uniqueName, waitFor } from '../../test/support/wait';
 import { MemoryEndpoint } from '../support/memory-endpoint';
 import { readProcess } from '../support/process-stats';
-import { guardService, localRunProperties, loggedAt, statusLeases, waitForLog } from '../support/processes';
+import { BalanceTrace, balanced, describeHeld } from '../support/balance-trace';
+import { commandRates, parseCommandStats } from '../support/bench-inputs';
+import { guardService, localRunProperties, loggedAt, waitForLog } from '../support/processes';
 import { atMost, median, type Figure, type Scenario } from '../scenario';
+import { extraInputSetting, FULL, parseSizes, QUICK, sizeLabel, staggerSetting, startFigures, type Size, type StartResult } from './scale-sizes';
 
-interface Size {
-  shards: number;
-  workers: number;
-  /** Input properties of this size only. */
-  input?: Record<string, string>;
-}
 
-const FULL: Size[] = [
-  { shards: 128, workers: 4 },
-  { shards: 512, workers: 16 },
-  // At the 2 s default idle interval 2,048 idle leases need about 5 cores of polling; on the 2-core bench
-  // machine the run never settles, so this size polls idle shards every 10 s (the setting that meets the
-  // per-lease CPU target; it bounds the first record's delay after a quiet spell to 10 s).
-  { shards: 2048, workers: 32, input: { 'source.shard.idle-interval': '10 s' } },
-];
-const QUICK: Size[] = [{ shards: 64, workers: 2 }];
 const DISCOVERY_INTERVAL_MS = 10_000;
 /** `source.shard.idle-interval`'s default. */
 const IDLE_INTERVAL_DEFAULT_MS = 2_000;
 const POLL_MS = 250;
-
-/** What a start-only run measures (SHARDFLOW_BENCH_SCALE_START_ONLY). */
-export interface StartResult extends Size {
-  balancedFromSpawnS: number;
-  balancedFromStartedS: number | undefined;
-  /** The host's 1-minute load average when the last worker started (its "worker started" line, else its spawn) and when the workers were balanced. */
-  startLoad1m: { lastStarted: number; balanced: number };
-  /** [seconds, live workers, leases held, fewest, most, lease jobs waiting in the store, 1-minute load average] about once a second (see BalanceTrace). */
-  traces: { start: number[][] };
-}
 
 export interface SizeResult extends StartResult {
   joinS: number;
@@ -107,14 +85,7 @@ export interface SizeResult extends StartResult {
 const seconds = (fromMs: number, toMs = Date.now()) => (toMs - fromMs) / 1000;
 
 /** `INFO commandstats` as calls per command. */
-async function commandCalls(redis: Redis): Promise<Map<string, number>> {
-  const calls = new Map<string, number>();
-  for (const line of (await redis.info('commandstats')).split('\n')) {
-    const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
-    if (m) calls.set(m[1], Number(m[2]));
-  }
-  return calls;
-}
+const commandCalls = async (redis: Redis) => parseCommandStats(await redis.info('commandstats'));
 
 async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? Number.NaN);
@@ -122,56 +93,6 @@ async function usedMemory(redis: Redis): Promise<number> {
 
 function cpuSeconds(processes: readonly CliProcess[]): number {
   return processes.reduce((sum, p) => sum + (readProcess(p.child.pid!)?.cpuSeconds ?? 0), 0);
-}
-
-/**
- * How a balancing went, about once a second: [seconds since its start, live workers, leases held, the
- * fewest and the most one worker holds, the lease jobs waiting in the store (held by nobody), the host's
- * 1-minute load average], so a slow balance shows whether taking, handing over, leases nobody took or a
- * straggler took the time, and how busy the machine was.
- */
-class BalanceTrace {
-  readonly samples: number[][] = [];
-  readonly startedAt = Date.now();
-
-  due(): boolean {
-    const last = this.samples.at(-1);
-    return !last || (Date.now() - this.startedAt) / 1000 - last[0] >= 1;
-  }
-
-  note(workers: number, counts: number[], waiting: number): void {
-    const atS = Math.round((Date.now() - this.startedAt) / 100) / 10;
-    this.samples.push([atS, workers, counts.reduce((a, b) => a + b, 0), counts.length ? Math.min(...counts) : 0, counts.length ? Math.max(...counts) : 0, waiting, loadavg()[0]]);
-  }
-
-  /** The load average of the sample nearest to `atMs` (epoch ms); now if there is none. */
-  loadAt(atMs: number): number {
-    const atS = (atMs - this.startedAt) / 1000;
-    const nearest = this.samples.reduce<number[] | undefined>((best, s) => (!best || Math.abs(s[0] - atS) < Math.abs(best[0] - atS) ? s : best), undefined);
-    return nearest?.[6] ?? loadavg()[0];
-  }
-}
-
-/** Lease jobs waiting in the store (BullMQ's wait list and prioritized set): held by nobody. */
-async function waitingLeases(redis: Redis, app: string): Promise<number> {
-  const prefix = new AppKeys(app).leaseJobPrefix;
-  const [wait, prioritized] = await Promise.all([redis.llen(`${prefix}wait`), redis.zcard(`${prefix}prioritized`)]);
-  return wait + prioritized;
-}
-
-/** Leases per live worker, if every shard is held by exactly one of `expected` workers and shares differ by at most one. */
-async function balanced(redis: Redis, app: string, shards: number, expected: number, trace?: BalanceTrace): Promise<boolean> {
-  const held = await statusLeases(redis, app);
-  const counts = [...held.values()].map((l) => l.length);
-  if (trace?.due()) trace.note(held.size, counts, await waitingLeases(redis, app));
-  if (held.size !== expected) return false;
-  const distinct = new Set([...held.values()].flat());
-  return distinct.size === shards && counts.reduce((a, b) => a + b, 0) === shards && Math.max(...counts) - Math.min(...counts) <= 1;
-}
-
-async function describeHeld(redis: Redis, app: string): Promise<string> {
-  const held = await statusLeases(redis, app);
-  return `${held.size} live workers holding ${[...held.values()].map((l) => l.length).join('/')}`;
 }
 
 /** Records put on backed-off shards at once (each key on its own shard, most likely). */
@@ -204,8 +125,6 @@ async function dashboardGet(url: string): Promise<{ ms: number; bytes: number }>
   return { ms: performance.now() - started, bytes: body.length };
 }
 
-/** SHARDFLOW_BENCH_SCALE_STAGGER_MS: milliseconds between two workers' spawns (0: all at once). */
-const staggerSetting = () => Math.max(0, Number(process.env.SHARDFLOW_BENCH_SCALE_STAGGER_MS ?? 0) || 0);
 
 /** One size on a fresh endpoint, Redis and application; everything it started is stopped in the end. */
 async function runSize(size: Size, quick: boolean, extraInput: Record<string, string>, log: (line: string) => void, startOnly: true): Promise<StartResult>;
@@ -291,20 +210,12 @@ async function runSize(size: Size, quick: boolean, extraInput: Record<string, st
     const after = { kinesis: await endpoint.calls(), calls: await commandCalls(redis), coordinator: cpuSeconds([coordinator]), workers: cpuSeconds(pool), at: Date.now() };
     const windowS = seconds(before.at, after.at);
     const getRecordsPerLeasePerS = ((after.kinesis.GetRecords ?? 0) - (before.kinesis.GetRecords ?? 0)) / windowS / shards;
-    const perLease: Record<string, number> = {};
-    let total = 0;
-    for (const [name, calls] of after.calls) {
-      // Minus the two INFO calls of the measurement itself.
-      const delta = calls - (before.calls.get(name) ?? 0) - (name === 'info' ? 1 : 0);
-      if (delta <= 0) continue;
-      total += delta;
-      perLease[name] = delta / windowS / shards;
-    }
-    const commandsPerLeasePerS = Object.fromEntries(Object.entries(perLease).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, Number(v.toFixed(3))]));
+    const rates = commandRates(before.calls, after.calls, windowS, shards);
+    const commandsPerLeasePerS = Object.fromEntries(Object.entries(rates.byCommand).slice(0, 12).map(([k, v]) => [k, Number(v.toFixed(3))]));
     const redisBytesPerLease = ((await usedMemory(redis)) - emptyMemory) / shards;
     const coordinatorCpuMsPerRound = ((after.coordinator - before.coordinator) * 1000 * DISCOVERY_INTERVAL_MS) / (windowS * 1000);
     const workerCpuPercentPerLease = ((after.workers - before.workers) / windowS / shards) * 100;
-    log(`  ${tag} steady ${windowS.toFixed(0)} s: ${(total / windowS / shards).toFixed(2)} Redis commands/lease/s ${JSON.stringify(commandsPerLeasePerS)}; workers ${workerCpuPercentPerLease.toFixed(3)} % of a core per lease, ${getRecordsPerLeasePerS.toFixed(2)} GetRecords/lease/s (window ${before.at}..${after.at})`);
+    log(`  ${tag} steady ${windowS.toFixed(0)} s: ${rates.total.toFixed(2)} Redis commands/lease/s ${JSON.stringify(commandsPerLeasePerS)}; workers ${workerCpuPercentPerLease.toFixed(3)} % of a core per lease, ${getRecordsPerLeasePerS.toFixed(2)} GetRecords/lease/s (window ${before.at}..${after.at})`);
 
     const dashboardUrl = `http://127.0.0.1:${dashboardPort}/api/queues?activeQueue=${LEASE_QUEUE}&status=active&page=1&jobsPerPage=10`;
     const gets = [];
@@ -351,7 +262,7 @@ async function runSize(size: Size, quick: boolean, extraInput: Record<string, st
       killS,
       killedWorkers: killing,
       windowS,
-      redisCommandsPerLeasePerS: total / windowS / shards,
+      redisCommandsPerLeasePerS: rates.total,
       commandsPerLeasePerS,
       redisBytesPerLease,
       coordinatorCpuMsPerRound,
@@ -383,39 +294,9 @@ async function runSize(size: Size, quick: boolean, extraInput: Record<string, st
   }
 }
 
-function parseSizes(spec: string | undefined): Size[] | undefined {
-  if (!spec) return undefined;
-  return spec.split(',').map((s) => {
-    const [shards, workers] = s.split('x').map(Number);
-    if (!(shards > 0 && workers > 0)) throw new Error(`SHARDFLOW_BENCH_SCALE: "${s}" is not <shards>x<workers>`);
-    return { shards, workers };
-  });
-}
-
-function parseProps(spec: string | undefined): Record<string, string> {
-  if (!spec) return {};
-  return Object.fromEntries(spec.split(',').map((kv) => kv.split('=').map((s) => s.trim()) as [string, string]));
-}
-
-/** The balancing figures of one run: the 15 s target from the last worker's start, with the load average beside it. */
-function startFigures(r: StartResult, at: string): Figure[] {
-  return [
-    // Issue #27: balanced within 15 s of the last worker's start, quiet machine or not.
-    atMost(`${at} balanced after start`, r.balancedFromStartedS ?? r.balancedFromSpawnS, 's', 15),
-    { name: `${at} load average (1 min) when the last worker started`, value: r.startLoad1m.lastStarted, unit: '' },
-    { name: `${at} load average (1 min) when balanced`, value: r.startLoad1m.balanced, unit: '' },
-    { name: `${at} balanced after spawn`, value: r.balancedFromSpawnS, unit: 's' },
-  ];
-}
-
-const sizeLabel = (r: Size) => {
-  const idle = r.input?.['source.shard.idle-interval'];
-  return `${r.shards}/${r.workers}${idle ? ` (idle interval ${idle})` : ''}`;
-};
-
 export const scale: Scenario = async ({ quick, log }) => {
   const sizes = parseSizes(process.env.SHARDFLOW_BENCH_SCALE) ?? (quick ? QUICK : FULL);
-  const extraInput = parseProps(process.env.SHARDFLOW_BENCH_SCALE_PROPS);
+  const extraInput = extraInputSetting();
   const repeat = Math.max(1, Number(process.env.SHARDFLOW_BENCH_SCALE_REPEAT ?? 1) || 1);
   const figures: Figure[] = [];
   if (process.env.SHARDFLOW_BENCH_SCALE_START_ONLY === '1') {

@@ -7,6 +7,9 @@ import { LEASE_KEY_SEPARATOR } from '../../shared/redis/keys';
 import type { Groups } from '../../test/support/properties';
 import type { WorkerStatus } from '../../worker/status-reporter';
 import { atMost, median, type Figure } from '../scenario';
+import { commandRates, parseCommandStats, parseProps as parsePropsOf } from './bench-inputs';
+
+export { commandRates, parseCommandStats };
 
 export type LayoutKind = 'one' | 'many';
 
@@ -68,17 +71,8 @@ export function parseComparison(spec: string | undefined): Comparison | undefine
   return c;
 }
 
-/** `key=value,…` as input properties. */
-export function parseProps(spec: string | undefined): Record<string, string> {
-  if (!spec?.trim()) return {};
-  return Object.fromEntries(
-    spec.split(',').map((kv) => {
-      const at = kv.indexOf('=');
-      if (at <= 0) throw new Error(`SHARDFLOW_BENCH_MANY_STREAMS_PROPS: "${kv}" is not key=value`);
-      return [kv.slice(0, at).trim(), kv.slice(at + 1).trim()];
-    }),
-  );
-}
+/** `SHARDFLOW_BENCH_MANY_STREAMS_PROPS` (`key=value,…`) as input properties. */
+export const parseProps = (spec: string | undefined): Record<string, string> => parsePropsOf(spec, 'SHARDFLOW_BENCH_MANY_STREAMS_PROPS');
 
 /** The streams file of `Application.streams-file`: every stream by ARN, over the shared input keys. */
 export function streamsFile(arns: readonly string[], defaults: Record<string, string>): { defaults: Record<string, string>; streams: string[] } {
@@ -122,33 +116,6 @@ export function balanceOf(statuses: ReadonlyArray<Pick<WorkerStatus, 'updatedAt'
   const fewest = counts.length > 0 ? Math.min(...counts) : 0;
   const most = counts.length > 0 ? Math.max(...counts) : 0;
   return { balanced: live.length === workers && distinct === leases && held === leases && most - fewest <= 1, live: live.length, held, distinct, fewest, most };
-}
-
-/** `INFO commandstats` text as calls per command. */
-export function parseCommandStats(info: string): Map<string, number> {
-  const calls = new Map<string, number>();
-  for (const line of info.split('\n')) {
-    const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
-    if (m) calls.set(m[1], Number(m[2]));
-  }
-  return calls;
-}
-
-/**
- * Commands per lease per second between two `INFO commandstats` readings, by command (the largest first)
- * and in total; the INFO of the first reading (counted by the second) is left out.
- */
-export function commandRates(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>, seconds: number, leases: number): { total: number; byCommand: Record<string, number> } {
-  const rates: Array<[string, number]> = [];
-  let total = 0;
-  for (const [name, calls] of after) {
-    const delta = calls - (before.get(name) ?? 0) - (name === 'info' ? 1 : 0);
-    if (delta <= 0) continue;
-    total += delta;
-    rates.push([name, delta / seconds / leases]);
-  }
-  rates.sort((a, b) => b[1] - a[1]);
-  return { total: total / seconds / leases, byCommand: Object.fromEntries(rates) };
 }
 
 /** One run of one layout. */

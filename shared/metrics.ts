@@ -51,6 +51,12 @@ export class Metrics {
   readonly sinkFatalErrors = new Counter({ name: 'shardflow_sink_fatal_errors_total', help: 'PutRecords requests that failed with a non-retryable error, by error name (ResourceNotFoundException, AccessDeniedException, KMSDisabledException, ...).', labelNames: ['output', 'error'], registers: [this.registry] });
   readonly readThrottles = new Counter({ name: 'shardflow_read_throttles_total', help: 'Throttled or retried reads (GetRecords, SubscribeToShard).', labelNames: ['stream', 'shard'], registers: [this.registry] });
   readonly millisBehindLatest = new Gauge({ name: 'shardflow_millis_behind_latest', help: 'How far each held shard is behind the tip of its stream.', labelNames: ['stream', 'shard', 'reader'], registers: [this.registry] });
+  readonly readinessCheck = new Gauge({
+    name: 'shardflow_readiness_check',
+    help: "1 while this readiness check of /readyz passes, 0 while it fails (`check`: redis, kinesis, output-stream, output-writes, ...); read at each scrape.",
+    labelNames: ['check'],
+    registers: [this.registry],
+  });
   readonly leasesHeld = new Gauge({ name: 'shardflow_leases_held', help: 'Shard leases this worker holds.', registers: [this.registry] });
   readonly leaseGains = new Counter({ name: 'shardflow_lease_gains_total', help: 'Leases taken.', registers: [this.registry] });
   readonly leaseLosses = new Counter({ name: 'shardflow_lease_losses_total', help: 'Leases lost (expired, fenced or renewal failed).', registers: [this.registry] });

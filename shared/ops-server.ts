@@ -1,6 +1,7 @@
 /**
  * Every process's operations endpoint: `/metrics` (Prometheus text), `/healthz` (the process is up)
- * and `/readyz` (it can reach what it needs: Redis, Kinesis). Plain node:http; no framework needed.
+ * and `/readyz` (it can reach what it needs: Redis, Kinesis), whose checks `/metrics` also carries as
+ * `shardflow_readiness_check{check}`. Plain node:http; no framework needed.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +32,8 @@ export class OpsServer {
     const server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/metrics') {
+        // Readiness as a metric too: alerts then need no kube-state-metrics, and name the failing check.
+        for (const check of this.checks) this.metrics.readinessCheck.set({ check: check.name }, check.ok() ? 1 : 0);
         void this.metrics.registry.metrics().then(
           (text) => {
             res.writeHead(200, { 'content-type': this.metrics.registry.contentType });

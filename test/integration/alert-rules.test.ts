@@ -65,6 +65,8 @@ describeNeeding('promtool')('the alert rules, by promtool', () => {
     ["dead letters by increase() alone: a lone first dead letter goes unseen", '          or\n          sum by (app, stream) (shardflow_records_dead_lettered_total unless', '          and\n          sum by (app, stream) (shardflow_records_dead_lettered_total unless', 'ShardflowDeadLettersGrowing'],
     ["unleased shards counted on every coordinator: a former leader's stale counts add up", '\n            * on (app, process) group_left ()\n            (shardflow_coordinator_leader == 1)', '', 'ShardflowShardsUnleased'],
     ['no leader counted on coordinators only: all of them gone goes unseen', 'sum by (app) (shardflow_coordinator_leader) < 1', 'sum by (app) (shardflow_coordinator_leader{role="coordinator"}) < 1', 'ShardflowNoLeader'],
+    ['readiness per check: a worker whose failing check changes goes unseen', 'min by (app, process) (shardflow_readiness_check{role="worker"})', 'min by (app, process, check) (shardflow_readiness_check{role="worker"})', 'ShardflowWorkerNotReady'],
+    ['readiness of every role: an unready coordinator fires the worker alert', 'shardflow_readiness_check{role="worker"}', 'shardflow_readiness_check', 'ShardflowWorkerNotReady'],
     ['state lost on the exit code alone: a container that recovered keeps it firing', '\n          and on (namespace, pod, container)\n          increase(', '\n          or on (namespace, pod, container)\n          increase(', 'ShardflowStateLost'],
   ])('the promtool cases fail a rule broken this way: %s', (_break, from, to, alert) => {
     const { code, output } = testBrokenRules(from, to);

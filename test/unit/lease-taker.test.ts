@@ -65,6 +65,7 @@ beforeEach(() => jest.useFakeTimers());
 afterEach(() => {
   jest.clearAllTimers();
   jest.useRealTimers();
+  jest.restoreAllMocks();
 });
 
 test('asks for all its room in one call, up to the batch, and blocks only when fewer were waiting', async () => {
@@ -111,15 +112,19 @@ test('sleeps while it has no room, and wakes when the capacity grows or a lease 
 
 test('backs off after a failed take, logging once per outage, and takes again when the source answers', async () => {
   const { source, held, taker, warn, info } = setup();
+  // The backoff's jitter at its top: pauses of just under 250, 500, 1000 and 2000 ms.
+  jest.spyOn(Math, 'random').mockReturnValue(0.999);
   source.put(lease(0), lease(1), lease(2));
   source.failNext = 4;
   taker.setCapacity(3);
   taker.start();
   await flush();
   expect(source.asks).toHaveLength(1);
-  // Four failures, each followed by a backoff (at most 250, 500, 1000, 2000 ms with jitter): never a busy loop.
-  await jest.advanceTimersByTimeAsync(250);
-  expect(source.asks.length).toBeLessThanOrEqual(2);
+  // Four failures, each followed by its backoff: never a busy loop.
+  await jest.advanceTimersByTimeAsync(240);
+  expect(source.asks).toHaveLength(1);
+  await jest.advanceTimersByTimeAsync(10);
+  expect(source.asks).toHaveLength(2);
   await jest.advanceTimersByTimeAsync(5_000);
   expect(held).toHaveLength(3);
   expect(source.asks).toHaveLength(5);

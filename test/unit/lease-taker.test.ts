@@ -1,7 +1,7 @@
 /**
  * The lease taker on a scripted source and jest's fake timers: it asks for as many leases as it has
  * room for in one call (up to its batch), waits on the source's bounded block only when fewer were
- * waiting, sleeps while it has no room until the capacity grows or a lease ends, backs off after a
+ * waiting (and keeps blocking, not asking, while none come), sleeps while it has no room until the capacity grows or a lease ends, backs off after a
  * failed take with one log line per outage, and hands on a lease taken while it stops. No Redis.
  */
 import type { Logger } from '../../shared/logging';
@@ -88,6 +88,25 @@ test('asks for all its room in one call, up to the batch, and blocks only when f
   source.put(lease(30));
   await flush();
   expect(held).toHaveLength(31);
+  await stopped(taker, source);
+});
+
+test('with room and nothing waiting, it blocks for the next lease instead of asking for its room again and again', async () => {
+  const { source, held, taker } = setup();
+  taker.setCapacity(10);
+  taker.start();
+  await flush();
+  expect({ asks: source.asks, blocks: source.blocks }).toEqual({ asks: [10], blocks: 1 });
+  for (let i = 0; i < 5; i++) {
+    source.timeOut(); // the block's bounded wait ends with nothing
+    await flush();
+  }
+  expect({ asks: source.asks, blocks: source.blocks }).toEqual({ asks: [10], blocks: 6 });
+  // Three leases put back at once: the block takes the first, one call then the two others.
+  source.put(lease(0), lease(1), lease(2));
+  await flush();
+  expect(held).toHaveLength(3);
+  expect({ asks: source.asks, blocks: source.blocks }).toEqual({ asks: [10, 9], blocks: 7 });
   await stopped(taker, source);
 });
 

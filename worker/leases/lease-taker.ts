@@ -6,7 +6,8 @@
  * time spent seconds on its own wake-ups (the 2,048-shard, 32-worker start above a load average of 30).
  *
  * It knows no storage: a `LeaseSource` takes waiting leases. When fewer than asked were waiting, it
- * waits for the next one to be put back (the source's bounded block) instead of polling. When it has no
+ * waits for the next one to be put back (the source's bounded block, one call) instead of polling, and
+ * asks for several again once one came. When it has no
  * room, it sleeps until the capacity grows or a lease ends. A lease taken is always handed on, even
  * after `stop()`: its holder releases it (a lease dropped here would sit locked until its timeout).
  */
@@ -78,6 +79,8 @@ export class LeaseTaker {
     const { source, log } = this.deps;
     const sleep = this.deps.sleep ?? realSleep;
     let failures = 0;
+    /** The last take found fewer waiting than asked: block for the next one before asking for several. */
+    let drained = false;
     while (!this.stopped) {
       const signal = (this.poked = new AbortController()).signal;
       const room = this.capacity - this.deps.held();
@@ -88,9 +91,17 @@ export class LeaseTaker {
       }
       const asked = Math.min(room, this.deps.batch ?? TAKE_BATCH);
       try {
-        const taken = await source.takeWaiting(asked);
-        this.handOn(taken);
-        if (taken.length < asked && !this.stopped) this.handOn([await source.awaitOne()]);
+        if (drained) {
+          // One blocking call a bounded wait, as BullMQ's own loop: not `asked` calls a second for nothing.
+          const one = await source.awaitOne();
+          this.handOn([one]);
+          // A lease came: others may have come with it (a release, a stalled worker's leases, new shards).
+          drained = one === undefined;
+        } else {
+          const taken = await source.takeWaiting(asked);
+          this.handOn(taken);
+          drained = taken.length < asked;
+        }
         if (failures > 0) log.info({ failures }, 'taking leases works again');
         failures = 0;
       } catch (err) {

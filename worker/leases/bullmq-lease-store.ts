@@ -50,7 +50,6 @@ export class BullmqLeaseStore implements LeaseStore, LeaseSource {
   /** Resolved when no lease is held or ending (close waits for it). */
   private allEnded: (() => void) | undefined;
   private onTaken: (lease: StoredLease) => void = () => undefined;
-  private capacity = 0;
   private closing = false;
   private tokens = 0;
 
@@ -89,9 +88,7 @@ export class BullmqLeaseStore implements LeaseStore, LeaseSource {
   }
 
   async setCapacity(leases: number): Promise<void> {
-    if (this.closing || leases === this.capacity) return;
-    this.capacity = leases;
-    this.taker.setCapacity(leases);
+    if (!this.closing) this.taker.setCapacity(leases);
   }
 
   async pause(): Promise<void> {

@@ -7,12 +7,12 @@
  *
  * It knows no storage: a `LeaseSource` takes waiting leases. When fewer than asked were waiting, it
  * waits for the next one to be put back (the source's bounded block, one call) instead of polling, and
- * asks for several again once one came. When it has no
- * room, it sleeps until the capacity grows or a lease ends. A lease taken is always handed on, even
- * after `stop()`: its holder releases it (a lease dropped here would sit locked until its timeout).
+ * asks for several again once one came. When it has no room, it sleeps until the capacity changes or a
+ * lease ends. A lease taken is always handed on, even after `stop()`: its holder releases it (a lease
+ * dropped here would sit locked until its timeout).
  */
 import type { Logger } from '../../shared/logging';
-import { backoffDelay, sleep as realSleep, type BackoffPolicy } from '../../shared/backoff';
+import { backoffDelay, sleep, type BackoffPolicy } from '../../shared/backoff';
 import type { StoredLease } from './lease-store';
 
 /** Where waiting leases are taken from. */
@@ -31,13 +31,11 @@ export interface LeaseTakerDeps {
   log: Logger;
   /** Most leases asked for in one round trip. */
   batch?: number;
-  /** The pause after a failed take (Redis unreachable), by consecutive failures. */
-  retry?: BackoffPolicy;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** Leases asked for at once: a step of the share ramp (fair-share.ts) in one or two round trips. */
 export const TAKE_BATCH = 32;
+/** The pause after a failed take (Redis unreachable), by consecutive failures. */
 const RETRY: BackoffPolicy = { baseMs: 250, maxMs: 5_000 };
 
 export class LeaseTaker {
@@ -51,6 +49,7 @@ export class LeaseTaker {
 
   /** How many leases may be held; taking starts or resumes at once when it grows. */
   setCapacity(leases: number): void {
+    if (leases === this.capacity) return;
     this.capacity = leases;
     this.poke();
   }
@@ -77,7 +76,6 @@ export class LeaseTaker {
 
   private async loop(): Promise<void> {
     const { source, log } = this.deps;
-    const sleep = this.deps.sleep ?? realSleep;
     let failures = 0;
     /** The last take found fewer waiting than asked: block for the next one before asking for several. */
     let drained = false;
@@ -106,7 +104,7 @@ export class LeaseTaker {
         failures = 0;
       } catch (err) {
         if (failures === 0) log.warn({ err: (err as Error).message }, 'taking leases failed; retrying with backoff (held leases are not affected)');
-        await sleep(backoffDelay(failures++, this.deps.retry ?? RETRY), signal);
+        await sleep(backoffDelay(failures++, RETRY), signal);
       }
     }
   }
